@@ -1,0 +1,104 @@
+/*
+ * boot.S (x86_64) - from the multiboot loader to C in long mode.
+ *
+ * QEMU's -kernel (or GRUB) enters boot32 in 32-bit protected mode with
+ * paging off, eax = multiboot magic, ebx = multiboot info. We build page
+ * tables that identity-map the low 4 GiB with 2 MiB pages (kernel only:
+ * no user bit), enable PAE + long mode + paging, load a 64-bit GDT and
+ * jump to boot64, which calls arch_boot(magic, info) on the boot stack.
+ */
+#define MB_MAGIC 0x1badb002
+#define MB_FLAGS 0x00000003   /* page-align modules, provide memory info */
+
+.section .multiboot, "a"
+.align 4
+.long MB_MAGIC
+.long MB_FLAGS
+.long -(MB_MAGIC + MB_FLAGS)
+
+.section .boot, "ax"
+.code32
+.global boot32
+boot32:
+    cli
+    mov $boot_stack_top, %esp
+    mov %eax, %edi              /* keep magic and info for arch_boot */
+    mov %ebx, %esi
+
+    /* PML4[0] -> PDPT; PDPT[0..3] -> PD0..PD3; PDn[i] -> 2 MiB pages. */
+    mov $boot_pdpt, %eax
+    or $0x3, %eax
+    mov %eax, boot_pml4
+
+    xor %ecx, %ecx
+1:  mov %ecx, %eax
+    shl $12, %eax
+    add $boot_pd, %eax
+    or $0x3, %eax
+    mov %eax, boot_pdpt(,%ecx,8)
+    inc %ecx
+    cmp $4, %ecx
+    jne 1b
+
+    xor %ecx, %ecx              /* 2048 entries of 2 MiB = 4 GiB */
+2:  mov %ecx, %eax
+    shl $21, %eax
+    or $0x83, %eax              /* present, writable, 2 MiB page */
+    mov %eax, boot_pd(,%ecx,8)
+    mov %ecx, %eax
+    shr $11, %eax               /* high dword: bits 32.. of the address */
+    mov %eax, boot_pd+4(,%ecx,8)
+    inc %ecx
+    cmp $2048, %ecx
+    jne 2b
+
+    mov %cr4, %eax
+    or $0x20, %eax              /* PAE */
+    mov %eax, %cr4
+    mov $boot_pml4, %eax
+    mov %eax, %cr3
+    mov $0xc0000080, %ecx       /* EFER: long mode enable */
+    rdmsr
+    or $0x100, %eax
+    wrmsr
+    mov %cr0, %eax
+    or $0x80010001, %eax        /* paging, write protect, protected mode */
+    mov %eax, %cr0
+
+    lgdt boot_gdt_ptr
+    ljmp $0x08, $boot64
+
+.code64
+boot64:
+    mov $0x10, %ax
+    mov %ax, %ds
+    mov %ax, %es
+    mov %ax, %ss
+    xor %ax, %ax
+    mov %ax, %fs
+    mov %ax, %gs
+    mov $boot_stack_top, %rsp
+    xor %ebp, %ebp
+    call arch_boot
+3:  hlt
+    jmp 3b
+
+.align 16
+boot_gdt:
+    .quad 0
+    .quad 0x00af9a000000ffff    /* 0x08: 64-bit kernel code */
+    .quad 0x00cf92000000ffff    /* 0x10: kernel data */
+boot_gdt_ptr:
+    .word boot_gdt_ptr - boot_gdt - 1
+    .long boot_gdt
+
+.section .bss
+.align 4096
+.global boot_pml4
+boot_pml4:  .space 4096
+boot_pdpt:  .space 4096
+boot_pd:    .space 4096 * 4
+.global boot_stack_bottom
+boot_stack_bottom:
+    .space 16384
+boot_stack_top:

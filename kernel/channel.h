@@ -1,0 +1,52 @@
+/*
+ * channel.h - channels: the endpoints tasks talk through. A channel is
+ * owned by one task (found there by its cid), may be linked to a peer
+ * channel (what is sent through it arrives at the peer) and may transfer
+ * what arrives at it to another channel of the same owner.
+ */
+#ifndef NAGI_CHANNEL_H
+#define NAGI_CHANNEL_H
+
+#include "task.h"
+
+struct channel {
+    bool used;
+    int cid;                      /* index in owner->channels */
+    struct task *owner;
+    struct channel *linked;       /* peer, or NULL */
+    struct channel *transfer_to;  /* receive target; itself by default */
+    struct task *receiver;        /* task blocked receiving here */
+    struct task *senders;         /* queue of tasks blocked sending here */
+    struct task *senders_tail;
+    uint64_t notifications;       /* pending notification bits */
+    uint64_t timer_deadline;      /* tick of a pending KS_TIMER, 0 = none */
+};
+
+struct channel *channel_get(struct task *t, long cid);
+long channel_open(struct task *t);
+long channel_close(struct task *t, long cid);
+void channel_destroy(struct channel *ch);
+long channel_link(struct task *t, long cid1, long cid2);
+long channel_transfer(struct task *t, long src, long dst);
+long channel_move(struct channel *ch, struct task *to);
+bool channel_has_free_slot(struct task *t);
+void channel_close_all(struct task *t);
+extern struct channel channels[CONFIG_MAX_CHANNELS];
+
+/* ipc.c */
+long ipc(struct task *t, struct channel *ch, unsigned flags);
+long ipc_notify(struct channel *target, uint64_t bits);
+long sys_ipc(long cid, long flags);
+long sys_notify(long cid, uint64_t bits);
+void ipc_abort(struct task *t);
+void ipc_forget(struct task *t);
+
+/* kserver.c */
+long kserver_call(struct task *t, unsigned flags);
+
+/* irq.c and timer.c */
+void irq_forget(struct channel *ch);
+long irq_listen(unsigned irq, struct channel *ch);
+void timer_set(struct channel *ch, uint32_t ms);
+
+#endif

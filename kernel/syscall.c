@@ -1,0 +1,50 @@
+/*
+ * syscall.c - the system call table and the checks on user pointers.
+ */
+#include "channel.h"
+
+/* Copy len bytes from user address uaddr of t, checking every page is a
+ * mapped user page. 0 or -E_FAULT (nothing is trusted before the check). */
+static long copy_from_user(struct task *t, void *dst, uintptr_t uaddr, size_t len) {
+    uint8_t *out = dst;
+    if (uaddr + len < uaddr)
+        return -E_FAULT;
+    while (len) {
+        uintptr_t paddr;
+        unsigned attrs;
+        if (arch_vm_lookup(&t->vm, uaddr, &paddr, &attrs) < 0 || !(attrs & VM_USER))
+            return -E_FAULT;
+        size_t n = MIN(len, PAGE_SIZE - (uaddr & (PAGE_SIZE - 1)));
+        memcpy(out, arch_phys_to_virt(paddr), n);
+        out += n;
+        uaddr += n;
+        len -= n;
+    }
+    return 0;
+}
+
+static long sys_debug_write(uintptr_t uaddr, size_t len) {
+    char buf[256];
+    if (len > sizeof(buf))
+        return -E_TOOBIG;
+    if (copy_from_user(current, buf, uaddr, len) < 0)
+        return -E_FAULT;
+    for (size_t i = 0; i < len; i++)
+        arch_console_putc(buf[i]);
+    return (long)len;
+}
+
+long kernel_syscall(long a0, long a1, long a2 UNUSED, long a3 UNUSED,
+                    long a4 UNUSED, long nr) {
+    switch (nr) {
+    case SYS_NOP:         return 0;
+    case SYS_IPC:         return sys_ipc(a0, a1);
+    case SYS_OPEN:        return channel_open(current);
+    case SYS_CLOSE:       return channel_close(current, a0);
+    case SYS_LINK:        return channel_link(current, a0, a1);
+    case SYS_TRANSFER:    return channel_transfer(current, a0, a1);
+    case SYS_NOTIFY:      return sys_notify(a0, (uint64_t)a1);
+    case SYS_DEBUG_WRITE: return sys_debug_write((uintptr_t)a0, (size_t)a1);
+    default:              return -E_NOSYS;
+    }
+}

@@ -1,0 +1,71 @@
+/*
+ * task.h - a task: one thread of control in its own address space, with
+ * its channel table. The arch port may read t->arch, t->vm and t->kstack.
+ */
+#ifndef NAGI_TASK_H
+#define NAGI_TASK_H
+
+#include "kernel.h"
+
+struct channel;
+
+struct task {
+    struct arch_task arch;
+    struct arch_vm vm;
+    uint8_t *kstack;            /* ARCH_KSTACK_SIZE bytes; canary at [0] */
+    int tid;                    /* 1.. ; index + 1 in the task table */
+    int state;                  /* TASK_STATE_* from abi.h, 0 = free slot */
+    int prio;                   /* 0 (highest) .. NUM_PRIORITIES-1 */
+    unsigned caps;              /* CAP_* */
+    char name[TASK_NAME_MAX];
+
+    /* IPC */
+    struct nagi_msg *msgbuf;    /* kernel view of the user message buffer */
+    struct nagi_msg *ipc_buf;   /* buffer used by the current IPC */
+    struct channel *channels[CONFIG_TASK_CHANNELS];
+    struct channel *pager;      /* where page faults go, or NULL */
+    struct channel *recv_on;    /* blocked receiving on this target */
+    struct channel *send_to;    /* queued as a sender on this target */
+    struct channel *send_via;   /* ...through this (receiver-side) channel */
+    struct task *next_sender;   /* sender queue link */
+    struct channel *call_via;   /* the channel a call went out on */
+    unsigned ipc_flags;         /* flags of the IPC in progress */
+    bool awaiting_reply;        /* blocked in the receive half of a call */
+    long ipc_result;            /* result handed over by the waking side */
+    uintptr_t fault_addr;       /* != 0 while a page fault is being served */
+    uintptr_t page_recv_next;   /* next address for an incoming page */
+    struct nagi_msg fault_msg;  /* buffer for kernel-made page fault calls */
+
+    /* scheduling */
+    struct task *rq_next;
+    bool on_runqueue;
+    int slice;                  /* ticks left in this time slice */
+    uint64_t cpu_ticks;
+    uint64_t pages;             /* user pages mapped */
+};
+
+extern struct task *current;
+extern struct task tasks[CONFIG_MAX_TASKS];
+
+struct task *task_lookup(int tid);
+struct task *task_create(const char *name, int prio, unsigned caps);
+void task_kill(struct task *t, int state, const char *why);
+int task_map_new_page(struct task *t, uintptr_t vaddr, unsigned attrs);
+int task_load_elf(struct task *t, const char *file, uint64_t arg);
+void task_start(struct task *t);
+
+/* sched.c */
+void sched_init(void);
+void sched_enqueue(struct task *t);
+void sched_dequeue(struct task *t);
+void sched_block(int state);          /* current stops; switch away */
+void sched_wake(struct task *t, long result);
+void sched_switch_to(struct task *next, int state); /* IPC hand-off */
+void sched_yield(void);
+void sched_tick(void);
+void sched_preempt_check(void);
+_Noreturn void sched_start(void);
+void sched_check_canary(struct task *t);
+void sched_init_stack(struct task *t);
+
+#endif
