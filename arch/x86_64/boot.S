@@ -62,6 +62,7 @@ boot32:
     or $0x100, %eax
     wrmsr
     mov %cr0, %eax
+    and $0x9fffffff, %eax       /* caches on: clear CD and NW */
     or $0x80010001, %eax        /* paging, write protect, protected mode */
     mov %eax, %cr0
 
