@@ -181,6 +181,9 @@ long ipc(struct task *t, struct channel *ch, unsigned flags) {
     struct task *woken = NULL;
     long err;
 
+    if ((flags & IPC_RECV) && ch->transfer_to->receiver &&
+        ch->transfer_to->receiver != t)
+        return -E_BUSY;
     if (flags & (IPC_SEND | IPC_REPLY)) {
         struct channel *via = ch->linked, *dst;
         if (!via)
@@ -220,12 +223,7 @@ long ipc(struct task *t, struct channel *ch, unsigned flags) {
 
     if (flags & IPC_RECV) {
         struct channel *src = ch->transfer_to;
-        bool call = flags & IPC_SEND;
-        if (src->receiver && src->receiver != t) {
-            err = -E_BUSY;
-            goto out;
-        }
-        if (call) {
+        if (flags & IPC_SEND) {
             t->awaiting_reply = true;
             t->call_via = ch;
         } else {
