@@ -55,6 +55,9 @@ void arch_console_putc(char c);
  * frame-pointer backtrace from the caller. Used by panic. */
 void arch_dump_state(void);
 
+/* The kernel image's bounds, defined by the port's linker script. */
+extern char __kernel_start[], __kernel_end[];
+
 /* Stop the machine for good (interrupts off). */
 _Noreturn void arch_halt(void);
 
@@ -89,7 +92,8 @@ void arch_idle(void);
 int arch_vm_init(struct arch_vm *vm);
 
 /* Free the space's page tables; free_page(paddr) is called for every page
- * still mapped at a user address. */
+ * still mapped at a user address. A space never initialised (all zero) or
+ * already destroyed is left alone. */
 void arch_vm_destroy(struct arch_vm *vm, void (*free_page)(uintptr_t paddr));
 
 /* Map one page. vaddr and paddr are page-aligned, vaddr is a user address

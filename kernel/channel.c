@@ -68,9 +68,11 @@ static void detach(struct channel *ch) {
             continue;
         if (other->transfer_to == ch)
             other->transfer_to = other;
-        for (struct task *s = other->senders; s; s = s->next_sender)
+        for (struct task *s = other->senders, *next; s; s = next) {
+            next = s->next_sender;
             if (s->send_via == ch)
                 ipc_abort(s);
+        }
     }
     while (ch->senders)
         ipc_abort(ch->senders);
@@ -117,23 +119,28 @@ long channel_link(struct task *t, long cid1, long cid2) {
     return 0;
 }
 
-/* Messages arriving at src are received on dst from now on. */
+/* Messages arriving at src are received on dst from now on. Chains are
+ * kept one hop long: src points at dst's own final target, and so does
+ * every channel that pointed at src. transfer(src, src) undoes it. */
 long channel_transfer(struct task *t, long src_cid, long dst_cid) {
     struct channel *src = channel_get(t, src_cid), *dst = channel_get(t, dst_cid);
     if (!src || !dst)
         return -E_BADCH;
     if (src->receiver || src->senders)
         return -E_BUSY;
-    /* Follow dst's own transfers; reaching src again means a cycle. */
-    struct channel *c = dst;
-    for (int hops = 0; c->transfer_to != c; hops++) {
-        if (c == src || hops > CONFIG_MAX_CHANNELS)
-            return -E_LOOP;
-        c = c->transfer_to;
+    if (dst == src) {
+        src->transfer_to = src;
+        return 0;
     }
-    if (c == src && dst != src)
+    struct channel *final = dst->transfer_to;
+    if (final == src)
         return -E_LOOP;
-    src->transfer_to = dst;
+    src->transfer_to = final;
+    for (int cid = 0; cid < CONFIG_TASK_CHANNELS; cid++) {
+        struct channel *o = t->channels[cid];
+        if (o && o != src && o->transfer_to == src)
+            o->transfer_to = final;
+    }
     return 0;
 }
 
@@ -147,6 +154,18 @@ long channel_move(struct channel *ch, struct task *to) {
             o->transfer_to = o;
     }
     ch->transfer_to = ch;
+    /* Senders queued elsewhere through ch would name a cid of the wrong
+     * task: fail them, as if ch had closed for them. */
+    for (unsigned i = 0; i < ARRAY_SIZE(channels); i++) {
+        struct channel *o = &channels[i];
+        if (!o->used || o == ch)
+            continue;
+        for (struct task *s = o->senders, *next; s; s = next) {
+            next = s->next_sender;
+            if (s->send_via == ch)
+                ipc_abort(s);
+        }
+    }
     from->channels[ch->cid] = NULL;
     if (from->pager == ch)
         from->pager = NULL;

@@ -184,7 +184,6 @@ static long ks_task_info(struct request *r) {
 
 static long ks_mem_info(struct request *r) {
     uint64_t info[4] = { page_total_count(), page_free_count(), 0, PAGE_SIZE };
-    extern char __kernel_start[], __kernel_end[];
     info[2] = (uint64_t)(__kernel_end - __kernel_start + PAGE_SIZE - 1) / PAGE_SIZE;
     memcpy(r->m->data, info, sizeof(info));
     r->m->len = sizeof(info);

@@ -78,8 +78,10 @@ void vprintk(const char *fmt, va_list ap) {
         switch (*fmt) {
         case 'd': case 'i': {
             int64_t v = is_long ? va_arg(ap, int64_t) : va_arg(ap, int);
-            if (v < 0) { arch_console_putc('-'); v = -v; }
-            print_num((uint64_t)v, 10, width, pad);
+            uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
+            if (v < 0)
+                arch_console_putc('-');
+            print_num(u, 10, width, pad);
             break;
         }
         case 'u':

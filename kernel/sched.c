@@ -92,8 +92,10 @@ void sched_wake(struct task *t, long result) {
 }
 
 void sched_yield(void) {
-    if (current != &idle_task && current->state == TASK_STATE_RUNNABLE)
+    if (current != &idle_task && current->state == TASK_STATE_RUNNABLE) {
+        current->slice = slice_ticks;
         sched_enqueue(current);
+    }
     switch_to(pick_next());
 }
 

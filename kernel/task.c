@@ -104,8 +104,7 @@ void task_kill(struct task *t, int state, const char *why) {
     ipc_forget(t);
     sched_dequeue(t);
     channel_close_all(t);
-    if (t->vm.pml4)
-        arch_vm_destroy(&t->vm, page_free);
+    arch_vm_destroy(&t->vm, page_free);
     t->pages = 0;
     t->msgbuf = t->ipc_buf = NULL;
     t->state = state;

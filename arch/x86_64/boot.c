@@ -21,7 +21,6 @@ struct mb_mmap {
 
 static struct { uintptr_t base; size_t len; } ranges[MAX_RANGES];
 static unsigned nranges;
-extern char __kernel_end[];
 
 /* Keep the usable parts of one RAM range: above the kernel image (and so
  * above the first MiB) and below 4 GiB, the identity-mapped window. */

@@ -115,6 +115,8 @@ static void free_table(uint64_t *table, int level,
 }
 
 void arch_vm_destroy(struct arch_vm *vm, void (*free_page)(uintptr_t paddr)) {
+    if (!vm->pml4)
+        return;
     if (read_cr3() == (uint64_t)vm->pml4)
         write_cr3((uint64_t)boot_pml4);
     for (unsigned i = 1; i < 256; i++) {
