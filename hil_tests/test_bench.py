@@ -1,0 +1,14 @@
+"""The benchmark's output format (the figures themselves: flash.py bench)."""
+
+from tools.shell_output import parse_bench
+
+
+def test_bench_format(dut, kconfig):
+    out = dut.run("bench", timeout=120)
+    figures = parse_bench(out)
+    assert "syscall_null" in figures
+    if kconfig.get("BENCH") == "y":
+        assert "ipc_roundtrip" in figures
+    for f in figures.values():
+        assert 0 < f.min <= f.median, f
+        assert f.iterations >= 100, f

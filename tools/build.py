@@ -1,0 +1,183 @@
+"""build.py - the build pipeline: config, userland, initfs, kernel.
+
+Each step does nothing when its inputs did not change, and says
+`up to date`. Child processes go through Runner.run so tests can replace
+them; their full output lands in build/<board>/logs/<step>.log."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .boards import Board
+from .config import configure
+from .errors import ToolError
+from .initfs import pack
+from .paths import REPO
+from .progress import Step
+
+USER_PROGRAMS = ["init", "memory", "console", "shell", "ipc_peer", "faulter"]
+RUST_TARGET = {"x86_64": "x86_64-unknown-none"}
+STEPS = 4
+
+
+class Runner:
+    """Runs a child process, feeding each output line to `on_line`."""
+
+    def run(self, cmd: list[str], cwd: Path, env: dict | None, on_line) -> tuple[int, str]:
+        try:
+            proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE,
+                                    stderr=subprocess.STDOUT, text=True, errors="replace")
+        except OSError as e:
+            return 127, f"{cmd[0]}: {e}\n"
+        out = []
+        for line in proc.stdout:
+            out.append(line)
+            on_line(line)
+        return proc.wait(), "".join(out)
+
+
+@dataclass
+class BuildResult:
+    image: Path
+    elf: Path
+    config: dict[str, str]
+    rebuilt: list[str] = field(default_factory=list)
+
+
+def _mtime(path: Path) -> float | None:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return None
+
+
+class Builder:
+    """Builds one board configuration into one build directory."""
+
+    def __init__(self, board: Board, build: Path, overrides: list[tuple[str, str]],
+                 runner: Runner | None = None, repo: Path = REPO):
+        self.board, self.build, self.overrides = board, build, overrides
+        self.runner = runner or Runner()
+        self.repo = repo
+
+    # -- helpers ---------------------------------------------------------
+    def _run_step(self, step: Step, name: str, cmd: list[str], env=None, show=None) -> str:
+        """Run a step's command; on failure show its tail and raise."""
+        def on_line(line):
+            if show is None or show(line):
+                step.line(line)
+        rc, output = self.runner.run(cmd, self.repo, env, on_line)
+        log = self.build / "logs" / f"{name}.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text(f"$ {' '.join(cmd)}\n{output}")
+        if rc != 0:
+            step.finish("FAILED")
+            tail = output.rstrip().splitlines()[-20:]
+            for line in tail:
+                print(f"    | {line}")
+            raise ToolError(f"build step '{name}' failed (exit {rc}); full log: "
+                            f"{os.path.relpath(log, self.repo)}")
+        return output
+
+    # -- steps -----------------------------------------------------------
+    def step_config(self) -> dict[str, str]:
+        step = Step(1, STEPS, "config")
+        result = configure(self.board, self.build, self.overrides, self.repo)
+        step.finish(("wrote " + ", ".join(str(p.relative_to(self.build)) for p in result.changed))
+                    if result.changed else "up to date")
+        return result.values
+
+    def cargo_command(self) -> tuple[list[str], dict]:
+        """The userland build: Debian's toolchain named explicitly (rustup's
+        comes first in PATH on these machines)."""
+        target_dir = (self.build / "userland").resolve()
+        env = dict(os.environ)
+        env.update(PATH="/usr/bin:" + env.get("PATH", ""), RUSTC="/usr/bin/rustc",
+                   RUSTC_BOOTSTRAP="1", CARGO_TARGET_DIR=str(target_dir),
+                   NAGI_CONFIG_RS=str((self.build / "nagi_config.rs").resolve()))
+        cmd = ["/usr/bin/cargo", "build", "--release",
+               "--manifest-path", "userland/Cargo.toml"]
+        if (self.repo / "userland" / "cross.toml").is_file():
+            cmd += ["--config", "userland/cross.toml"]  # see userland/README.md
+        return cmd, env
+
+    def programs(self, config: dict[str, str]) -> list[str]:
+        names = list(USER_PROGRAMS)
+        if config.get("BENCH") == "y":
+            names.append("bench_server")
+        return names
+
+    def elf_dir(self) -> Path:
+        target = RUST_TARGET.get(self.board.arch)
+        if target is None:
+            raise ToolError(f"no Rust target known for arch '{self.board.arch}'")
+        return self.build / "userland" / target / "release"
+
+    def step_userland(self, config: dict[str, str]) -> list[Path]:
+        step = Step(2, STEPS, "userland")
+        if not (self.repo / "userland" / "Cargo.toml").is_file():
+            step.finish("FAILED")
+            raise ToolError("build step 'userland' failed: userland/Cargo.toml not found")
+        elfs = [self.elf_dir() / n for n in self.programs(config)]
+        before = [_mtime(p) for p in elfs]
+        cmd, env = self.cargo_command()
+        self._run_step(step, "userland", cmd, env,
+                       show=lambda l: l.lstrip().startswith(("Compiling", "error", "warning")))
+        missing = [p.name for p in elfs if not p.is_file()]
+        if missing:
+            step.finish("FAILED")
+            raise ToolError(f"build step 'userland' failed: cargo did not produce "
+                            f"{', '.join(missing)} in {self.elf_dir()}")
+        changed = [p.name for p, t in zip(elfs, before) if _mtime(p) != t]
+        step.finish(f"built {', '.join(changed)}" if changed else "up to date")
+        return elfs
+
+    def step_initfs(self, elfs: list[Path]) -> Path:
+        step = Step(3, STEPS, "initfs")
+        files = [(p.name, p.read_bytes()) for p in elfs]
+        assert files[0][0] == "init", "init must be the first entry"
+        out = self.build / "initfs.bin"
+        wrote = write_if_changed_bytes(out, pack(files))
+        step.finish(f"wrote {out.name} ({len(files)} programs)" if wrote else "up to date")
+        return out
+
+    def step_kernel(self, initfs: Path) -> Path:
+        step = Step(4, STEPS, "kernel")
+        if not (self.repo / "kernel" / "Makefile").is_file():
+            step.finish("FAILED")
+            raise ToolError("build step 'kernel' failed: kernel/Makefile not found")
+        image = self.build / "nagi.img"
+        before = _mtime(image)
+        rel = os.path.relpath(self.build, self.repo)
+        cmd = ["make", "--no-print-directory", "-f", "kernel/Makefile", f"O={rel}",
+               f"INITFS={rel}/initfs.bin"]
+        self._run_step(step, "kernel", cmd,
+                       show=lambda l: "Nothing to be done" not in l and "is up to date" not in l)
+        if not image.is_file():
+            raise ToolError(f"build step 'kernel' failed: make did not produce {image}")
+        step.finish("built nagi.img" if _mtime(image) != before else "up to date")
+        return image
+
+    def build_all(self) -> BuildResult:
+        print(f"Building board '{self.board.name}' in {os.path.relpath(self.build, self.repo)}/")
+        config = self.step_config()
+        elfs = self.step_userland(config)
+        initfs = self.step_initfs(elfs)
+        image = self.step_kernel(initfs)
+        return BuildResult(image=image, elf=self.build / "nagi.elf", config=config)
+
+
+def write_if_changed_bytes(path: Path, data: bytes) -> bool:
+    try:
+        if path.read_bytes() == data:
+            return False
+    except OSError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+    return True

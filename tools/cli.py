@@ -1,0 +1,186 @@
+"""cli.py - the command line behind flash.py.
+
+Parses arguments with the standard library only, checks the board, sets up
+the machine (apt packages, .venv) and re-executes inside the virtualenv,
+then runs one command. Every user error is one `error:` line."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import traceback
+from pathlib import Path
+
+from .errors import ToolError
+from .paths import REPO, build_dir
+
+DESCRIPTION = """\
+Nagi's one command: set up this machine, configure, build, boot, test and
+benchmark a board. With no command it builds the default board (pc) and
+boots it in QEMU with the console on this terminal.
+"""
+
+EPILOG = """\
+examples:
+  python3 flash.py                        set up, build, boot pc in QEMU (quit: Ctrl-A X)
+  python3 flash.py build                  build build/pc/nagi.img (incremental)
+  python3 flash.py run                    boot the built image in QEMU
+  python3 flash.py menuconfig             edit build/pc/.config in a text UI
+  python3 flash.py test                   unit tests + the HIL suite on the pc twin
+  python3 flash.py test --hil-only -- -k ipctest -x
+                                          HIL only; args after -- go to pytest
+  python3 flash.py --set KERNEL_UBSAN=y test --hil-only
+                                          same suite on a UBSan kernel (build/pc-<hash>/)
+  python3 flash.py bench --json build/bench.json
+                                          deterministic instruction counts (TCG -icount)
+
+The first run installs what is missing: Debian packages when run as root
+(otherwise it prints the apt-get command to run), and requirements.txt into
+.venv/. Outputs go to build/<board>/ (build/<board>-<hash>/ with --set).
+Accelerator: auto picks KVM only on hosts with hardware-backed KVM
+(kvm_intel/kvm_amd loaded), else TCG, and always says which and why.
+See tools/README.md.
+"""
+
+COMMANDS = {
+    "build": "configure and build the image (config, userland, initfs, kernel)",
+    "run": "build, then boot the board's QEMU twin with the console on this terminal",
+    "menuconfig": "edit the board's configuration (build/<board>/.config)",
+    "test": "kernel unit tests, Rust runtime tests, tools tests, then the HIL suite",
+    "bench": "boot under TCG -icount and report IPC/syscall instruction counts",
+}
+
+
+def _common(parser: argparse.ArgumentParser, suppress: bool) -> None:
+    d = (lambda v: argparse.SUPPRESS) if suppress else (lambda v: v)
+    parser.add_argument("--board", default=d("pc"), metavar="NAME",
+                        help="board directory under board/ (default: pc)")
+    parser.add_argument("--accel", default=d("auto"), choices=["auto", "tcg", "kvm"],
+                        help="QEMU accelerator (default auto: KVM only when hardware-backed)")
+    parser.add_argument("--set", dest="overrides", action="append", default=d([]),
+                        metavar="SYM=VALUE",
+                        help="override a config symbol, e.g. --set KERNEL_UBSAN=y (repeatable)")
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="flash.py", description=DESCRIPTION, epilog=EPILOG,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    _common(parser, suppress=False)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, text in COMMANDS.items():
+        p = sub.add_parser(name, help=text, description=text)
+        _common(p, suppress=True)
+        if name == "test":
+            g = p.add_mutually_exclusive_group()
+            g.add_argument("--hil-only", action="store_true", help="only the HIL suite")
+            g.add_argument("--unit-only", action="store_true",
+                           help="only the unit tests (kernel C, Rust runtime, tools)")
+        if name == "bench":
+            p.add_argument("--json", metavar="FILE", type=Path, help="also write the results as JSON")
+            p.add_argument("--boots", type=int, default=3,
+                           help="boots for the boot-time median (default 3)")
+    return parser
+
+
+def parse(argv: list[str]):
+    """Split off pytest arguments after `--`, then parse the rest."""
+    if "--" in argv:
+        i = argv.index("--")
+        argv, extra = argv[:i], argv[i + 1:]
+    else:
+        extra = []
+    parser = make_parser()
+    args = parser.parse_args(argv)
+    args.pytest_args = extra
+    if extra and args.command != "test":
+        parser.error("arguments after -- are passed to pytest: only with `test`")
+    return args
+
+
+def main(argv: list[str] | None = None, entry: Path = REPO / "flash.py") -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = parse(argv)
+        return dispatch(args, argv, entry)
+    except ToolError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return e.status
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # a bug in the tools: still one line, unless asked
+        if os.environ.get("NAGI_DEBUG"):
+            traceback.print_exc()
+        print(f"error: internal error: {type(e).__name__}: {e} "
+              f"(NAGI_DEBUG=1 shows the traceback)", file=sys.stderr)
+        return 1
+
+
+def dispatch(args, argv: list[str], entry: Path) -> int:
+    from .boards import load_board
+    from .config import parse_overrides
+    board = load_board(args.board)           # unknown board: exit 2 before any set-up
+    overrides = parse_overrides(args.overrides)
+    if args.accel not in ("auto", "tcg", "kvm"):
+        raise ToolError(f"unknown accelerator '{args.accel}'", status=2)
+
+    from .setup_env import ensure_environment
+    ensure_environment(argv, entry)          # may re-exec inside .venv
+
+    build = build_dir(board.name, args.overrides)
+    command = args.command
+    if command is None:
+        do_build(board, build, overrides)
+        return do_run(board, build, args.accel)
+    if command == "build":
+        do_build(board, build, overrides)
+        return 0
+    if command == "run":
+        do_build(board, build, overrides)
+        return do_run(board, build, args.accel)
+    if command == "menuconfig":
+        return do_menuconfig(board, build, overrides)
+    if command == "test":
+        from .test_runner import run_tests
+        return run_tests(board, build, overrides, args)
+    if command == "bench":
+        from .bench import run_bench
+        do_build(board, build, overrides)
+        return run_bench(board, build, args)
+    raise ToolError(f"unknown command '{command}'", status=2)
+
+
+def do_build(board, build: Path, overrides):
+    from .build import Builder
+    return Builder(board, build, overrides).build_all()
+
+
+def do_run(board, build: Path, accel_request: str) -> int:
+    from .accel import choose_accel
+    from .qemu import QemuTwin
+    accel = choose_accel(accel_request)
+    twin = QemuTwin(board, build / board.qemu.image, accel)
+    cmd = twin.interactive_command()
+    print(accel.describe())
+    print(f"Booting {board.name} in QEMU. Quit: Ctrl-A then X. QEMU monitor: Ctrl-A then C.")
+    print("$ " + " ".join(cmd), flush=True)
+    try:
+        return subprocess.run(cmd).returncode
+    except OSError as e:
+        raise ToolError(f"cannot start {cmd[0]}: {e}") from None
+
+
+def do_menuconfig(board, build: Path, overrides) -> int:
+    from .config import configure
+    configure(board, build, overrides)       # make sure .config exists
+    env = dict(os.environ, KCONFIG_CONFIG=str(build / ".config"), srctree=str(REPO))
+    rc = subprocess.run([sys.executable, "-m", "menuconfig", "Kconfig"], cwd=REPO,
+                        env=env).returncode
+    if rc != 0:
+        raise ToolError(f"menuconfig exited with status {rc}")
+    result = configure(board, build, overrides)
+    changed = ", ".join(str(p.relative_to(build)) for p in result.changed) or "nothing changed"
+    print(f"configuration of {board.name}: {changed}")
+    return 0

@@ -1,0 +1,183 @@
+"""pytest_plugin.py - the HIL kit as a pytest plugin.
+
+Loaded by hil_tests/conftest.py. Gives the tests:
+  - options --board (default pc), --build-dir (default build/<board>),
+    --accel (auto|tcg|kvm), --boot-timeout;
+  - fixtures `board` (the board description), `dut` (one booted device for
+    the whole session) and `fresh_dut` (a device booted for one test, for
+    tests that kill the guest);
+  - the mark @pytest.mark.needs("capability"): skipped, with the reason,
+    when board.toml does not grant it;
+  - on failure, the full console transcript as a report section and in
+    build/<board>/hil-logs/<test>.log; JUnit XML in
+    build/<board>/junit-hil.xml unless --junitxml says otherwise; a summary.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from .accel import choose_accel
+from .boards import load_board
+from .dut import Dut
+from .errors import ToolError
+from .paths import REPO, build_dir
+from .qemu import QemuTwin
+
+_STATE = pytest.StashKey[dict]()
+
+
+def pytest_addoption(parser):
+    g = parser.getgroup("nagi", "Nagi hardware-in-the-loop")
+    g.addoption("--board", default="pc", help="board under board/ (default: pc)")
+    g.addoption("--build-dir", default=None,
+                help="build directory holding the image (default: build/<board>)")
+    g.addoption("--accel", default="auto", choices=["auto", "tcg", "kvm"],
+                help="QEMU accelerator for twins (default auto)")
+    g.addoption("--boot-timeout", type=float, default=90.0,
+                help="seconds to wait for the first prompt (default 90)")
+    g.addoption("--junit-kind", default="hil",
+                help="name part of the default JUnit file build/<board>/junit-<kind>.xml")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config):
+    config.addinivalue_line("markers", "needs(capability): the test needs this board capability")
+    try:
+        board = load_board(config.getoption("board"))
+    except ToolError as e:
+        raise pytest.UsageError(str(e)) from None
+    build = Path(config.getoption("build_dir") or build_dir(board.name))
+    if not build.is_absolute():
+        build = REPO / build
+    config.stash[_STATE] = {"board": board, "build": build, "accel": None,
+                            "logs": build / "hil-logs", "boots": 0, "failed_logs": []}
+    if not getattr(config.option, "xmlpath", None) and not hasattr(config, "workerinput"):
+        build.mkdir(parents=True, exist_ok=True)
+        config.option.xmlpath = str(build / f"junit-{config.getoption('junit_kind')}.xml")
+
+
+def _state(config) -> dict:
+    return config.stash[_STATE]
+
+
+def _accel(config):
+    st = _state(config)
+    if st["accel"] is None:
+        try:
+            st["accel"] = choose_accel(config.getoption("accel"))
+        except ToolError as e:
+            pytest.exit(f"error: {e}", returncode=2)
+    return st["accel"]
+
+
+def pytest_report_header(config):
+    st = _state(config)
+    return [f"nagi: board {st['board'].name}, build {st['build']}"]
+
+
+def pytest_runtest_setup(item):
+    board = _state(item.config)["board"]
+    for mark in item.iter_markers(name="needs"):
+        for cap in mark.args:
+            if not board.has(cap):
+                pytest.skip(f"board '{board.name}' lacks capability '{cap}'")
+
+
+def boot_dut(config, tag: str) -> Dut:
+    """Boot the built image on the board's twin and wait for the prompt."""
+    st = _state(config)
+    board = st["board"]
+    image = st["build"] / board.qemu.image if board.qemu else None
+    if image is None or not image.is_file():
+        pytest.exit(f"error: no image at {image}; run `python3 flash.py build` first",
+                    returncode=2)
+    st["boots"] += 1
+    twin = QemuTwin(board, image, _accel(config),
+                    log_path=st["logs"] / f"qemu-{tag}.log")
+    console = twin.start()
+    dut = Dut(console, twin, board)
+    try:
+        dut.wait_for_boot(config.getoption("boot_timeout"))
+    except AssertionError:
+        _write_log(st["logs"] / f"boot-{tag}.log", dut.transcript)
+        dut.close()
+        raise
+    return dut
+
+
+@pytest.fixture(scope="session")
+def board(request):
+    return _state(request.config)["board"]
+
+
+@pytest.fixture(scope="session")
+def dut(request):
+    """The device, booted once for the session (tests share its state)."""
+    d = boot_dut(request.config, "session")
+    yield d
+    _write_log(_state(request.config)["logs"] / "session.log", d.transcript)
+    d.close()
+
+
+@pytest.fixture(scope="session")
+def kconfig(request) -> dict[str, str]:
+    """The built configuration (build/<board>/.config) as {SYMBOL: value}."""
+    path = _state(request.config)["build"] / ".config"
+    values = {}
+    for line in path.read_text().splitlines() if path.is_file() else []:
+        name, sep, value = line.partition("=")
+        if line.startswith("CONFIG_") and sep:
+            values[name[len("CONFIG_"):]] = value.strip('"')
+    return values
+
+
+@pytest.fixture
+def fresh_dut(request):
+    """A device booted for this test alone (for tests that kill the guest)."""
+    d = boot_dut(request.config, _safe_name(request.node.nodeid))
+    yield d
+    d.close()
+
+
+def _safe_name(nodeid: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", nodeid.split("::", 1)[-1])[:120]
+
+
+def _write_log(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if not report.failed:
+        return
+    duts = [v for v in getattr(item, "funcargs", {}).values() if isinstance(v, Dut)]
+    for d in duts:
+        report.sections.append(("console transcript", d.transcript))
+        st = _state(item.config)
+        log = st["logs"] / f"{_safe_name(item.nodeid)}.log"
+        _write_log(log, d.transcript)
+        st["failed_logs"].append(log)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    st = _state(config)
+    stats = terminalreporter.stats
+    counts = {k: len(stats.get(k, [])) for k in ("passed", "failed", "error", "skipped")}
+    tr = terminalreporter
+    tr.section("Nagi HIL summary")
+    accel = st["accel"].describe() if st["accel"] else "no boot"
+    tr.write_line(f"board {st['board'].name}; image {st['build'] / 'nagi.img'}; {accel}; "
+                  f"boots {st['boots']}")
+    tr.write_line(", ".join(f"{n} {k}" for k, n in counts.items()))
+    if getattr(config.option, "xmlpath", None):
+        tr.write_line(f"JUnit XML: {config.option.xmlpath}")
+    for log in st["failed_logs"]:
+        tr.write_line(f"console log of a failed test: {log}")

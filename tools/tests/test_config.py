@@ -1,0 +1,126 @@
+"""Config generation from the real Kconfig tree and board/pc/defconfig."""
+
+import os
+
+import pytest
+
+from tools.boards import load_board
+from tools.config import configure, make_fragment, parse_overrides, rust_constants, write_if_changed
+from tools.errors import ToolError
+
+
+@pytest.fixture
+def pc():
+    return load_board("pc")
+
+
+def test_defconfig_produces_headers(pc, tmp_path):
+    result = configure(pc, tmp_path, [])
+    assert {p.name for p in result.changed} == {".config", "autoconf.h", "config.mk",
+                                                 "nagi_config.rs"}
+    autoconf = (tmp_path / "include/generated/autoconf.h").read_text()
+    assert "#define CONFIG_TICK_HZ 100\n" in autoconf
+    assert '#define CONFIG_BOARD "pc"\n' in autoconf
+    assert '#define CONFIG_ARCH "x86_64"\n' in autoconf
+    assert "#define CONFIG_DEBUG_COMMANDS 1\n" in autoconf
+    assert "CONFIG_KERNEL_UBSAN" not in autoconf
+    rs = (tmp_path / "nagi_config.rs").read_text()
+    for line in ['pub const CONFIG_BOARD: &str = "pc";', "pub const CONFIG_TICK_HZ: u32 = 100;",
+                 "pub const CONFIG_DEBUG_COMMANDS: bool = true;",
+                 "pub const CONFIG_BENCH: bool = true;",
+                 "pub const CONFIG_KERNEL_UBSAN: bool = false;",
+                 "pub const CONFIG_MAX_TASKS: u32 = 32;", "pub const CONFIG_TIMESLICE_MS: u32 = 20;",
+                 "pub const CONFIG_MAX_CHANNELS: u32 = 256;",
+                 "pub const CONFIG_TASK_CHANNELS: u32 = 64;"]:
+        assert line + "\n" in rs
+    mk = (tmp_path / "config.mk").read_text()
+    assert 'CONFIG_ARCH="x86_64"\n' in mk and "CONFIG_TICK_HZ=100\n" in mk
+    assert result.values["BOARD"] == "pc"
+
+
+def test_unchanged_config_is_not_rewritten(pc, tmp_path):
+    configure(pc, tmp_path, [])
+    files = [tmp_path / ".config", tmp_path / "config.mk", tmp_path / "nagi_config.rs",
+             tmp_path / "include/generated/autoconf.h"]
+    for f in files:
+        os.utime(f, ns=(1, 1))
+    before = [f.stat().st_mtime_ns for f in files]
+    # .config is older than the defconfig now, so it reloads the defconfig:
+    # same content, so still nothing is written.
+    assert configure(pc, tmp_path, []).changed == []
+    assert [f.stat().st_mtime_ns for f in files] == before
+
+
+def test_override_changes_only_what_differs(pc, tmp_path):
+    configure(pc, tmp_path, [])
+    result = configure(pc, tmp_path, [("KERNEL_UBSAN", "y"), ("TICK_HZ", "250")])
+    assert {p.name for p in result.changed} == {".config", "autoconf.h", "config.mk",
+                                                 "nagi_config.rs"}
+    assert "CONFIG_KERNEL_UBSAN=y\n" in (tmp_path / "config.mk").read_text()
+    assert "pub const CONFIG_TICK_HZ: u32 = 250;" in (tmp_path / "nagi_config.rs").read_text()
+
+
+def test_menuconfig_edits_persist(pc, tmp_path):
+    configure(pc, tmp_path, [])
+    cfg = tmp_path / ".config"
+    cfg.write_text(cfg.read_text().replace("CONFIG_TICK_HZ=100", "CONFIG_TICK_HZ=200"))
+    configure(pc, tmp_path, [])
+    assert "#define CONFIG_TICK_HZ 200" in (tmp_path / "include/generated/autoconf.h").read_text()
+
+
+def test_broken_config_is_one_line_error(pc, tmp_path):
+    configure(pc, tmp_path, [])
+    cfg = tmp_path / ".config"
+    cfg.write_text(cfg.read_text() + "this is not a config line\n")
+    with pytest.raises(ToolError) as e:
+        configure(pc, tmp_path, [])
+    assert "broken config" in str(e.value) and "\n" not in str(e.value)
+
+
+def test_bad_value_in_config_is_an_error(pc, tmp_path):
+    configure(pc, tmp_path, [])
+    cfg = tmp_path / ".config"
+    cfg.write_text(cfg.read_text().replace("CONFIG_TICK_HZ=100", "CONFIG_TICK_HZ=fast"))
+    with pytest.raises(ToolError, match="TICK_HZ"):
+        configure(pc, tmp_path, [])
+
+
+@pytest.mark.parametrize("item, message", [
+    ("NO_SUCH_SYMBOL=y", "no such config symbol"),
+    ("TICK_HZ=99999", "not accepted"),
+    ("KERNEL_UBSAN=maybe", "not accepted"),
+])
+def test_bad_overrides(pc, tmp_path, item, message):
+    with pytest.raises(ToolError, match=message) as e:
+        configure(pc, tmp_path, parse_overrides([item]))
+    assert e.value.status == 2
+
+
+def test_parse_overrides():
+    assert parse_overrides(["CONFIG_A=y", "B = 3", 'C="x"']) == [("A", "y"), ("B", "3"), ("C", "x")]
+    with pytest.raises(ToolError):
+        parse_overrides(["NOEQUALS"])
+
+
+def test_unknown_board_errors_cleanly():
+    with pytest.raises(ToolError) as e:
+        load_board("nope")
+    assert str(e.value) == "unknown board 'nope'; valid boards: pc"
+    assert e.value.status == 2
+
+
+def test_write_if_changed(tmp_path):
+    f = tmp_path / "a" / "b.txt"
+    assert write_if_changed(f, "x") is True
+    assert write_if_changed(f, "x") is False
+    assert write_if_changed(f, "y") is True and f.read_text() == "y"
+
+
+def test_make_fragment_keeps_assignments_only():
+    text = "# c\nCONFIG_A=y\n# CONFIG_B is not set\nCONFIG_S=\"v\"\n"
+    assert make_fragment(text).splitlines()[1:] == ["CONFIG_A=y", 'CONFIG_S="v"']
+
+
+def test_rust_string_escaping(pc, tmp_path):
+    from tools.config import _rust_str
+    assert _rust_str('a"b\\c\n') == '"a\\"b\\\\c\\u{a}"'

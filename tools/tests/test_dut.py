@@ -1,0 +1,96 @@
+"""Console expect logic and the DUT's shell commands, on a fake console."""
+
+import pytest
+
+from tools.console import Console, ConsoleTimeout
+from tools.dut import Dut
+
+
+def shell(port_cls, answers, clock):
+    """A fake shell: echoes the typed line, prints answers[line], prompts."""
+    def responder(data):
+        line = data.decode().rstrip("\r")
+        return [line + "\r\n", *answers.get(line, []), "nagi> "]
+    port = port_cls(["nagi: kernel booting on board pc (x86_64)\r\n", "nagi> "], responder)
+    return Dut(Console(port, clock=clock)), port
+
+
+def test_expect_finds_pattern_split_over_reads(fake_port, fake_clock):
+    c = Console(fake_port(["hel", "lo wor", "ld\r\n"]), clock=fake_clock)
+    m = c.expect(r"hello (\w+)$", timeout=5)
+    assert m.group(1) == "world"
+    assert c.transcript == "hello world\n"
+
+
+def test_expect_consumes_so_the_same_text_does_not_match_twice(fake_port, fake_clock):
+    c = Console(fake_port(["a> b> "]), clock=fake_clock)
+    c.expect("> ")
+    c.expect("> ")
+    with pytest.raises(ConsoleTimeout):
+        c.expect("> ", timeout=1)
+
+
+def test_timeout_reports_what_arrived(fake_port, fake_clock):
+    c = Console(fake_port(["something else\n"]), clock=fake_clock)
+    with pytest.raises(ConsoleTimeout) as e:
+        c.expect("never", timeout=1)
+    assert "something else" in str(e.value) and "never" in str(e.value)
+
+
+def test_since_searches_already_consumed_text(fake_port, fake_clock):
+    c = Console(fake_port(["x\nkilled\nnagi> "]), clock=fake_clock)
+    mark = c.mark()
+    c.expect("nagi> ")
+    assert c.expect("killed", since=mark).group(0) == "killed"
+
+
+def test_send_line_uses_cr_and_rejects_newlines(fake_port, fake_clock):
+    port = fake_port()
+    c = Console(port, clock=fake_clock)
+    c.send_line("ps")
+    assert port.written == b"ps\r"
+    with pytest.raises(Exception):
+        c.send_line("a\nb")
+
+
+def test_boot_and_run(fake_port, fake_clock):
+    dut, port = shell(fake_port, {"echo hi": ["hi\r\n"],
+                                  "ps": ["TID NAME\r\n", "1 init\r\n"]}, fake_clock)
+    assert dut.wait_for_boot() == "nagi: kernel booting on board pc (x86_64)\n"
+    assert dut.run("echo hi") == ["hi"]
+    assert dut.run("ps") == ["TID NAME", "1 init"]
+    assert port.written == b"echo hi\rps\r"
+    assert "nagi> ps\nTID NAME\n1 init\nnagi> " in dut.transcript
+
+
+def test_run_leaves_out_kernel_lines(fake_port, fake_clock):
+    dut, _ = shell(fake_port, {"kill 8": ["nagi: task 8 (faulter) killed: on request\r\n",
+                                          "kill: ok\r\n"]}, fake_clock)
+    dut.wait_for_boot()
+    assert dut.run("kill 8") == ["kill: ok"]
+    assert dut.run("kill 8", kernel_lines=True) == [
+        "nagi: task 8 (faulter) killed: on request", "kill: ok"]
+
+
+def test_run_times_out_without_prompt(fake_port, fake_clock):
+    port = fake_port(["nagi> "], responder=lambda d: ["hang\r\n"])
+    dut = Dut(Console(port, clock=fake_clock))
+    dut.wait_for_boot()
+    with pytest.raises(ConsoleTimeout):
+        dut.run("hang", timeout=1)
+
+
+def test_reset_waits_for_new_prompt(fake_port, fake_clock):
+    class Backend:
+        resets = 0
+
+        def reset(self):
+            self.resets += 1
+            port.chunks += [b"nagi: kernel booting again\r\n", b"nagi> "]
+
+    port = fake_port(["nagi> "])
+    backend = Backend()
+    dut = Dut(Console(port, clock=fake_clock), backend)
+    dut.wait_for_boot()
+    assert dut.reset() == "nagi: kernel booting again\n"
+    assert backend.resets == 1

@@ -1,0 +1,56 @@
+"""The HIL plugin: capability marks, transcripts of failed tests, JUnit."""
+
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+TESTS = '''
+import pytest
+from tools.console import Console
+from tools.dut import Dut
+
+class Port:
+    def __init__(self): self.chunks = [b"nagi> booted\\r\\n"]
+    def read(self, n): return self.chunks.pop(0) if self.chunks else b""
+    def write(self, data): pass
+
+@pytest.fixture
+def dut():
+    d = Dut(Console(Port()))
+    d.expect("booted")
+    return d
+
+@pytest.mark.needs("paging")
+def test_has_paging(dut):
+    assert "booted" in dut.transcript
+
+@pytest.mark.needs("keys")
+def test_needs_keys(dut):
+    raise AssertionError("must not run on pc")
+
+def test_fails(dut):
+    assert dut.transcript == "something else"
+'''
+
+
+def test_plugin(pytester):
+    pytester.makepyfile(test_hil=TESTS)
+    build = pytester.path / "build"
+    result = pytester.runpytest("-p", "tools.pytest_plugin", "--board", "pc",
+                                f"--build-dir={build}", "-rs")
+    result.assert_outcomes(passed=1, failed=1, skipped=1)
+    result.stdout.fnmatch_lines(["*console transcript*", "nagi> booted",
+                                 "*Nagi HIL summary*",
+                                 "*1 passed, 1 failed, 0 error, 1 skipped*",
+                                 "*board 'pc' lacks capability 'keys'*"])
+    log = build / "hil-logs" / "test_fails.log"
+    assert log.read_text() == "nagi> booted\n"
+    junit = (build / "junit-hil.xml").read_text()
+    assert 'tests="3"' in junit and 'failures="1"' in junit
+
+
+def test_unknown_board_is_a_usage_error(pytester):
+    pytester.makepyfile(test_x="def test_x(): pass\n")
+    result = pytester.runpytest("-p", "tools.pytest_plugin", "--board", "nope")
+    assert result.ret != 0
+    result.stderr.fnmatch_lines(["*unknown board 'nope'; valid boards: pc*"])

@@ -1,0 +1,102 @@
+"""The QEMU twin's command lines (from board.toml) and its start sequence."""
+
+from pathlib import Path
+
+import pytest
+
+from tools.accel import Accel
+from tools.boards import load_board
+from tools.errors import ToolError
+from tools.qemu import QemuTwin
+
+TCG = Accel("tcg", "test")
+KVM = Accel("kvm", "test", hardware=True)
+
+
+@pytest.fixture
+def pc():
+    return load_board("pc")
+
+
+def test_test_command_for_pc(pc):
+    twin = QemuTwin(pc, Path("/b/nagi.img"), TCG)
+    assert twin.test_command(4321, "/tmp/q.sock") == [
+        "qemu-system-x86_64", "-M", "q35", "-cpu", "qemu64", "-m", "256M",
+        "-kernel", "/b/nagi.img", "-accel", "tcg", "-no-reboot",
+        "-display", "none",
+        "-serial", "tcp:127.0.0.1:4321,server=on,wait=off",
+        "-qmp", "unix:/tmp/q.sock,server=on,wait=off", "-S"]
+
+
+def test_kvm_uses_host_cpu_without_arch_capabilities(pc):
+    cmd = QemuTwin(pc, Path("x.img"), KVM).base_command()
+    assert cmd[cmd.index("-cpu") + 1] == "host,-arch-capabilities"
+    assert cmd[cmd.index("-accel") + 1] == "kvm"
+
+
+def test_icount_only_under_tcg(pc):
+    cmd = QemuTwin(pc, Path("x.img"), TCG, icount=True).base_command()
+    assert cmd[cmd.index("-icount") + 1] == "shift=0"
+    assert cmd[cmd.index("-cpu") + 1] == "qemu64"
+    with pytest.raises(ToolError):
+        QemuTwin(pc, Path("x.img"), KVM, icount=True).base_command()
+
+
+def test_interactive_command(pc):
+    cmd = QemuTwin(pc, Path("x.img"), TCG).interactive_command()
+    assert cmd[-3:] == ["-nographic", "-serial", "mon:stdio"]
+    assert "-S" not in cmd and "-qmp" not in cmd
+
+
+class RecordingTwin(QemuTwin):
+    """All I/O replaced: records the calls start() makes, in order."""
+
+    def __init__(self, *a, **k):
+        super().__init__(*a, **k)
+        self.calls = []
+        self.serial_failures = 2
+
+    def _free_port(self):
+        return 5555
+
+    def _spawn(self, cmd):
+        self.calls.append(("spawn", cmd))
+        return object()
+
+    def _alive(self):
+        return True
+
+    def _open_serial(self, url):
+        if self.serial_failures:
+            self.serial_failures -= 1
+            raise ConnectionRefusedError("not yet")
+        self.calls.append(("serial", url))
+        from tools.tests.conftest import FakePort
+        return FakePort()
+
+    def _qmp_connect(self, path):
+        self.calls.append(("qmp", Path(path).name))
+        self.qmp = self
+        return self
+
+    def _qmp_command(self, name, **args):
+        self.calls.append(("qmp-cmd", name))
+
+
+def test_start_attaches_console_before_cont(pc, tmp_path):
+    image = tmp_path / "nagi.img"
+    image.write_bytes(b"x")
+    twin = RecordingTwin(pc, image, TCG)
+    twin.start()
+    kinds = [c[0] for c in twin.calls]
+    assert kinds == ["spawn", "serial", "qmp", "qmp-cmd"]
+    assert twin.calls[0][1][-1] == "-S", "QEMU starts paused"
+    assert twin.calls[1][1] == "socket://127.0.0.1:5555"
+    assert twin.calls[3] == ("qmp-cmd", "cont")
+    twin.reset()
+    assert twin.calls[-1] == ("qmp-cmd", "system_reset")
+
+
+def test_start_without_image_is_a_clean_error(pc, tmp_path):
+    with pytest.raises(ToolError, match="flash.py build"):
+        RecordingTwin(pc, tmp_path / "missing.img", TCG).start()

@@ -1,0 +1,209 @@
+//! init - the first task. Starts the servers and the shell (memory first:
+//! it is everyone else's pager), then serves the init protocol on its
+//! listening channel: INIT_REGISTER, INIT_LOOKUP (answered when the service
+//! registers, or -E_NOENT after ~5 s) and INIT_SPAWN.
+#![no_std]
+#![no_main]
+
+use runtime::abi::*;
+use runtime::config;
+use runtime::proto::*;
+use runtime::{ks, Channel, Error, Msg, Result};
+
+mod registry;
+use registry::{Name, Registry};
+
+runtime::entry!(main);
+
+const PRIO_SERVER: u32 = 2;
+const PRIO_SHELL: u32 = 3;
+const LOOKUP_TIMEOUT_MS: u64 = 5000;
+const TICK_MS: u32 = 250;
+
+struct Init {
+    listen: Channel,
+    reg: Registry,
+    timer_armed: bool,
+}
+
+fn main(_arg: u64) -> i32 {
+    let listen = match Channel::open() {
+        Ok(ch) => ch,
+        Err(e) => {
+            runtime::debug_println!("init: cannot open a channel: {}", e);
+            return 1;
+        }
+    };
+    let mut init = Init { listen, reg: Registry::new(), timer_armed: false };
+    init.boot();
+    loop {
+        init.serve_one();
+    }
+}
+
+impl Init {
+    /// Start every boot task; memory must have registered before anyone
+    /// can be given a pager channel.
+    fn boot(&mut self) {
+        if let Err(e) = self.start_child("memory", CAP_MEMORY, PRIO_SERVER, false) {
+            runtime::debug_println!("init: cannot start memory: {}", e);
+        }
+        let deadline = ks::uptime() + LOOKUP_TIMEOUT_MS;
+        while self.reg.find("memory").is_none() && ks::uptime() < deadline {
+            self.arm_timer();
+            self.serve_one();
+        }
+        let mut tasks: [(&str, u32, u32); 4] = [
+            ("console", CAP_IO | CAP_IRQ, PRIO_SERVER),
+            ("ipc_peer", 0, PRIO_SERVER),
+            ("bench_server", 0, PRIO_SERVER),
+            ("shell", CAP_TASK, PRIO_SHELL),
+        ];
+        if !config::CONFIG_BENCH {
+            tasks[2].0 = "";
+        }
+        for (name, caps, prio) in tasks.into_iter().filter(|t| !t.0.is_empty()) {
+            if let Err(e) = self.start_child(name, caps, prio, true) {
+                runtime::debug_println!("init: cannot start {}: {}", name, e);
+            }
+        }
+    }
+
+    /// Create, connect and start a boot task with a bootstrap channel.
+    fn start_child(&mut self, name: &str, caps: u32, prio: u32, paged: bool) -> Result<u32> {
+        let (mine, theirs) = Channel::pair()?;
+        mine.transfer(self.listen)?;
+        let tid = match ks::create_task(name, caps, prio, 0, Some(theirs)) {
+            Ok(tid) => tid,
+            Err(e) => {
+                let _ = mine.close();
+                let _ = theirs.close();
+                return Err(e);
+            }
+        };
+        self.finish_start(tid, paged)?;
+        Ok(tid)
+    }
+
+    /// Give a created task its pager (if `paged`) and start it.
+    fn finish_start(&mut self, tid: u32, paged: bool) -> Result<()> {
+        if paged {
+            let (to_task, to_pager) = Channel::pair()?;
+            self.connect("memory", to_pager).inspect_err(|_| {
+                let _ = to_task.close();
+            })?;
+            ks::set_pager(tid, to_task)?;
+        }
+        ks::start_task(tid)
+    }
+
+    /// Send `ch` to registered service `name` as an INIT_CONNECT.
+    fn connect(&mut self, name: &str, ch: Channel) -> Result<()> {
+        let conn = self.reg.find(name).ok_or(Error::NoEnt)?;
+        let mut m = Msg::new(INIT_CONNECT);
+        m.set_channel(ch.cid());
+        conn.send(&m).inspect_err(|_| {
+            let _ = ch.close();
+        })
+    }
+
+    fn serve_one(&mut self) {
+        let mut m = Msg::new(0);
+        if self.listen.recv(&mut m).is_err() {
+            return;
+        }
+        let from = Channel::from_raw(m.from);
+        match m.label {
+            LABEL_NOTIFICATION => self.expire_lookups(),
+            INIT_REGISTER => self.register(from, &m),
+            INIT_LOOKUP => self.lookup(from, &m),
+            INIT_SPAWN => {
+                let r = self.spawn(&m);
+                reply(from, INIT_SPAWN, r.map(u64::from));
+            }
+            label => reply(from, label, Err(Error::NoSys)),
+        }
+    }
+
+    fn register(&mut self, from: Channel, m: &Msg) {
+        let Some(name) = parse_name(m).and_then(Name::new) else {
+            return reply(from, INIT_REGISTER, Err(Error::Inval));
+        };
+        let r = self.reg.add(name, from);
+        reply(from, INIT_REGISTER, r.map(|_| 0));
+        while let Some(waiter) = self.reg.take_waiter(name) {
+            self.answer_lookup(waiter, name);
+        }
+    }
+
+    fn lookup(&mut self, from: Channel, m: &Msg) {
+        let Some(name) = parse_name(m).and_then(Name::new) else {
+            return reply(from, INIT_LOOKUP, Err(Error::Inval));
+        };
+        if self.reg.find(name.as_str()).is_some() {
+            return self.answer_lookup(from, name);
+        }
+        let deadline = ks::uptime() + LOOKUP_TIMEOUT_MS;
+        match self.reg.add_waiter(from, name, deadline) {
+            Ok(()) => self.arm_timer(),
+            Err(e) => reply(from, INIT_LOOKUP, Err(e)),
+        }
+    }
+
+    /// Link a new pair, give one end to the service, the other to `to`.
+    fn answer_lookup(&mut self, to: Channel, name: Name) {
+        let r = Channel::pair().and_then(|(client, server)| {
+            self.connect(name.as_str(), server)
+                .inspect_err(|_| {
+                    let _ = client.close();
+                })
+                .map(|_| client)
+        });
+        match r {
+            Ok(client) => {
+                let mut m = Msg::new(INIT_LOOKUP);
+                m.set_channel(client.cid());
+                if to.reply(&m).is_err() {
+                    let _ = client.close();
+                }
+            }
+            Err(e) => reply(to, INIT_LOOKUP, Err(e)),
+        }
+    }
+
+    /// INIT_SPAWN: a task with a pager and no bootstrap channel.
+    fn spawn(&mut self, m: &Msg) -> Result<u32> {
+        let req = parse_spawn(m).ok_or(Error::Inval)?;
+        let prio = req.prio.min(NUM_PRIORITIES - 1);
+        let tid = ks::create_task(req.name, 0, prio, req.arg, None)?;
+        if let Err(e) = self.finish_start(tid, true) {
+            let _ = ks::kill(tid);
+            return Err(e);
+        }
+        Ok(tid)
+    }
+
+    fn expire_lookups(&mut self) {
+        self.timer_armed = false;
+        let now = ks::uptime();
+        while let Some(waiter) = self.reg.take_expired(now) {
+            reply(waiter, INIT_LOOKUP, Err(Error::NoEnt));
+        }
+        if self.reg.has_waiters() || self.reg.find("memory").is_none() {
+            self.arm_timer();
+        }
+    }
+
+    fn arm_timer(&mut self) {
+        if !self.timer_armed {
+            self.timer_armed = ks::timer(self.listen, TICK_MS).is_ok();
+        }
+    }
+}
+
+/// Reply to a caller with a bare result.
+fn reply(to: Channel, label: u16, r: Result<u64>) {
+    let mut m = Msg::new(label);
+    m.arg = runtime::error::to_raw(r);
+    let _ = to.reply(&m);
+}

@@ -1,0 +1,76 @@
+//! runtime - the library every Nagi user program links: the ABI (abi.rs,
+//! mirrored from kernel/abi.h), raw syscalls (sys), channels (chan), the
+//! kernel-server client (ks), the user protocols (proto, service), console
+//! printing (print), the entry point and heap (start, heap), and the pure
+//! helpers the shell uses (args, stats, lineedit, fmt). Pure modules are
+//! unit-tested on the host with `cargo test`.
+#![cfg_attr(not(test), no_std)]
+
+extern crate alloc;
+
+pub mod abi;
+pub mod args;
+pub mod chan;
+pub mod error;
+pub mod fmt;
+pub mod heap;
+pub mod ks;
+pub mod lineedit;
+pub mod msg;
+pub mod print;
+pub mod proto;
+pub mod service;
+pub mod stats;
+pub mod sys;
+
+#[cfg(all(target_os = "none", not(test)))]
+mod start;
+
+pub use abi::Msg;
+pub use chan::Channel;
+pub use error::{Error, Result};
+
+/// Defaults for configuration symbols the generated file may leave out
+/// (Kconfig omits bools that are off). Items defined by the included file
+/// shadow these glob-imported ones.
+#[allow(dead_code)]
+mod config_defaults {
+    pub const CONFIG_BOARD: &str = "pc";
+    pub const CONFIG_TICK_HZ: u32 = 100;
+    pub const CONFIG_DEBUG_COMMANDS: bool = false;
+    pub const CONFIG_BENCH: bool = false;
+}
+
+/// The build configuration: NAGI_CONFIG_RS (generated from Kconfig), or
+/// src/default_config.rs when that is not set (see build.rs).
+#[allow(dead_code, clippy::all)]
+pub mod config {
+    #[allow(unused_imports)]
+    pub use super::config_defaults::*;
+    include!(env!("NAGI_CONFIG_RS"));
+}
+
+/// Declare the program's entry: `runtime::entry!(main);` with
+/// `fn main(arg: u64) -> i32`. The runtime calls it after setting up the
+/// message buffer and heap, and exits with its result.
+#[macro_export]
+macro_rules! entry {
+    ($main:path) => {
+        #[no_mangle]
+        pub fn nagi_main(arg: u64) -> i32 {
+            let f: fn(u64) -> i32 = $main;
+            f(arg)
+        }
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn config_has_every_symbol() {
+        assert!(!super::config::CONFIG_BOARD.is_empty());
+        assert!(super::config::CONFIG_TICK_HZ > 0);
+        let _ = super::config::CONFIG_DEBUG_COMMANDS;
+        let _ = super::config::CONFIG_BENCH;
+    }
+}

@@ -1,0 +1,45 @@
+//! start.rs - how a program begins and ends: the `_start` entry (rdi = arg,
+//! rsi = message buffer), the call of the program's `main(arg)` (declared
+//! with `runtime::entry!`), the exit through KS_EXIT, and the panic handler.
+
+use crate::abi::Msg;
+use crate::heap::LazyHeap;
+
+#[global_allocator]
+static HEAP: LazyHeap = LazyHeap::new();
+
+// The kernel enters with rsp 16-byte aligned; `call` pushes the return
+// address, giving the function the alignment the SysV ABI expects.
+core::arch::global_asm!(
+    ".section .text._start, \"ax\", @progbits",
+    ".global _start",
+    ".type _start, @function",
+    "_start:",
+    "    xor ebp, ebp",
+    "    call {start}",
+    "    ud2",
+    start = sym rt_start,
+);
+
+extern "Rust" {
+    /// The program's main, defined by `runtime::entry!`.
+    fn nagi_main(arg: u64) -> i32;
+}
+
+extern "C" fn rt_start(arg: u64, buf: *mut Msg) -> ! {
+    crate::sys::set_msgbuf(buf);
+    if let Some(bi) = crate::sys::bootinfo() {
+        HEAP.set_range(bi.heap_base as usize, bi.heap_size as usize);
+    }
+    // SAFETY: every program crate defines nagi_main through entry!, with
+    // exactly this signature (a missing one fails to link).
+    let code = unsafe { nagi_main(arg) };
+    crate::ks::exit(code)
+}
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo) -> ! {
+    let name = crate::sys::bootinfo().map(|b| b.name).unwrap_or([0; 32]);
+    crate::debug_println!("{}: panic: {}", crate::ks::name_str(&name), info);
+    crate::ks::exit(-1)
+}

@@ -1,0 +1,104 @@
+//! shell - the interactive shell on the serial console: reads lines
+//! through the console server (echoing and editing them) and runs the
+//! commands of docs/protocols.md, whose output formats the HIL tests match.
+#![no_std]
+#![no_main]
+
+extern crate alloc;
+
+mod bench;
+mod commands;
+mod ipctest;
+
+use runtime::lineedit::{Action, LineEditor};
+use runtime::print::{set_console, write_bytes};
+use runtime::proto::CONSOLE_READ;
+use runtime::{service, Channel, Msg, Result};
+
+runtime::entry!(main);
+
+pub const PROMPT: &str = "nagi> ";
+
+/// Channels to the services the shell uses, looked up on first use.
+pub struct Services {
+    console: Channel,
+    memory: Option<Channel>,
+    peer: Option<Channel>,
+    bench: Option<Channel>,
+}
+
+fn lazy(slot: &mut Option<Channel>, name: &str) -> Result<Channel> {
+    if slot.is_none() {
+        *slot = Some(service::lookup(name)?);
+    }
+    Ok(slot.unwrap())
+}
+
+impl Services {
+    pub fn memory(&mut self) -> Result<Channel> {
+        lazy(&mut self.memory, "memory")
+    }
+
+    pub fn peer(&mut self) -> Result<Channel> {
+        lazy(&mut self.peer, "ipc_peer")
+    }
+
+    pub fn bench(&mut self) -> Result<Channel> {
+        lazy(&mut self.bench, "bench_server")
+    }
+}
+
+fn main(_arg: u64) -> i32 {
+    let console = connect_console();
+    set_console(console);
+    let mut svc = Services { console, memory: None, peer: None, bench: None };
+    let mut editor = LineEditor::new();
+    runtime::print!("{}", PROMPT);
+    loop {
+        let mut m = Msg::new(CONSOLE_READ);
+        if svc.console.call(&mut m).is_err() || m.result().is_err() {
+            let _ = service::sleep_ms(100);
+            continue;
+        }
+        let input = m;
+        feed(&mut svc, &mut editor, input.payload());
+    }
+}
+
+/// The console server (init answers after it registers; retry until then).
+fn connect_console() -> Channel {
+    loop {
+        match service::lookup("console") {
+            Ok(ch) => return ch,
+            Err(e) => runtime::debug_println!("shell: console lookup failed ({}), retrying", e),
+        }
+    }
+}
+
+/// Run input through the line editor: echo, and run complete lines.
+fn feed(svc: &mut Services, editor: &mut LineEditor, input: &[u8]) {
+    let mut echo = [0u8; 3 * runtime::abi::MSG_INLINE_MAX];
+    let mut n = 0;
+    for &b in input {
+        match editor.feed(b) {
+            Action::None => {}
+            Action::Echo(c) => {
+                echo[n] = c;
+                n += 1;
+            }
+            Action::Erase => {
+                echo[n..n + 3].copy_from_slice(b"\x08 \x08");
+                n += 3;
+            }
+            Action::Done => {
+                write_bytes(&echo[..n]);
+                n = 0;
+                write_bytes(b"\n");
+                commands::run(svc, editor.line());
+                editor.clear();
+                runtime::print!("{}", PROMPT);
+            }
+        }
+    }
+    write_bytes(&echo[..n]);
+}
