@@ -18,8 +18,8 @@ class QemuTwin:
     """The pieces of the board's QEMU command line (board.toml [qemu])."""
     binary: str
     machine: str
-    cpu: str
-    memory: str
+    cpu: str | None           # None: the machine has a fixed CPU (no -cpu)
+    memory: str | None        # None: the machine has fixed memory (no -m)
     image: str
     boot: tuple[str, ...]
     kvm_cpu: str | None = None
@@ -37,6 +37,9 @@ class Board:
     flash_methods: tuple[str, ...] = ()
     console: dict = field(default_factory=dict)
     memory: tuple[dict, ...] = ()
+    cpu_hz: int | None = None
+    flash: tuple[dict, ...] = ()      # the [[flash]] tables, in order
+    gpio: dict = field(default_factory=dict)   # [gpio]: inputs / outputs lists
 
     @property
     def defconfig(self) -> Path:
@@ -44,6 +47,23 @@ class Board:
 
     def has(self, capability: str) -> bool:
         return bool(self.capabilities.get(capability, False))
+
+    def memory_region(self, kind: str) -> dict | None:
+        """The first [[memory]] entry of that kind ("flash", "ram")."""
+        return next((m for m in self.memory if m.get("kind") == kind), None)
+
+    def flash_method(self, method: str) -> dict | None:
+        """The [[flash]] table of `method` ("pyocd", "qemu", "dfu")."""
+        return next((f for f in self.flash if f.get("method") == method), None)
+
+    def gpio_pin(self, name: str) -> dict | None:
+        """A [[gpio.inputs]] / [[gpio.outputs]] entry by name, with
+        `direction` ("input"/"output") added."""
+        for direction in ("inputs", "outputs"):
+            for pin in self.gpio.get(direction, ()):
+                if pin.get("name") == name:
+                    return dict(pin, direction=direction[:-1])
+        return None
 
 
 def board_names(root: Path = BOARD_ROOT) -> list[str]:
@@ -68,15 +88,18 @@ def load_board(name: str, root: Path = BOARD_ROOT) -> Board:
         q = data.get("qemu")
         twin = None
         if q is not None:
-            twin = QemuTwin(binary=q["binary"], machine=q["machine"], cpu=q["cpu"],
-                            memory=q["memory"], image=q["image"], boot=tuple(q["boot"]),
+            twin = QemuTwin(binary=q["binary"], machine=q["machine"], cpu=q.get("cpu"),
+                            memory=q.get("memory"), image=q["image"], boot=tuple(q["boot"]),
                             kvm_cpu=q.get("kvm_cpu"), extra=tuple(q.get("extra", ())))
         board = Board(name=data["name"], arch=data["arch"],
                       description=data.get("description", ""), directory=path.parent,
                       qemu=twin, capabilities=dict(data.get("capabilities", {})),
                       flash_methods=tuple(f["method"] for f in data.get("flash", ())),
                       console=dict(data.get("console", {})),
-                      memory=tuple(data.get("memory", ())))
+                      memory=tuple(data.get("memory", ())),
+                      cpu_hz=data.get("cpu_hz"),
+                      flash=tuple(dict(f) for f in data.get("flash", ())),
+                      gpio=dict(data.get("gpio", {})))
     except (KeyError, TypeError) as e:
         raise ToolError(f"{path}: missing or malformed field {e}") from None
     if board.name != name:
