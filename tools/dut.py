@@ -1,26 +1,106 @@
 """dut.py - the device under test as the HIL tests see it.
 
 One object with the console (expect, send_line, run a shell command),
-reset and the full transcript, whatever the back-end (QEMU twin here; a
-real board through the same Console)."""
+reset, the full transcript and pin control (set_pin / press / pin_events /
+wait_pin), whatever the back-end (QEMU twin here; a real board through the
+same Console). Pins are driven by qtest on the twin (QtestPins); on real
+hardware they need an actuator that is not written yet (HardwarePins)."""
 
 from __future__ import annotations
 
 import re
 
+import time
+
 from .console import Console
+from .errors import ToolError
 
 PROMPT = "nagi> "
 PROMPT_RX = r"nagi> "
 KERNEL_LOG_PREFIX = "nagi: "   # the kernel's own console lines (printk)
 
 
+class QtestPins:
+    """Pins of the twin through qtest: inputs driven with set_irq_in, the
+    outputs of one device (PinMap.watch) intercepted at attach time, since
+    QEMU intercepts one device per instance."""
+
+    def __init__(self, client, pinmap):
+        self.client, self.map = client, pinmap
+        if pinmap.watch:
+            client.irq_intercept_out(pinmap.watch)
+
+    def set(self, name: str, level: int) -> None:
+        device, line = self.map.resolve(name)       # checked first: QEMU aborts on bad paths
+        self.client.set_irq_in(device, self.map.input_name, line, 1 if level else 0)
+
+    def _watched(self, name: str) -> int:
+        device, line = self.map.resolve(name)
+        if device != self.map.watch:
+            raise ToolError(f"pin {name}: only the outputs of {self.map.watch or '(no device)'} "
+                            f"are watched on this twin (QEMU intercepts one device)")
+        return line
+
+    def _name(self, line: int) -> str:
+        return "P" + self.map.watch.rsplit("/", 1)[-1][len("gpio"):].upper() + str(line)
+
+    def mark(self) -> int:
+        return self.client.mark()
+
+    def events(self, since: int = 0) -> list[tuple[str, int]]:
+        return [(self._name(e.line), e.level) for e in self.client.poll()[since:]]
+
+    def wait(self, name: str, level: int, timeout: float, since: int) -> None:
+        self.client.wait_irq(self._watched(name), level, timeout, since)
+
+
+class HardwarePins:
+    """Real boards: pins need an actuator (a rack's relay or GPIO adapter)."""
+
+    def _no(self, *_a, **_k):
+        raise NotImplementedError("pin control on real hardware is not implemented yet: "
+                                  "it needs an actuator described in a rack file")
+
+    set = mark = events = wait = _no
+
+
 class Dut:
-    def __init__(self, console: Console, backend=None, board=None):
+    def __init__(self, console: Console, backend=None, board=None, pins=None):
         self.console = console
         self.backend = backend
         self.board = board
+        self.pins = pins
         self.boot_output = ""
+
+    # -- pins (keys, buttons, LEDs) --------------------------------------------
+    def _pins(self):
+        if self.pins is None:
+            name = self.board.name if self.board is not None else "this device"
+            raise ToolError(f"{name}: no pin control (board.toml grants no 'gpio' capability, "
+                            f"or the twin was started without qtest)")
+        return self.pins
+
+    def set_pin(self, name: str, level: int) -> None:
+        """Drive input pin `name` ("PC13", or an alias from board.toml [gpio])."""
+        self._pins().set(name, level)
+
+    def press(self, name: str = "button", hold: float = 0.1, level: int = 1) -> None:
+        """Drive `name` to `level` for `hold` seconds, then back."""
+        self.set_pin(name, level)
+        time.sleep(hold)
+        self.set_pin(name, 0 if level else 1)
+
+    def pin_mark(self) -> int:
+        """A position in the pin events, for pin_events(since) / wait_pin(since)."""
+        return self._pins().mark()
+
+    def pin_events(self, since: int = 0) -> list[tuple[str, int]]:
+        """Output changes seen so far: [("PA5", 1), ("PA5", 0), ...]."""
+        return self._pins().events(since)
+
+    def wait_pin(self, name: str, level: int, timeout: float = 5.0, since: int = 0) -> None:
+        """Wait until output `name` goes to `level` (an event at index >= since)."""
+        self._pins().wait(name, level, timeout, since)
 
     @property
     def transcript(self) -> str:

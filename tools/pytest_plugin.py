@@ -4,8 +4,9 @@ Loaded by hil_tests/conftest.py. Gives the tests:
   - options --board (default pc), --build-dir (default build/<board>),
     --accel (auto|tcg|kvm), --boot-timeout;
   - fixtures `board` (the board description), `dut` (one booted device for
-    the whole session) and `fresh_dut` (a device booted for one test, for
-    tests that kill the guest);
+    the whole session), `fresh_dut` (a device booted for one test, for
+    tests that kill the guest) and `gpio` (the session's device, with pin
+    control: skipped unless the board grants 'gpio');
   - the mark @pytest.mark.needs("capability"): skipped, with the reason,
     when board.toml does not grant it;
   - on failure, the full console transcript as a report section and in
@@ -20,12 +21,12 @@ from pathlib import Path
 
 import pytest
 
-from .accel import choose_accel
 from .boards import load_board
-from .dut import Dut
+from .dut import Dut, QtestPins
 from .errors import ToolError
 from .paths import REPO, build_dir
-from .qemu import QemuTwin
+from .qemu import QemuTwin, accel_for
+from .qtest import PinMap
 
 _STATE = pytest.StashKey[dict]()
 
@@ -68,7 +69,7 @@ def _accel(config):
     st = _state(config)
     if st["accel"] is None:
         try:
-            st["accel"] = choose_accel(config.getoption("accel"))
+            st["accel"] = accel_for(st["board"], config.getoption("accel"))
         except ToolError as e:
             pytest.exit(f"error: {e}", returncode=2)
     return st["accel"]
@@ -96,13 +97,16 @@ def boot_dut(config, tag: str) -> Dut:
         pytest.exit(f"error: no image at {image}; run `python3 flash.py build` first",
                     returncode=2)
     st["boots"] += 1
-    twin = QemuTwin(board, image, _accel(config),
+    pin_control = board.has("gpio")
+    twin = QemuTwin(board, image, _accel(config), qtest=pin_control,
                     log_path=st["logs"] / f"qemu-{tag}.log")
     console = twin.start()
     dut = Dut(console, twin, board)
     try:
+        if pin_control:
+            dut.pins = QtestPins(twin.qtest, PinMap.from_board(board))
         dut.wait_for_boot(config.getoption("boot_timeout"))
-    except AssertionError:
+    except (AssertionError, ToolError):
         _write_log(st["logs"] / f"boot-{tag}.log", dut.transcript)
         dut.close()
         raise
@@ -121,6 +125,16 @@ def dut(request):
     yield d
     _write_log(_state(request.config)["logs"] / "session.log", d.transcript)
     d.close()
+
+
+@pytest.fixture
+def gpio(request, dut):
+    """The session's device with pin control (dut.set_pin / press /
+    pin_events / wait_pin); skipped on boards without 'gpio'."""
+    board = _state(request.config)["board"]
+    if not board.has("gpio"):
+        pytest.skip(f"board '{board.name}' lacks capability 'gpio'")
+    return dut
 
 
 @pytest.fixture(scope="session")
@@ -174,7 +188,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     tr = terminalreporter
     tr.section("Nagi HIL summary")
     accel = st["accel"].describe() if st["accel"] else "no boot"
-    tr.write_line(f"board {st['board'].name}; image {st['build'] / 'nagi.img'}; {accel}; "
+    image = st["build"] / (st["board"].qemu.image if st["board"].qemu else "nagi.img")
+    tr.write_line(f"board {st['board'].name}; image {image}; {accel}; "
                   f"boots {st['boots']}")
     tr.write_line(", ".join(f"{n} {k}" for k, n in counts.items()))
     if getattr(config.option, "xmlpath", None):

@@ -3,7 +3,12 @@
 The command line comes from the board description (board.toml [qemu]).
 For tests the machine starts paused (-S) with its console on a TCP port and
 QMP on a unix socket; the console is attached first, then QMP `cont`
-starts the guest, so no boot output is lost. All process, socket and QMP
+starts the guest, so no boot output is lost.
+
+Cortex-M twins (arch arm-m) take no -cpu/-m (the machine fixes both) and
+always run under TCG (there is no KVM for them). With qtest=True the
+machine also gets `-qtest unix:PATH`, connected before `cont`, for pin
+control (tools/qtest.py). All process, socket and QMP
 I/O goes through the small methods at the bottom, which tests replace."""
 
 from __future__ import annotations
@@ -15,21 +20,45 @@ import tempfile
 import time
 from pathlib import Path
 
-from .accel import Accel
+from .accel import Accel, choose_accel
 from .boards import Board
 from .console import Console
 from .errors import ToolError
+
+ARM_ACCEL = Accel("tcg", "no KVM for Cortex-M twins")
+DEFAULT_BOOT = ("-kernel", "{image}")
+
+
+def is_mcu(board: Board) -> bool:
+    """A board without an MMU whose twin is a Cortex-M machine."""
+    return board.arch == "arm-m"
+
+
+def accel_for(board: Board, requested: str) -> Accel:
+    """The accelerator the board's twin runs under: TCG for Cortex-M
+    twins whatever was asked (with --accel kvm that is an error), else
+    accel.choose_accel()."""
+    if is_mcu(board):
+        if requested == "kvm":
+            raise ToolError(f"--accel kvm: board '{board.name}' is a Cortex-M twin; "
+                            f"QEMU runs it under TCG only", status=2)
+        return ARM_ACCEL
+    return choose_accel(requested)
 
 
 class QemuTwin:
     """Start, reset and stop one QEMU instance of `board` booting `image`."""
 
     def __init__(self, board: Board, image: Path, accel: Accel, icount: bool = False,
-                 extra: tuple[str, ...] = (), log_path: Path | None = None):
+                 extra: tuple[str, ...] = (), log_path: Path | None = None,
+                 qtest: bool = False):
         if board.qemu is None:
             raise ToolError(f"board '{board.name}' has no QEMU twin")
+        if is_mcu(board):
+            accel = ARM_ACCEL
         self.board, self.image, self.accel = board, Path(image), accel
-        self.icount, self.extra = icount, tuple(extra)
+        self.icount, self.extra, self.qtest_wanted = icount, tuple(extra), qtest
+        self.qtest = None             # a QtestClient once started with qtest=True
         self.log_path = log_path
         self.proc = None
         self.qmp = None
@@ -40,26 +69,38 @@ class QemuTwin:
     # -- command lines (pure) --------------------------------------------
     def base_command(self) -> list[str]:
         q = self.board.qemu
-        cpu = q.cpu
+        cmd = [q.binary, "-M", q.machine]
+        cpu = getattr(q, "cpu", None)
         if self.accel.name == "kvm":
-            cpu = q.kvm_cpu or "host"
-        cmd = [q.binary, "-M", q.machine, "-cpu", cpu, "-m", q.memory]
-        cmd += [a.replace("{image}", str(self.image)) for a in q.boot]
+            cpu = getattr(q, "kvm_cpu", None) or "host"
+        if cpu and not is_mcu(self.board):
+            cmd += ["-cpu", cpu]
+        memory = getattr(q, "memory", None)
+        if memory and not is_mcu(self.board):
+            cmd += ["-m", memory]
+        boot = tuple(getattr(q, "boot", None) or DEFAULT_BOOT)
+        cmd += [a.replace("{image}", str(self.image)) for a in boot]
         cmd += ["-accel", self.accel.name]
         if self.icount:
             if self.accel.name != "tcg":
                 raise ToolError("-icount needs the TCG accelerator")
             cmd += ["-icount", "shift=0"]
-        cmd += list(q.extra) + list(self.extra)
+        cmd += list(getattr(q, "extra", ()) or ()) + list(self.extra)
         return cmd
 
-    def test_command(self, port: int, qmp_path: str) -> list[str]:
-        """Paused machine, console on TCP `port`, QMP on `qmp_path`."""
-        return self.base_command() + [
+    def test_command(self, port: int, qmp_path: str, qtest_path: str | None = None) -> list[str]:
+        """Paused machine, console on TCP `port`, QMP on `qmp_path`, and
+        qtest on `qtest_path` when given (QEMU 10 logs qtest traffic to
+        stderr unless -qtest-log none)."""
+        cmd = self.base_command() + [
             "-display", "none",
             "-serial", f"tcp:127.0.0.1:{port},server=on,wait=off",
-            "-qmp", f"unix:{qmp_path},server=on,wait=off",
-            "-S"]
+            "-qmp", f"unix:{qmp_path},server=on,wait=off"]
+        if qtest_path:
+            if self.accel.name != "tcg":
+                raise ToolError("qtest pin control needs the TCG accelerator")
+            cmd += ["-qtest", f"unix:{qtest_path},server=on,wait=off", "-qtest-log", "none"]
+        return cmd + ["-S"]
 
     def interactive_command(self) -> list[str]:
         """Console and QEMU monitor on this terminal (Ctrl-A X quits)."""
@@ -71,14 +112,17 @@ class QemuTwin:
             raise ToolError(f"no image at {self.image}; run `python3 flash.py build` first")
         self._tmp = tempfile.TemporaryDirectory(prefix="nagi-qemu-")
         qmp_path = os.path.join(self._tmp.name, "qmp.sock")
+        qtest_path = os.path.join(self._tmp.name, "qtest.sock") if self.qtest_wanted else None
         port = self._free_port()
-        cmd = self.test_command(port, qmp_path)
+        cmd = self.test_command(port, qmp_path, qtest_path)
         self.started_at = time.monotonic()
         self.proc = self._spawn(cmd)
         deadline = time.monotonic() + timeout
         port_obj = self._retry(lambda: self._open_serial(f"socket://127.0.0.1:{port}"), deadline)
         self.console = Console(port_obj)
         self.qmp = self._retry(lambda: self._qmp_connect(qmp_path), deadline)
+        if qtest_path:
+            self.qtest = self._retry(lambda: self._qtest_connect(qtest_path), deadline)
         self._qmp_command("cont")
         return self.console
 
@@ -100,6 +144,8 @@ class QemuTwin:
                     pass
             if self.console is not None:
                 self.console.close()
+            if self.qtest is not None:
+                self.qtest.close()
             if self.proc is not None:
                 try:
                     self.proc.wait(timeout=5)
@@ -108,6 +154,7 @@ class QemuTwin:
                     self.proc.wait()
         finally:
             self.qmp = None
+            self.qtest = None
             if self._tmp is not None:
                 self._tmp.cleanup()
                 self._tmp = None
@@ -167,6 +214,12 @@ class QemuTwin:
         qmp = QEMUMonitorProtocol(path)
         qmp.connect()
         return qmp
+
+    def _qtest_connect(self, path: str):
+        from .qtest import QtestClient
+        if not os.path.exists(path):
+            raise ConnectionError("qtest socket not there yet")
+        return QtestClient.connect(path)
 
     def _qmp_command(self, name: str, **args):
         return self.qmp.cmd(name, **args) if args else self.qmp.cmd(name)

@@ -94,3 +94,64 @@ def test_reset_waits_for_new_prompt(fake_port, fake_clock):
     dut.wait_for_boot()
     assert dut.reset() == "nagi: kernel booting again\n"
     assert backend.resets == 1
+
+
+# -- pins -----------------------------------------------------------------------
+from tools.dut import HardwarePins, QtestPins  # noqa: E402
+from tools.errors import ToolError  # noqa: E402
+from tools.qtest import IrqEvent, PinMap  # noqa: E402
+
+
+class FakeQtest:
+    def __init__(self):
+        self.sent, self.events = [], []
+
+    def irq_intercept_out(self, dev):
+        self.sent.append(f"irq_intercept_out {dev}")
+
+    def set_irq_in(self, dev, name, line, level):
+        self.sent.append(f"set_irq_in {dev} {name} {line} {level}")
+        self.events.append(IrqEvent(5, level, 0.0))     # the "firmware" mirrors to the LED
+
+    def poll(self):
+        return list(self.events)
+
+    def mark(self):
+        return len(self.events)
+
+    def wait_irq(self, line, level, timeout, since):
+        assert any(e.line == line and e.level == level for e in self.events[since:])
+
+
+def pin_dut(fake_port, fake_clock):
+    pins = PinMap({"/machine/soc/gpioa", "/machine/soc/gpioc"},
+                  {"button": ("/machine/soc/gpioc", 13), "led": ("/machine/soc/gpioa", 5)},
+                  watch="/machine/soc/gpioa")
+    q = FakeQtest()
+    return Dut(Console(fake_port(), clock=fake_clock), pins=QtestPins(q, pins)), q
+
+
+def test_pins_through_qtest(fake_port, fake_clock):
+    dut, q = pin_dut(fake_port, fake_clock)
+    m = dut.pin_mark()
+    dut.set_pin("PC13", 1)
+    dut.press("button", hold=0)
+    assert q.sent == ["irq_intercept_out /machine/soc/gpioa",
+                      "set_irq_in /machine/soc/gpioc unnamed-gpio-in 13 1",
+                      "set_irq_in /machine/soc/gpioc unnamed-gpio-in 13 1",
+                      "set_irq_in /machine/soc/gpioc unnamed-gpio-in 13 0"]
+    assert dut.pin_events(m) == [("PA5", 1), ("PA5", 1), ("PA5", 0)]
+    dut.wait_pin("led", 0, since=m)
+    with pytest.raises(ToolError, match="only the outputs of /machine/soc/gpioa"):
+        dut.wait_pin("PC13", 1)
+    with pytest.raises(ToolError, match="names no qtest device"):
+        dut.set_pin("PD1", 1)
+    assert len(q.sent) == 4, "nothing was sent for a pin QEMU does not have"
+
+
+def test_pins_missing_or_on_hardware(fake_port, fake_clock):
+    with pytest.raises(ToolError, match="no pin control"):
+        Dut(Console(fake_port(), clock=fake_clock)).set_pin("PC13", 1)
+    hw = Dut(Console(fake_port(), clock=fake_clock), pins=HardwarePins())
+    with pytest.raises(NotImplementedError, match="real hardware"):
+        hw.press("button")

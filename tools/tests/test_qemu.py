@@ -100,3 +100,50 @@ def test_start_attaches_console_before_cont(pc, tmp_path):
 def test_start_without_image_is_a_clean_error(pc, tmp_path):
     with pytest.raises(ToolError, match="flash.py build"):
         RecordingTwin(pc, tmp_path / "missing.img", TCG).start()
+
+
+# -- Cortex-M twins ------------------------------------------------------------
+from tools.qemu import accel_for  # noqa: E402
+from tools.tests.mcu_boards import mcu_board  # noqa: E402
+
+
+def test_arm_twin_has_no_cpu_memory_or_kvm(tmp_path):
+    board = mcu_board(tmp_path)
+    twin = QemuTwin(board, Path("/b/nagi.elf"), KVM)
+    assert twin.accel.describe() == "accelerator: tcg (no KVM for Cortex-M twins)"
+    assert twin.test_command(4321, "/tmp/q.sock") == [
+        "qemu-system-arm", "-M", "b-l475e-iot01a", "-kernel", "/b/nagi.elf", "-accel", "tcg",
+        "-display", "none", "-serial", "tcp:127.0.0.1:4321,server=on,wait=off",
+        "-qmp", "unix:/tmp/q.sock,server=on,wait=off", "-S"]
+    assert QemuTwin(board, Path("x.elf"), TCG, icount=True).base_command()[-2:] == \
+        ["-icount", "shift=0"]
+
+
+def test_arm_twin_with_qtest(tmp_path):
+    twin = QemuTwin(mcu_board(tmp_path), Path("/b/nagi.elf"), TCG, qtest=True)
+    cmd = twin.test_command(1, "/q", "/t")
+    assert cmd[cmd.index("-qtest"):] == ["-qtest", "unix:/t,server=on,wait=off",
+                                          "-qtest-log", "none", "-S"]
+    assert cmd[cmd.index("-accel") + 1] == "tcg"
+
+
+def test_accel_for_arm(tmp_path):
+    board = mcu_board(tmp_path, "mps2-an386")
+    assert accel_for(board, "auto").name == "tcg"
+    with pytest.raises(ToolError, match="Cortex-M"):
+        accel_for(board, "kvm")
+
+
+class QtestRecordingTwin(RecordingTwin):
+    def _qtest_connect(self, path):
+        self.calls.append(("qtest", Path(path).name))
+        return self
+
+
+def test_start_connects_qtest_before_cont(tmp_path):
+    image = tmp_path / "nagi.elf"
+    image.write_bytes(b"x")
+    twin = QtestRecordingTwin(mcu_board(tmp_path), image, TCG, qtest=True)
+    twin.start()
+    assert [c[0] for c in twin.calls] == ["spawn", "serial", "qmp", "qtest", "qmp-cmd"]
+    assert "-qtest" in twin.calls[0][1] and twin.calls[3] == ("qtest", "qtest.sock")
