@@ -7,14 +7,25 @@ from tools.shell_output import parse_mem, parse_ps, parse_uptime
 
 COMMANDS = ["help", "echo", "ps", "uptime", "mem", "ipctest", "heap", "sleep", "crash",
             "spin", "kill", "bench", "panic"]
-SERVERS = ["init", "memory", "console", "shell"]
+SERVERS = ["init", "console", "shell"]
+BY_CAPABILITY = {"paging": (["memory"], []), "fpu": ([], ["fpu"]), "gpio": (["gpio"], ["gpio", "led"])}
 
 
-def test_help_lists_every_command(dut):
+def _expected(board):
+    servers, commands = list(SERVERS), list(COMMANDS)
+    for cap, (s, c) in BY_CAPABILITY.items():
+        if board.has(cap):
+            servers += s
+            commands += c
+    return servers, commands
+
+
+def test_help_lists_every_command(dut, board):
     out = dut.run("help")
     listed = [m.group(1) for l in out if (m := re.match(r"^  (\S+) - \S.*$", l))]
     assert len(listed) == len(out), f"lines not in '  <name> - <description>' form: {out}"
-    assert set(COMMANDS) <= set(listed), f"missing: {sorted(set(COMMANDS) - set(listed))}"
+    commands = _expected(board)[1]
+    assert set(commands) <= set(listed), f"missing: {sorted(set(commands) - set(listed))}"
 
 
 def test_echo(dut):
@@ -23,10 +34,10 @@ def test_echo(dut):
     assert dut.run("echo") in ([""], [])
 
 
-def test_ps_lists_servers(dut):
+def test_ps_lists_servers(dut, board):
     tasks = parse_ps(dut.run("ps"))
     by_name = {t.name: t for t in tasks}
-    for name in SERVERS:
+    for name in _expected(board)[0]:
         assert name in by_name, f"{name} missing from ps"
         assert by_name[name].state in {"run", "send", "recv"}, by_name[name]
     assert by_name["shell"].state == "run"       # it is the task running ps

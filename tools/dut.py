@@ -18,6 +18,9 @@ from .errors import ToolError
 PROMPT = "nagi> "
 PROMPT_RX = r"nagi> "
 KERNEL_LOG_PREFIX = "nagi: "   # the kernel's own console lines (printk)
+# Lines that arrive whenever something happens, not as a command's output:
+# the kernel's printk lines and init's supervision reports.
+ASYNC_LINE_RX = re.compile(r"^(?:nagi: |init: task \d+ \(.*\) stopped by a fault$)")
 
 
 class QtestPins:
@@ -125,8 +128,9 @@ class Dut:
     def run(self, command: str, timeout: float = 10.0, kernel_lines: bool = False) -> list[str]:
         """Send a command; return its output lines (without the echoed
         command line) up to the next prompt. The kernel's own lines
-        (`nagi: ...`) arrive whenever the kernel prints them; they are left
-        out unless kernel_lines=True (use expect(..., since=mark) for them)."""
+        (`nagi: ...`) and init's `init: task N (name) stopped by a fault`
+        arrive whenever they are printed; they are left out unless
+        kernel_lines=True (use expect(..., since=mark) for them)."""
         self.console.drain(0.0)      # forget stray output before the command
         self.send_line(command)
         start = self.console._pos
@@ -138,7 +142,7 @@ class Dut:
         if lines and lines[0].strip() == command.strip():
             lines.pop(0)            # the shell's echo of what we typed
         if not kernel_lines:
-            lines = [l for l in lines if not l.startswith(KERNEL_LOG_PREFIX)]
+            lines = [l for l in lines if not ASYNC_LINE_RX.match(l)]
         return lines
 
     def reset(self, timeout: float = 60.0) -> str:

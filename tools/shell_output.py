@@ -79,11 +79,21 @@ def parse_spawned(lines, command: str) -> int:
     return int(_one(rf"^{command}: spawned task (\d+)$", lines, command).group(1))
 
 
+NOTSUP_RX = re.compile(r"E_NOTSUP|NOTSUP|not supported", re.IGNORECASE)
+
+
+def is_notsup(result: str) -> bool:
+    """An ipctest result that says the case is not supported on this board
+    (page payloads on MCU boards: `... not supported (-E_NOTSUP)`,
+    `... FAIL E_NOTSUP`, ...)."""
+    return bool(NOTSUP_RX.search(result))
+
+
 def parse_ipctest(lines) -> tuple[dict[str, str], int, int]:
-    """-> ({case: "ok" | "FAIL <detail>"}, passed, failed)."""
+    """-> ({case: "ok" | "FAIL <detail>" | "not supported ..."}, passed, failed)."""
     cases = {}
     for l in lines:
-        m = re.match(r"^ipctest: (.+?) (ok|FAIL.*)$", l)
+        m = re.match(r"^ipctest: (.+?) (ok|FAIL.*|not supported.*|skipped.*|E_NOTSUP.*)$", l)
         if m and not re.match(r"^\d+ passed, \d+ failed$", f"{m.group(1)} {m.group(2)}"):
             cases[m.group(1)] = m.group(2)
     s = _one(r"^ipctest: (\d+) passed, (\d+) failed$", lines, "ipctest summary")
@@ -92,18 +102,81 @@ def parse_ipctest(lines) -> tuple[dict[str, str], int, int]:
 
 @dataclass(frozen=True)
 class BenchFigure:
+    """One `bench:` line. On x86_64 min/median are instructions (rdtsc
+    under -icount shift=0) per operation; on arm-m they are SYS_CLOCK
+    cycles per batch of `batch` operations at `hz` (docs/mcu-port.md,
+    "Benchmark on arm-m"): see instructions()."""
     name: str
     min: int
     median: int
     iterations: int
+    batch: int | None = None
+    hz: int | None = None
+
+    def instructions(self, value: int) -> int:
+        """Instructions per operation for a figure of this line (under TCG
+        -icount shift=0 one instruction takes 1 ns of virtual time)."""
+        if self.batch is None:
+            return value
+        return round(value * 1e9 / self.hz / self.batch)
+
+    @property
+    def resolution(self) -> float:
+        """Instructions per operation one clock count stands for (1 on x86_64)."""
+        return 1.0 if self.batch is None else 1e9 / self.hz / self.batch
+
+    @property
+    def operations(self) -> int:
+        return self.iterations * (self.batch or 1)
+
+
+BENCH_RX = re.compile(r"^bench: (\w+) min=(\d+) median=(\d+) iterations=(\d+)"
+                      r"(?: batch=(\d+) hz=(\d+))?$")
 
 
 def parse_bench(lines) -> dict[str, BenchFigure]:
     out = {}
     for l in lines if not isinstance(lines, str) else lines.splitlines():
-        m = re.match(r"^bench: (\w+) min=(\d+) median=(\d+) iterations=(\d+)$", l.strip())
+        m = BENCH_RX.match(l.strip())
         if m:
-            out[m.group(1)] = BenchFigure(m.group(1), *(int(g) for g in m.groups()[1:]))
+            name, mn, med, it, batch, hz = m.groups()
+            if batch is not None and (int(batch) == 0 or int(hz) == 0):
+                raise ValueError(f"bench: batch and hz must be positive: {l!r}")
+            out[name] = BenchFigure(name, int(mn), int(med), int(it),
+                                    int(batch) if batch else None, int(hz) if hz else None)
     if not out:
         raise ValueError(f"no bench lines in {lines!r}")
     return out
+
+
+# -- MCU commands (docs/mcu-port.md) -----------------------------------------------
+def parse_gpio(lines) -> dict[str, int]:
+    """`gpio` -> {"PC13": 0|1} (one `<pin>=<level>` per line or per word)."""
+    text = "\n".join(lines) if not isinstance(lines, str) else lines
+    pins = {m.group(1): int(m.group(2)) for m in re.finditer(r"\b(P[A-Z]\d{1,2})=([01])\b", text)}
+    if not pins:
+        raise ValueError(f"no <pin>=<level> in {text!r}")
+    return pins
+
+
+def parse_gpio_wait(lines) -> str:
+    """`gpio wait <ms>` -> "rose", "fell" or "timeout"."""
+    m = _one(r"^(?:P[A-Z]\d{1,2} (rose|fell)|gpio: (timeout))$", lines, "gpio wait")
+    return m.group(1) or m.group(2)
+
+
+def parse_led(lines) -> str:
+    """`led on|off|toggle` -> "on" or "off"."""
+    return _one(r"^LED (on|off)$", lines, "led").group(1)
+
+
+def parse_fpu(lines) -> int:
+    """`fpu` -> how often the check was preempted; ValueError on FAILED."""
+    text = "\n".join(lines) if not isinstance(lines, str) else lines
+    failed = re.search(r"^fpu: FAILED.*$", text, re.MULTILINE)
+    if failed:
+        raise ValueError(failed.group(0))
+    return int(_one(r"^fpu: ok \(preempted (\d+) times?\)$", lines, "fpu").group(1))
+
+
+SUPERVISION_RX = r"init: task (\d+) \((\S+)\) stopped by a fault"

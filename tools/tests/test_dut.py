@@ -65,11 +65,14 @@ def test_boot_and_run(fake_port, fake_clock):
 
 def test_run_leaves_out_kernel_lines(fake_port, fake_clock):
     dut, _ = shell(fake_port, {"kill 8": ["nagi: task 8 (faulter) killed: on request\r\n",
-                                          "kill: ok\r\n"]}, fake_clock)
+                                          "kill: ok\r\n"],
+                               "echo x": ["init: task 8 (faulter) stopped by a fault\r\n",
+                                          "x\r\n"]}, fake_clock)
     dut.wait_for_boot()
     assert dut.run("kill 8") == ["kill: ok"]
     assert dut.run("kill 8", kernel_lines=True) == [
         "nagi: task 8 (faulter) killed: on request", "kill: ok"]
+    assert dut.run("echo x") == ["x"]
 
 
 def test_run_times_out_without_prompt(fake_port, fake_clock):

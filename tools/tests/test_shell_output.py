@@ -45,3 +45,39 @@ def test_bench():
     assert figs["syscall_null"].median == 36
     with pytest.raises(ValueError):
         so.parse_bench(["nothing"])
+
+
+def test_bench_on_arm_m_converts_batches():
+    figs = so.parse_bench(["bench: ipc_roundtrip min=2500 median=2600 iterations=50 batch=100 hz=25000000",
+                           "bench: syscall_null min=100 median=100 iterations=50 batch=100 hz=25000000"])
+    ipc = figs["ipc_roundtrip"]
+    assert (ipc.batch, ipc.hz, ipc.operations) == (100, 25_000_000, 5000)
+    assert ipc.instructions(ipc.min) == 1000        # 2500 cycles * 40 ns / 100
+    assert ipc.resolution == 0.4
+    l475 = so.parse_bench(["bench: ipc_roundtrip min=5 median=6 iterations=20 batch=100 hz=4000000"])
+    assert l475["ipc_roundtrip"].instructions(5) == 12 and l475["ipc_roundtrip"].resolution == 2.5
+    pc = so.parse_bench(["bench: ipc_roundtrip min=449 median=450 iterations=10000"])
+    assert pc["ipc_roundtrip"].instructions(449) == 449 and pc["ipc_roundtrip"].resolution == 1
+    with pytest.raises(ValueError):
+        so.parse_bench(["bench: x min=1 median=1 iterations=1 batch=0 hz=1"])
+
+
+def test_ipctest_not_supported_cases():
+    cases, p, f = so.parse_ipctest(["ipctest: call/reply ok",
+                                    "ipctest: page payload not supported (-E_NOTSUP)",
+                                    "ipctest: bad page payload FAIL E_NOTSUP",
+                                    "ipctest: 1 passed, 1 failed"])
+    assert so.is_notsup(cases["page payload"]) and so.is_notsup(cases["bad page payload"])
+    assert not so.is_notsup("FAIL got 3")
+
+
+def test_mcu_commands():
+    assert so.parse_gpio(["PC13=1"]) == {"PC13": 1}
+    assert so.parse_gpio_wait(["PC13 rose"]) == "rose"
+    assert so.parse_gpio_wait(["gpio: timeout"]) == "timeout"
+    assert so.parse_led(["LED off"]) == "off"
+    assert so.parse_fpu(["fpu: ok (preempted 4 times)"]) == 4
+    with pytest.raises(ValueError, match="FAILED"):
+        so.parse_fpu(["fpu: FAILED s17=1.0"])
+    with pytest.raises(ValueError):
+        so.parse_gpio(["gpio: no"])
