@@ -1,4 +1,5 @@
-"""build.py - the build pipeline: config, userland, initfs, kernel.
+"""build.py - the build pipeline: config, userland, initfs, kernel (pc);
+config, userland (two-pass link, tools/layout.py), kernel, image (arm-m).
 
 Each step does nothing when its inputs did not change, and says
 `up to date`. Child processes go through Runner.run so tests can replace
@@ -19,7 +20,10 @@ from .paths import REPO
 from .progress import Step
 
 USER_PROGRAMS = ["init", "memory", "console", "shell", "ipc_peer", "faulter"]
-RUST_TARGET = {"x86_64": "x86_64-unknown-none"}
+# MCU images: no memory server (no pager); gpio only with CONFIG_GPIO.
+MCU_PROGRAMS = ["init", "console", "shell", "ipc_peer", "faulter"]
+RUST_TARGET = {"x86_64": "x86_64-unknown-none", "arm-m": "thumbv7em-none-eabihf"}
+CARGO_CONFIG = {"x86_64": "userland/cross.toml", "arm-m": "userland/cross-arm.toml"}
 STEPS = 4
 
 
@@ -64,20 +68,29 @@ class Builder:
         self.repo = repo
 
     # -- helpers ---------------------------------------------------------
-    def _run_step(self, step: Step, name: str, cmd: list[str], env=None, show=None) -> str:
-        """Run a step's command; on failure show its tail and raise."""
+    def _run_step(self, step: Step, name: str, cmd: list[str], env=None, show=None,
+                  append: bool = False, explain=None, quiet_fail: bool = False) -> str:
+        """Run a step's command; on failure show its tail and raise.
+        `append` adds to the step's log instead of replacing it; `explain`
+        may turn the output of a failure into a better one-line message."""
         def on_line(line):
             if show is None or show(line):
                 step.line(line)
         rc, output = self.runner.run(cmd, self.repo, env, on_line)
         log = self.build / "logs" / f"{name}.log"
         log.parent.mkdir(parents=True, exist_ok=True)
-        log.write_text(f"$ {' '.join(cmd)}\n{output}")
+        with open(log, "a" if append else "w") as f:
+            f.write(f"$ {' '.join(cmd)}\n{output}")
+        if rc != 0 and quiet_fail:
+            raise ToolError(f"build step '{name}' failed (exit {rc})")
         if rc != 0:
             step.finish("FAILED")
             tail = output.rstrip().splitlines()[-20:]
             for line in tail:
                 print(f"    | {line}")
+            better = explain(output) if explain else None
+            if better:
+                raise ToolError(f"{better}; full log: {os.path.relpath(log, self.repo)}")
             raise ToolError(f"build step '{name}' failed (exit {rc}); full log: "
                             f"{os.path.relpath(log, self.repo)}")
         return output
@@ -100,15 +113,41 @@ class Builder:
                    NAGI_CONFIG_RS=str((self.build / "nagi_config.rs").resolve()))
         cmd = ["/usr/bin/cargo", "build", "--release",
                "--manifest-path", "userland/Cargo.toml"]
-        if (self.repo / "userland" / "cross.toml").is_file():
-            cmd += ["--config", "userland/cross.toml"]  # see userland/README.md
+        cross = CARGO_CONFIG.get(self.board.arch, "userland/cross.toml")
+        if (self.repo / cross).is_file():
+            cmd += ["--config", cross]  # see userland/README.md
+        elif self.is_mcu:
+            raise ToolError(f"build step 'userland' failed: {cross} not found")
+        if self.is_mcu:
+            env["NAGI_LAYOUT_DIR"] = str(self.layout_dir.resolve())
         return cmd, env
 
+    @property
+    def is_mcu(self) -> bool:
+        return self.board.arch == "arm-m"
+
+    @property
+    def layout_dir(self) -> Path:
+        return self.build / "layout"
+
     def programs(self, config: dict[str, str]) -> list[str]:
-        names = list(USER_PROGRAMS)
+        names = list(MCU_PROGRAMS if self.is_mcu else USER_PROGRAMS)
         if config.get("BENCH") == "y":
             names.append("bench_server")
+        if self.is_mcu and config.get("GPIO") == "y":
+            names.append("gpio")
         return names
+
+    def workspace_programs(self) -> list[str]:
+        """Every binary crate of userland/Cargo.toml (all members except the
+        runtime): each needs its layout file, in the image or not."""
+        import tomllib
+        try:
+            data = tomllib.loads((self.repo / "userland" / "Cargo.toml").read_text())
+            members = data.get("workspace", {}).get("members", [])
+        except (OSError, tomllib.TOMLDecodeError):
+            members = []
+        return [Path(m).name for m in members if Path(m).name != "runtime"]
 
     def elf_dir(self) -> Path:
         target = RUST_TARGET.get(self.board.arch)
@@ -161,9 +200,100 @@ class Builder:
         step.finish("built nagi.img" if _mtime(image) != before else "up to date")
         return image
 
+    # -- arm-m steps (docs/mcu-port.md) -----------------------------------
+    def step_userland_mcu(self, config: dict[str, str]):
+        """Link the programs into their static regions (tools/layout.py)."""
+        from . import layout as lay
+        step = Step(2, STEPS, "userland")
+        if not (self.repo / "userland" / "Cargo.toml").is_file():
+            step.finish("FAILED")
+            raise ToolError("build step 'userland' failed: userland/Cargo.toml not found")
+        mem = lay.McuMemory.from_config(config)
+        programs = self.programs(config)
+        workspace = self.workspace_programs()
+        missing = [p for p in programs if p not in workspace]
+        if missing:
+            step.finish("FAILED")
+            raise ToolError(f"build step 'userland' failed: {', '.join(missing)} not in "
+                            f"userland/Cargo.toml's workspace members")
+        all_programs = workspace
+        sizes = lay.load_task_sizes(self.repo / "userland" / "tasks.toml", all_programs)
+        elf_dir = self.elf_dir()
+        before = {p: _mtime(elf_dir / p) for p in programs}
+        cmd, env = self.cargo_command()
+        log = self.build / "logs" / "userland.log"
+        log.unlink(missing_ok=True)
+
+        def cargo(layout_dir: Path, tentative: bool) -> None:
+            env["NAGI_LAYOUT_DIR"] = str(layout_dir.resolve())
+            self._run_step(step, "userland", cmd, env, append=True, quiet_fail=tentative,
+                           show=lambda l: l.lstrip().startswith(("Compiling", "error",
+                                                                 "warning")))
+        try:
+            layout, elfs = lay.link_programs(mem, programs, all_programs, sizes,
+                                             self.layout_dir, elf_dir, cargo, log=step.line)
+        except lay.LayoutError:
+            step.finish("FAILED")
+            raise
+        changed = [p for p in programs if _mtime(elf_dir / p) != before[p]]
+        step.finish(f"built {', '.join(changed)}" if changed else "up to date")
+        return layout, elfs
+
+    def step_kernel_mcu(self, config: dict[str, str]) -> Path:
+        from . import layout as lay
+        step = Step(3, STEPS, "kernel")
+        if not (self.repo / "kernel" / "Makefile").is_file():
+            step.finish("FAILED")
+            raise ToolError("build step 'kernel' failed: kernel/Makefile not found")
+        mem = lay.McuMemory.from_config(config)
+        elf = self.build / "kernel.elf"
+        before = _mtime(elf)
+        rel = os.path.relpath(self.build, self.repo)
+        cmd = ["make", "--no-print-directory", "-f", "kernel/Makefile", f"O={rel}"]
+        self._run_step(step, "kernel", cmd,
+                       show=lambda l: "Nothing to be done" not in l and "is up to date" not in l,
+                       explain=lambda out: lay.kernel_link_error(out, mem))
+        if not elf.is_file():
+            step.finish("FAILED")
+            raise ToolError(f"build step 'kernel' failed: make did not produce {elf}")
+        step.finish("built kernel.elf" if _mtime(elf) != before else "up to date")
+        return elf
+
+    def step_image(self, config: dict[str, str], layout, elfs, kernel_elf: Path) -> Path:
+        """kernel.elf + task table + programs -> nagi.elf/.bin/.hex; the map."""
+        from . import layout as lay
+        from .elfimage import ElfError, read_elf
+        step = Step(4, STEPS, "image")
+        mem = lay.McuMemory.from_config(config)
+        try:
+            kernel = read_elf(kernel_elf)
+            usage = lay.kernel_usage(kernel, mem)
+            lay.check_kernel(usage, mem)
+            files = lay.merge_image(kernel, mem, layout, elfs, self.build)
+        except (OSError, ElfError) as e:
+            step.finish("FAILED")
+            raise ToolError(f"build step 'image' failed: {e}") from None
+        except lay.LayoutError:
+            step.finish("FAILED")
+            raise
+        mm = lay.memory_map(self.board.name, mem, usage, layout)
+        write_if_changed_bytes(self.build / "memory-map.json",
+                               lay.memory_map_json(mm).encode())
+        step.finish(f"wrote {', '.join(p.name for p in files.changed)}" if files.changed
+                    else "up to date")
+        for line in lay.memory_map_lines(mm):
+            print(line)
+        return files.elf
+
     def build_all(self) -> BuildResult:
         print(f"Building board '{self.board.name}' in {os.path.relpath(self.build, self.repo)}/")
         config = self.step_config()
+        if self.is_mcu:
+            layout, elfs = self.step_userland_mcu(config)
+            kernel = self.step_kernel_mcu(config)
+            image = self.step_image(config, layout, elfs, kernel)
+            name = self.board.qemu.image if self.board.qemu else "nagi.elf"
+            return BuildResult(image=self.build / name, elf=image, config=config)
         elfs = self.step_userland(config)
         initfs = self.step_initfs(elfs)
         image = self.step_kernel(initfs)
