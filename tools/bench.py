@@ -6,7 +6,14 @@
 (ii) Boot time: wall clock from QEMU's start to the first prompt, plain
     TCG, median of several boots (machine-dependent, unlike (i)).
 (iii) Only with hardware-backed KVM: `bench` again, as CPU cycles.
-Cycle figures are never taken under TCG or a software KVM."""
+Cycle figures are never taken under TCG or a software KVM.
+
+On Cortex-M twins the shell measures batches of `batch` operations in
+SYS_CLOCK counts at `hz` (docs/mcu-port.md, "Benchmark on arm-m"); under
+-icount shift=0 one count is 1e9/hz instructions, so the figures are
+converted (BenchFigure.instructions) and their resolution is reported.
+MCU builds also report the kernel's flash and RAM use from
+build/<b>/memory-map.json (written by tools/layout.py)."""
 
 from __future__ import annotations
 
@@ -15,11 +22,14 @@ import statistics
 import time
 from pathlib import Path
 
-from .accel import Accel, choose_accel
+from .accel import Accel
 from .dut import Dut
 from .errors import ToolError
-from .qemu import QemuTwin, qemu_version
+from .qemu import QemuTwin, accel_for, is_mcu, qemu_version
+from .qtest import board_value
 from .shell_output import parse_bench
+
+MEMORY_MAP_KEYS = ("kernel_flash_bytes", "kernel_ram_bytes")
 
 
 def _boot(board, image: Path, accel: Accel, icount: bool, log: Path,
@@ -46,6 +56,8 @@ def _bench_figures(dut: Dut) -> dict:
 def measure(board, build: Path, requested_accel: str, boots: int = 3) -> dict:
     image = build / board.qemu.image
     logs = build / "bench-logs"
+    if is_mcu(board):
+        accel_for(board, requested_accel)      # --accel kvm on a Cortex-M twin: error now
     tcg = Accel("tcg", "instruction counts need TCG -icount shift=0")
     print(f"bench: instruction counts under TCG -icount shift=0 (any --accel is ignored here)")
     dut, _ = _boot(board, image, tcg, icount=True, log=logs / "qemu-icount.log")
@@ -61,22 +73,17 @@ def measure(board, build: Path, requested_accel: str, boots: int = 3) -> dict:
                         log=logs / f"qemu-boot{i}.log")
         dut.close()
         times.append(ms)
-    ipc, null = figures["ipc_roundtrip"], figures["syscall_null"]
-    result = {
-        "board": board.name,
-        "accel": "tcg",
-        "icount": "shift=0",
-        "qemu_version": qemu_version(board.qemu.binary),
-        "iterations": ipc.iterations,
-        "ipc_roundtrip_instructions_min": ipc.min,
-        "ipc_roundtrip_instructions_median": ipc.median,
-        "syscall_null_instructions_min": null.min,
-        "syscall_null_instructions_median": null.median,
-        "boot_to_prompt_ms": round(statistics.median(times), 1),
-    }
-    accel = choose_accel(requested_accel)
+    result = instruction_figures(board, figures)
+    result.update(board=board.name, accel="tcg", icount="shift=0",
+                  qemu_version=qemu_version(board.qemu.binary),
+                  boot_to_prompt_ms=round(statistics.median(times), 1))
+    result.update(memory_figures(build))
+    accel = accel_for(board, requested_accel)
     print(accel.describe())
-    if accel.name == "kvm" and accel.hardware:
+    if is_mcu(board):
+        result["cycles_note"] = "no cycle figure: the Cortex-M twin runs under TCG; cycles " \
+                                "are only measured on real hardware"
+    elif accel.name == "kvm" and accel.hardware:
         dut, _ = _boot(board, image, accel, icount=False, log=logs / "qemu-kvm.log")
         kvm = _bench_figures(dut)
         if "ipc_roundtrip" in kvm:
@@ -86,6 +93,44 @@ def measure(board, build: Path, requested_accel: str, boots: int = 3) -> dict:
         result["cycles_note"] = f"no cycle figure: {accel.reason}; cycles are only " \
                                 f"measured under hardware-backed KVM or on real hardware"
     return result
+
+
+def instruction_figures(board, figures: dict) -> dict:
+    """Instructions per operation from the shell's `bench` figures;
+    `ipc_roundtrip_instructions` is the minimum (what CI compares)."""
+    ipc, null = figures["ipc_roundtrip"], figures["syscall_null"]
+    out = {"iterations": ipc.iterations}
+    for key, f in (("ipc_roundtrip", ipc), ("syscall_null", null)):
+        out[f"{key}_instructions_min"] = f.instructions(f.min)
+        out[f"{key}_instructions_median"] = f.instructions(f.median)
+    out["ipc_roundtrip_instructions"] = out["ipc_roundtrip_instructions_min"]
+    if ipc.batch is not None:
+        out.update(batch=ipc.batch, clock_hz=ipc.hz,
+                   resolution_instructions=round(ipc.resolution, 3),
+                   resolution_note=f"1 clock count = {1e9 / ipc.hz:g} instructions at "
+                                   f"{ipc.hz} Hz under -icount shift=0; batches of {ipc.batch} "
+                                   f"operations: resolution {ipc.resolution:g} instructions "
+                                   f"per operation")
+        want = board_value(board, "cpu_hz")
+        if want is not None and int(want) != ipc.hz:
+            out["clock_warning"] = f"the guest says hz={ipc.hz}, board.toml cpu_hz={want}"
+    return out
+
+
+def memory_figures(build: Path) -> dict:
+    """kernel_flash_bytes / kernel_ram_bytes from build/<b>/memory-map.json
+    (MCU builds); {} when the build wrote no map (pc)."""
+    path = build / "memory-map.json"
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        raise ToolError(f"bench: cannot read {path}: {e}") from None
+    missing = [k for k in MEMORY_MAP_KEYS if not isinstance(data.get(k), int)]
+    if missing:
+        raise ToolError(f"bench: {path} has no {', '.join(missing)}")
+    return {k: data[k] for k in MEMORY_MAP_KEYS}
 
 
 def format_table(r: dict) -> str:
@@ -100,7 +145,14 @@ def format_table(r: dict) -> str:
     lines = [f"{'figure':32} {'min':>10} {'median':>10}"]
     lines += [f"{name:32} {mn:>10} {med:>10}" for name, mn, med in rows]
     lines.append(f"{'boot to prompt (ms, TCG)':32} {'':>10} {r['boot_to_prompt_ms']:>10}")
+    for key, label in (("kernel_flash_bytes", "kernel flash (bytes)"),
+                       ("kernel_ram_bytes", "kernel RAM (bytes)")):
+        if key in r:
+            lines.append(f"{label:32} {'':>10} {r[key]:>10}")
     lines.append(f"board {r['board']}, {r['iterations']} iterations, QEMU {r['qemu_version']}")
+    for key in ("resolution_note", "clock_warning"):
+        if key in r:
+            lines.append(r[key])
     if "cycles_note" in r:
         lines.append(r["cycles_note"])
     return "\n".join(lines)

@@ -179,6 +179,15 @@ def board_table(board, name: str) -> dict:
     return value if isinstance(value, dict) else {}
 
 
+def board_value(board, key: str):
+    """A top-level key of board.toml (cpu_hz, ...), or None."""
+    import tomllib
+    try:
+        return tomllib.loads((board.directory / "board.toml").read_text()).get(key)
+    except (OSError, tomllib.TOMLDecodeError):
+        return None
+
+
 class PinMap:
     """Which qtest device paths exist on a board, and what pin names mean.
 
