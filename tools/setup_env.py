@@ -17,7 +17,9 @@ from .paths import REPO, VENV
 
 # Packages from bookworm-backports (QEMU >= 9 for the Cortex-M twins).
 BACKPORTS_PACKAGES = ["qemu-system-x86", "qemu-system-arm"]
-PACKAGES = ["rustc-web", "cargo-web", "rust-web-src", "lld", "gcc", "make", "python3-venv"]
+# gcc-arm-none-eabi: the Cortex-M kernel; binutils-arm-none-eabi: its ld, readelf.
+PACKAGES = ["rustc-web", "cargo-web", "rust-web-src", "lld", "gcc", "make", "python3-venv",
+            "gcc-arm-none-eabi", "binutils-arm-none-eabi"]
 BACKPORTS_SUITE = "bookworm-backports"
 BACKPORTS_FILE = Path("/etc/apt/sources.list.d/backports.sources")
 BACKPORTS_SOURCE = """Types: deb

@@ -66,3 +66,23 @@ def test_requirements_are_pinned():
     assert reqs and all("==" in l for l in reqs)
     names = {l.split("==")[0].lower() for l in reqs}
     assert {"kconfiglib", "pyserial", "qemu.qmp", "pytest", "tqdm", "pyusb"} <= names
+
+
+def test_arm_toolchain_is_in_the_package_list():
+    assert {"gcc-arm-none-eabi", "binutils-arm-none-eabi"} <= set(setup_env.PACKAGES)
+    # and is installed from the main suite, not backports
+    assert not {"gcc-arm-none-eabi", "binutils-arm-none-eabi"} & set(setup_env.BACKPORTS_PACKAGES)
+
+
+def test_missing_arm_toolchain_is_named_in_the_command():
+    host = FakeHost(missing=["gcc-arm-none-eabi", "binutils-arm-none-eabi"])
+    with pytest.raises(ToolError) as e:
+        setup_env.ensure_packages(host)
+    assert "sudo apt-get install -y gcc-arm-none-eabi binutils-arm-none-eabi" in str(e.value)
+
+
+def test_root_installs_arm_toolchain_without_backports():
+    host = FakeHost(missing=["gcc-arm-none-eabi"], root=True, backports=False)
+    setup_env.ensure_packages(host)
+    assert not host.added_source
+    assert host.ran == [["apt-get", "update"], ["apt-get", "install", "-y", "gcc-arm-none-eabi"]]
