@@ -28,8 +28,12 @@ struct arch_vm;
  *   ARCH_USER_BASE, ARCH_USER_END  the range user pointers must lie in
  *   ARCH_IMAGE_BASE, ARCH_HEAP_BASE, ARCH_HEAP_SIZE, ARCH_STACK_TOP,
  *   ARCH_STACK_SIZE, ARCH_MSGBUF_ADDR, ARCH_PAGE_RECV_BASE  user layout
- *   ARCH_KSTACK_SIZE    size of each task's kernel stack
+ *   ARCH_KSTACK_SIZE    size of the kernel stacks the kernel holds itself
+ *                       (the idle thread's; every task's where the image
+ *                       loader does not provide them, see image_load_*)
  *   ARCH_ELF_MACHINE    e_machine of user programs
+ *   ARCH_IRQ_MAX        number of device interrupt lines
+ *   ARCH_TASK_TABLE     address of the static task table (MPU images), or 0
  */
 
 /* ---- Boot --------------------------------------------------------------- */
@@ -72,7 +76,11 @@ uint64_t arch_cycles(void);
 void arch_task_init(struct task *t, uintptr_t entry, uint64_t arg,
                     uintptr_t msgbuf, uintptr_t stack_top);
 
-/* Prepare t as a kernel thread running fn() (the idle thread). */
+/* Prepare t as a kernel thread (the idle thread): its address space and
+ * whatever else it needs to be switched to. Its first context is the boot
+ * context, saved by the first arch_switch away from it (sched_start); a
+ * port may also prepare fn() as its entry, but must not write t->kstack
+ * (the boot context may be running on it). */
 void arch_kthread_init(struct task *t, void (*fn)(void));
 
 /* Save the current kernel context into prev, switch address space and
@@ -87,6 +95,9 @@ void arch_idle(void);
 #define VM_WRITE 0x1
 #define VM_EXEC  0x2
 #define VM_USER  0x4
+#define VM_KSTACK_LOW 0x8   /* arch_vm_add_region: the lowest eighth of the
+                               region is the task's kernel stack, out of
+                               the task's reach */
 
 /* Create an empty user address space that also maps the kernel. 0 or -E_NOMEM. */
 int arch_vm_init(struct arch_vm *vm);
@@ -111,9 +122,22 @@ int arch_vm_lookup(struct arch_vm *vm, uintptr_t vaddr, uintptr_t *paddr,
 /* Kernel pointer to physical memory (the kernel maps all of RAM). */
 void *arch_phys_to_virt(uintptr_t paddr);
 
+/* Give the space one whole region of memory at base (identity mapped; MPU
+ * ports). The port checks the region is one it can express and that the
+ * memory may be given to a task (not the kernel's). 0, -E_INVAL (bad or
+ * forbidden region), -E_NOMEM (no region slot left) or -E_NOTSUP. */
+int arch_vm_add_region(struct arch_vm *vm, uintptr_t base, size_t size,
+                       unsigned attrs);
+
+/* Let the space access device registers base..base+size-1 (KS_MMIO).
+ * 0, -E_INVAL, -E_NOMEM, -E_PERM (not device memory) or -E_NOTSUP. */
+int arch_mmio_grant(struct arch_vm *vm, uintptr_t base, size_t size);
+
 /* ---- Interrupts and I/O --------------------------------------------------- */
 
-#define ARCH_IRQ_MAX 16
+/* Whether a task may listen to device interrupt line irq (lines the
+ * kernel uses itself, such as a timer or a cascade, are not). */
+bool arch_irq_valid(unsigned irq);
 
 /* Unmask or mask a device interrupt line. */
 void arch_irq_enable(unsigned irq);
@@ -126,7 +150,9 @@ int arch_ioport_grant(struct task *t, unsigned base, unsigned count);
 
 void kernel_main(void);                      /* after arch_early_init */
 void kernel_timer_tick(void);                /* every timer interrupt */
-void kernel_irq(unsigned irq);               /* a device interrupt */
+void kernel_irq(unsigned irq);               /* a device interrupt; the
+                                                kernel masks the line until
+                                                the listener waits again */
 /* The current task faulted in user mode. For FAULT_* flags see abi.h.
  * is_memory: a memory access fault at addr; otherwise an illegal
  * instruction or similar, described by reason. */

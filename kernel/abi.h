@@ -11,7 +11,10 @@
 
 /* --- System call numbers ----------------------------------------------
  * x86_64: `syscall` with the number in rax, arguments in rdi, rsi, rdx,
- * r10, r8; the result comes back in rax. A negative result is an error. */
+ * r10, r8; the result comes back in rax.
+ * arm-m: `svc #0` with the number in r12, arguments in r0, r1, r2, r3, r4;
+ * the result comes back in r0 (nothing else changes).
+ * A negative result is an error. */
 #define SYS_NOP         0   /* ()                     -> 0 (null syscall) */
 #define SYS_IPC         1   /* (cid, flags)           -> 0 or error */
 #define SYS_OPEN        2   /* ()                     -> new cid */
@@ -20,7 +23,10 @@
 #define SYS_TRANSFER    5   /* (src, dst)             -> 0 */
 #define SYS_NOTIFY      6   /* (cid, bits)            -> 0 */
 #define SYS_DEBUG_WRITE 7   /* (ptr, len)             -> len written */
-#define SYS_MAX         7
+#define SYS_CLOCK       8   /* ()                     -> CPU cycle counter,
+                                truncated to a long (x86_64: TSC; arm-m:
+                                CPU clock cycles since boot, from SysTick) */
+#define SYS_MAX         8
 
 /* --- Error codes (returned negated) -------------------------------------- */
 #define E_OK        0
@@ -96,6 +102,7 @@ struct nagi_msg {
 /* Notification bits set by the kernel. Bits 8..63 are free for users. */
 #define NOTIFY_IRQ     (1ull << 0)
 #define NOTIFY_TIMER   (1ull << 1)
+#define NOTIFY_TASK_DIED (1ull << 2)  /* to the supervisor (KS_SUPERVISE) */
 #define NOTIFY_USER_FIRST 8
 
 /* --- The kernel server ----------------------------------------------------
@@ -116,7 +123,8 @@ struct nagi_msg {
 #define KS_EXIT        0x0104 /* data: i32 code. Does not return. */
 #define KS_KILL        0x0105 /* data: u32 tid (needs CAP_TASK) */
 #define KS_ALLOC_PAGE  0x0106 /* data: u64 vaddr: map a zeroed page there
-                                 (needs CAP_MEMORY). arg = 0 */
+                                 (needs CAP_MEMORY). arg = 0. -E_NOTSUP
+                                 without paging (as KS_SET_PAGER) */
 #define KS_LISTEN_IRQ  0x0107 /* data: u32 irq, i32 cid: IRQs become
                                  NOTIFY_IRQ on cid (needs CAP_IRQ) */
 #define KS_IOPORT      0x0108 /* data: u16 base, u16 count (needs CAP_IO;
@@ -130,6 +138,16 @@ struct nagi_msg {
                                  u64 kernel_pages, u64 page_size */
 #define KS_PANIC       0x010d /* debug kernels only: panic on purpose */
 #define KS_YIELD       0x010e /* give up the rest of the time slice */
+#define KS_MMIO        0x010f /* data: u32 base, u32 size (needs CAP_IO): let
+                                 the caller access device registers there.
+                                 MPU ports: size a power of two >= 32, base
+                                 aligned to it, device memory only, a few
+                                 per task (-E_INVAL, -E_PERM, -E_NOMEM);
+                                 -E_NOTSUP where devices sit behind I/O
+                                 ports (x86_64) */
+#define KS_SUPERVISE   0x0110 /* data: i32 cid (needs CAP_TASK): the kernel
+                                 notifies NOTIFY_TASK_DIED on cid whenever
+                                 a fault kills a task */
 
 /* Capabilities (KS_CREATE_TASK caps; a child gets at most its parent's) */
 #define CAP_TASK   0x1

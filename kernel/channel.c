@@ -19,7 +19,7 @@ static long install(struct task *t, struct channel *ch) {
     for (int cid = BOOTSTRAP_CID; cid < CONFIG_TASK_CHANNELS; cid++) {
         if (!t->channels[cid]) {
             t->channels[cid] = ch;
-            ch->cid = cid;
+            ch->cid = (int16_t)cid;
             ch->owner = t;
             return cid;
         }
@@ -88,6 +88,8 @@ void channel_destroy(struct channel *ch) {
         ch->owner->channels[ch->cid] = NULL;
     if (ch->owner && ch->owner->pager == ch)
         ch->owner->pager = NULL;
+    if (supervisor == ch)
+        supervisor = NULL;
     ch->used = false;
 }
 
@@ -169,5 +171,7 @@ long channel_move(struct channel *ch, struct task *to) {
     from->channels[ch->cid] = NULL;
     if (from->pager == ch)
         from->pager = NULL;
+    if (supervisor == ch)
+        supervisor = NULL;
     return install(to, ch);
 }

@@ -11,7 +11,8 @@
 
 struct channel {
     bool used;
-    int cid;                      /* index in owner->channels */
+    bool irq_masked;              /* an IRQ routed here waits for irq_rearm */
+    int16_t cid;                  /* index in owner->channels */
     struct task *owner;
     struct channel *linked;       /* peer, or NULL */
     struct channel *transfer_to;  /* receive target; itself by default */
@@ -46,6 +47,7 @@ long kserver_call(struct task *t, unsigned flags);
 
 /* irq.c and timer.c */
 void irq_forget(struct channel *ch);
+void irq_rearm(struct channel *target);
 long irq_listen(unsigned irq, struct channel *ch);
 void timer_set(struct channel *ch, uint32_t ms);
 

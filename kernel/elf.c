@@ -31,8 +31,10 @@ struct elf64_phdr {
 #define PF_W 2
 #define IMAGE_LIMIT (256ul << 20)
 
-/* Find file name in the initfs: 0 and its bytes, or -E_NOENT. */
-int initfs_find(const char *name, const uint8_t **data, size_t *size) {
+/* Find file name in the initfs: 0, its bytes and its name as stored in the
+ * initfs (NUL-terminated, lives as long as the kernel), or -E_NOENT. */
+int initfs_find(const char *name, const uint8_t **data, size_t *size,
+                const char **stored_name) {
     size_t total = (size_t)(initfs_end - initfs_start);
     uint32_t count;
 
@@ -52,6 +54,7 @@ int initfs_find(const char *name, const uint8_t **data, size_t *size) {
             return -E_NOENT;
         *data = initfs_start + e.offset;
         *size = e.size;
+        *stored_name = (const char *)initfs_start + 16 + i * sizeof(e);
         return 0;
     }
     return -E_NOENT;
@@ -92,15 +95,50 @@ static int load_segment(struct task *t, const uint8_t *file,
     return 0;
 }
 
+static uint8_t kstacks[CONFIG_MAX_TASKS][ARCH_KSTACK_SIZE]
+    __attribute__((aligned(16)));
+
+/* A kernel stack, the message buffer page (bootinfo inside) and the
+ * eagerly mapped user stack: everything of a task but its program. */
+int elf_prepare_task(struct task *t, const char *name) {
+    uintptr_t addr, paddr;
+    t->kstack = kstacks[t->tid - 1];
+    t->kstack_size = ARCH_KSTACK_SIZE;
+    unsigned attrs;
+    bool ok = task_map_new_page(t, ARCH_MSGBUF_ADDR, VM_WRITE) == 0;
+    for (addr = ARCH_STACK_TOP - ARCH_STACK_SIZE; ok && addr < ARCH_STACK_TOP;
+         addr += PAGE_SIZE)
+        ok = task_map_new_page(t, addr, VM_WRITE) == 0;
+    if (!ok)
+        return -E_NOMEM;
+    arch_vm_lookup(&t->vm, ARCH_MSGBUF_ADDR, &paddr, &attrs);
+    t->msgbuf = arch_phys_to_virt(paddr);
+    t->ipc_buf = t->msgbuf;
+
+    struct nagi_bootinfo *bi =
+        (struct nagi_bootinfo *)((uint8_t *)t->msgbuf + BOOTINFO_OFFSET);
+    bi->tid = (uint64_t)t->tid;
+    bi->heap_base = ARCH_HEAP_BASE;
+    bi->heap_size = ARCH_HEAP_SIZE;
+    bi->stack_top = ARCH_STACK_TOP;
+    strlcpy_k(bi->name, name, sizeof(bi->name));
+    return 0;
+}
+
 /* Load initfs file `name` into t and prepare its first entry with arg. */
-int task_load_elf(struct task *t, const char *name, uint64_t arg) {
+int image_load_elf(struct task *t, const char *name, uint64_t arg) {
     const uint8_t *file;
     size_t size;
     struct elf64_ehdr eh;
     bool entry_ok = false;
+    const char *persistent;
 
-    if (initfs_find(name, &file, &size) < 0)
+    if (initfs_find(name, &file, &size, &persistent) < 0)
         return -E_NOENT;
+    t->name = persistent;
+    int err = elf_prepare_task(t, persistent);
+    if (err < 0)
+        return err;
     if (size < sizeof(eh))
         return -E_INVAL;
     memcpy(&eh, file, sizeof(eh));
@@ -117,7 +155,7 @@ int task_load_elf(struct task *t, const char *name, uint64_t arg) {
             ph.vaddr - ARCH_IMAGE_BASE > IMAGE_LIMIT - ph.memsz ||
             ph.filesz > ph.memsz || ph.offset > size || ph.filesz > size - ph.offset)
             return -E_INVAL;
-        int err = load_segment(t, file, &ph);
+        err = load_segment(t, file, &ph);
         if (err < 0)
             return err;
         if (eh.entry >= ph.vaddr && eh.entry < ph.vaddr + ph.memsz && (ph.flags & PF_X))

@@ -6,6 +6,8 @@
  */
 #include "channel.h"
 
+struct channel *supervisor;   /* KS_SUPERVISE; cleared when it closes */
+
 static bool in_heap(uintptr_t addr) {
     return addr >= ARCH_HEAP_BASE && addr < ARCH_HEAP_BASE + ARCH_HEAP_SIZE;
 }
@@ -17,12 +19,15 @@ static void kill_current(const char *what, uintptr_t addr) {
     memcpy(why, what, n);
     memcpy(why + n, " at 0x", 6);
     n += 6;
-    for (int shift = 60; shift >= 0; shift -= 4)
+    for (int shift = (int)sizeof(addr) * 8 - 4; shift >= 0; shift -= 4)
         why[n++] = hex[(addr >> shift) & 0xf];
     why[n] = '\0';
+    if (supervisor && supervisor->owner != current)
+        ipc_notify(supervisor->transfer_to, NOTIFY_TASK_DIED);
     task_kill(current, TASK_STATE_KILLED, why);
 }
 
+#if ARCH_HAS_PAGING
 /* Ask t's pager for the page at addr; the reply maps it. 0 or -error. */
 static long call_pager(struct task *t, uintptr_t page, unsigned flags) {
     struct nagi_msg *m = &t->fault_msg;
@@ -41,6 +46,12 @@ static long call_pager(struct task *t, uintptr_t page, unsigned flags) {
         err = -E_FAULT;
     return err;
 }
+#else
+static long call_pager(struct task *t UNUSED, uintptr_t page UNUSED,
+                       unsigned flags UNUSED) {
+    return -E_NOTSUP;
+}
+#endif
 
 void kernel_user_fault(bool is_memory, uintptr_t addr, unsigned flags,
                        const char *reason) {

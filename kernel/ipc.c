@@ -142,6 +142,8 @@ void ipc_forget(struct task *t) {
 static void wait_on(struct task *t, struct channel *src) {
     src->receiver = t;
     t->recv_on = src;
+    if (unlikely(src->irq_masked))
+        irq_rearm(src);
 }
 
 /* The receive half when something is already there: a notification or a
@@ -268,6 +270,8 @@ static long ipc_fastpath(struct task *t, long cid, unsigned flags) {
     r = dst->receiver;
     src = ch->transfer_to;
     if (!r || r->ipc_buf != r->msgbuf || (src->receiver && src->receiver != t))
+        return 1;
+    if (unlikely(src->irq_masked))
         return 1;
     if (flags == IPC_CALL) {
         if (r->awaiting_reply)

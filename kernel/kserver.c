@@ -67,7 +67,7 @@ static long ks_create_task(struct request *r) {
     struct task *c = task_create(name, (int)prio, caps);
     if (!c)
         return -E_NOMEM;
-    if ((err = task_load_elf(c, name, arg)) < 0) {
+    if ((err = task_load(c, name, arg)) < 0) {
         task_kill(c, TASK_STATE_KILLED, NULL);
         c->state = 0;
         return err;
@@ -83,6 +83,8 @@ static long ks_set_pager(struct request *r) {
     struct task *c;
     if (!(r->t->caps & CAP_TASK))
         return -E_PERM;
+    if (!ARCH_HAS_PAGING)
+        return -E_NOTSUP;
     if (!get32(r, 0, &tid) || !(c = stopped_task(tid)))
         return -E_NOENT;
     struct channel *ch = take_channel(r, c, &err);
@@ -121,6 +123,8 @@ static long ks_alloc_page(struct request *r) {
     uint64_t vaddr;
     if (!(r->t->caps & CAP_MEMORY))
         return -E_PERM;
+    if (!ARCH_HAS_PAGING)
+        return -E_NOTSUP;
     if (!get64(r, 0, &vaddr) || !IS_ALIGNED(vaddr, PAGE_SIZE))
         return -E_INVAL;
     if (vaddr < ARCH_USER_BASE || vaddr >= ARCH_USER_END)
@@ -147,6 +151,28 @@ static long ks_ioport(struct request *r) {
     if (!get32(r, 0, &v))
         return -E_INVAL;
     return arch_ioport_grant(r->t, v & 0xffff, v >> 16);
+}
+
+static long ks_mmio(struct request *r) {
+    uint32_t base, size;
+    if (!(r->t->caps & CAP_IO))
+        return -E_PERM;
+    if (!get32(r, 0, &base) || !get32(r, 4, &size))
+        return -E_INVAL;
+    return arch_mmio_grant(&r->t->vm, base, size);
+}
+
+static long ks_supervise(struct request *r) {
+    uint32_t cid;
+    struct channel *ch;
+    if (!(r->t->caps & CAP_TASK))
+        return -E_PERM;
+    if (!get32(r, 0, &cid))
+        return -E_INVAL;
+    if (!(ch = channel_get(r->t, (int32_t)cid)))
+        return -E_BADCH;
+    supervisor = ch;
+    return 0;
 }
 
 static long ks_timer(struct request *r) {
@@ -215,6 +241,8 @@ long kserver_call(struct task *t, unsigned flags) {
     case KS_TASK_INFO:   result = ks_task_info(&r); break;
     case KS_MEM_INFO:    result = ks_mem_info(&r); break;
     case KS_YIELD:       sched_yield(); result = 0; break;
+    case KS_MMIO:        result = ks_mmio(&r); break;
+    case KS_SUPERVISE:   result = ks_supervise(&r); break;
     case KS_PANIC:
 #ifdef CONFIG_DEBUG_COMMANDS
         panic("requested by task %d (%s)", t->tid, t->name);

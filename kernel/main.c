@@ -10,16 +10,20 @@ void kernel_main(void) {
 #endif
     arch_init();
     arch_memory_ranges(page_add_range);
-    printk("nagi: %lu KiB of free memory, tick %d Hz\n",
-           (uint64_t)page_free_count() * (PAGE_SIZE / 1024), CONFIG_TICK_HZ);
+    if (ARCH_HAS_PAGING)
+        printk("nagi: %lu KiB of free memory, tick %d Hz\n",
+               (uint64_t)page_free_count() * (PAGE_SIZE / 1024), CONFIG_TICK_HZ);
+    else
+        printk("nagi: static task layout, tick %d Hz\n", CONFIG_TICK_HZ);
     sched_init();
 
     struct task *init = task_create("init", 1, CAP_ALL);
     if (!init)
         panic("cannot create init");
-    int err = task_load_elf(init, "init", 0);
+    int err = task_load(init, "init", 0);
     if (err < 0)
-        panic("cannot load init from the initfs (error %d)", -err);
+        panic("cannot load init from the %s (error %d)",
+              ARCH_HAS_PAGING ? "initfs" : "task table", -err);
     task_start(init);
     sched_start();
 }

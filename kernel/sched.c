@@ -8,9 +8,11 @@
 #define KSTACK_CANARY 0x4e4147494e414749ull   /* "NAGINAGI" */
 
 struct task *current;
-static struct task idle_task, boot_task;
+static struct task idle_task;
 static struct task *rq_head[NUM_PRIORITIES], *rq_tail[NUM_PRIORITIES];
-static uint8_t idle_stack[ARCH_KSTACK_SIZE] __attribute__((aligned(16)));
+/* The boot stack of ports that boot on it (arm-m); the idle thread is the
+ * boot context once sched_start has run. */
+uint8_t sched_idle_stack[ARCH_KSTACK_SIZE] __attribute__((aligned(16)));
 static const int slice_ticks =
     (CONFIG_TIMESLICE_MS * CONFIG_TICK_HZ + 999) / 1000;
 
@@ -52,12 +54,15 @@ static struct task *pick_next(void) {
 }
 
 void sched_check_canary(struct task *t) {
-    if (*(uint64_t *)t->kstack != KSTACK_CANARY)
+    uint64_t v;
+    memcpy(&v, t->kstack, sizeof(v));
+    if (v != KSTACK_CANARY)
         panic("kernel stack overflow in task %d (%s)", t->tid, t->name);
 }
 
 void sched_init_stack(struct task *t) {
-    *(uint64_t *)t->kstack = KSTACK_CANARY;
+    uint64_t v = KSTACK_CANARY;
+    memcpy(t->kstack, &v, sizeof(v));
 }
 
 static void switch_to(struct task *next) {
@@ -126,22 +131,24 @@ static void idle_loop(void) {
 }
 
 void sched_init(void) {
-    idle_task.kstack = idle_stack;
+    idle_task.kstack = sched_idle_stack;
+    idle_task.kstack_size = ARCH_KSTACK_SIZE;
     idle_task.tid = 0;
     idle_task.prio = NUM_PRIORITIES - 1;
     idle_task.state = TASK_STATE_RUNNABLE;
-    strlcpy_k(idle_task.name, "idle", sizeof(idle_task.name));
+    idle_task.name = "idle";
     sched_init_stack(&idle_task);
     arch_kthread_init(&idle_task, idle_loop);
-    boot_task.kstack = idle_stack;   /* only its canary is ever checked */
-    current = &boot_task;
+    current = &idle_task;
 }
 
+/* The first switch saves the boot context as the idle thread's: when
+ * nothing else is runnable, the boot code goes on here as the idle loop. */
 _Noreturn void sched_start(void) {
     struct task *first = pick_next();
-    struct task *prev = current;
     current = first;
     first->slice = slice_ticks;
-    arch_switch(prev, first);
-    panic("returned to the boot context");
+    arch_switch(&idle_task, first);
+    idle_loop();
+    panic("idle loop returned");
 }

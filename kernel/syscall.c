@@ -23,14 +23,21 @@ static long copy_from_user(struct task *t, void *dst, uintptr_t uaddr, size_t le
     return 0;
 }
 
+/* At most 256 bytes, checked in full before any is printed; copied in
+ * small pieces so that kernel stacks can stay small. */
 static long sys_debug_write(uintptr_t uaddr, size_t len) {
-    char buf[256];
-    if (len > sizeof(buf))
+    char buf[32];
+    if (len > 256)
         return -E_TOOBIG;
-    if (copy_from_user(current, buf, uaddr, len) < 0)
-        return -E_FAULT;
-    for (size_t i = 0; i < len; i++)
-        arch_console_putc(buf[i]);
+    for (size_t off = 0; off < len; off += sizeof(buf))
+        if (copy_from_user(current, buf, uaddr + off, MIN(sizeof(buf), len - off)) < 0)
+            return -E_FAULT;
+    for (size_t off = 0; off < len; off += sizeof(buf)) {
+        size_t n = MIN(sizeof(buf), len - off);
+        copy_from_user(current, buf, uaddr + off, n);
+        for (size_t i = 0; i < n; i++)
+            arch_console_putc(buf[i]);
+    }
     return (long)len;
 }
 
@@ -45,6 +52,7 @@ long kernel_syscall(long a0, long a1, long a2 UNUSED, long a3 UNUSED,
     case SYS_TRANSFER:    return channel_transfer(current, a0, a1);
     case SYS_NOTIFY:      return sys_notify(a0, (uint64_t)a1);
     case SYS_DEBUG_WRITE: return sys_debug_write((uintptr_t)a0, (size_t)a1);
+    case SYS_CLOCK:       return (long)arch_cycles();
     default:              return -E_NOSYS;
     }
 }

@@ -1,13 +1,11 @@
 /*
- * task.c - the task table: creating a task (address space, message buffer,
- * stack), starting it, and killing it (the kernel and the other tasks go
+ * task.c - the task table: creating a task (an address space, then a
+ * program from one of the loaders), starting it, and killing it (the kernel and the other tasks go
  * on; its channels close and its memory is freed).
  */
 #include "channel.h"
 
 struct task tasks[CONFIG_MAX_TASKS];
-static uint8_t kstacks[CONFIG_MAX_TASKS][ARCH_KSTACK_SIZE]
-    __attribute__((aligned(16)));
 
 struct task *task_lookup(int tid) {
     if (tid < 1 || tid > CONFIG_MAX_TASKS)
@@ -45,48 +43,34 @@ int task_map_new_page(struct task *t, uintptr_t vaddr, unsigned attrs) {
     return 0;
 }
 
-/* A stopped task with a message buffer and a stack; no program yet. */
+/* A stopped task with an empty address space; task_load gives it a
+ * program (with its message buffer and stacks). name must outlive the
+ * task unless task_load replaces it. */
 struct task *task_create(const char *name, int prio, unsigned caps) {
     struct task *t = alloc_slot();
     if (!t)
         return NULL;
     int tid = (int)(t - tasks) + 1;
     memset(t, 0, sizeof(*t));
-    t->tid = tid;
-    t->kstack = kstacks[tid - 1];
-    sched_init_stack(t);
-    t->prio = prio < 0 ? 0 : (prio >= NUM_PRIORITIES ? NUM_PRIORITIES - 1 : prio);
+    t->tid = (int16_t)tid;
+    t->prio = (int8_t)(prio < 0 ? 0 : (prio >= NUM_PRIORITIES ? NUM_PRIORITIES - 1 : prio));
     t->caps = caps;
-    strlcpy_k(t->name, name, sizeof(t->name));
+    t->name = name;
     t->page_recv_next = ARCH_PAGE_RECV_BASE;
     if (arch_vm_init(&t->vm) < 0)
         return NULL;
     t->state = TASK_STATE_STOPPED;
-
-    uintptr_t addr;
-    bool ok = task_map_new_page(t, ARCH_MSGBUF_ADDR, VM_WRITE) == 0;
-    for (addr = ARCH_STACK_TOP - ARCH_STACK_SIZE; ok && addr < ARCH_STACK_TOP;
-         addr += PAGE_SIZE)
-        ok = task_map_new_page(t, addr, VM_WRITE) == 0;
-    if (!ok) {
-        task_kill(t, TASK_STATE_KILLED, NULL);
-        t->state = 0;
-        return NULL;
-    }
-    uintptr_t paddr;
-    unsigned attrs;
-    arch_vm_lookup(&t->vm, ARCH_MSGBUF_ADDR, &paddr, &attrs);
-    t->msgbuf = arch_phys_to_virt(paddr);
-    t->ipc_buf = t->msgbuf;
-
-    struct nagi_bootinfo *bi =
-        (struct nagi_bootinfo *)((uint8_t *)t->msgbuf + BOOTINFO_OFFSET);
-    bi->tid = (uint64_t)tid;
-    bi->heap_base = ARCH_HEAP_BASE;
-    bi->heap_size = ARCH_HEAP_SIZE;
-    bi->stack_top = ARCH_STACK_TOP;
-    strlcpy_k(bi->name, t->name, sizeof(bi->name));
     return t;
+}
+
+/* Give the stopped task t the program `file`, started with arg. On error
+ * the caller destroys t (task_kill + free slot). */
+int task_load(struct task *t, const char *file, uint64_t arg) {
+    int err = ARCH_HAS_PAGING ? image_load_elf(t, file, arg)
+                              : image_load_table(t, file, arg);
+    if (err == 0)
+        sched_init_stack(t);
+    return err;
 }
 
 void task_start(struct task *t) {

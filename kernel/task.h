@@ -12,12 +12,14 @@ struct channel;
 struct task {
     struct arch_task arch;
     struct arch_vm vm;
-    uint8_t *kstack;            /* ARCH_KSTACK_SIZE bytes; canary at [0] */
-    int tid;                    /* 1.. ; index + 1 in the task table */
-    int state;                  /* TASK_STATE_* from abi.h, 0 = free slot */
-    int prio;                   /* 0 (highest) .. NUM_PRIORITIES-1 */
+    uint8_t *kstack;            /* kstack_size bytes; canary at [0] */
+    uint32_t kstack_size;
+    int16_t tid;                /* 1.. ; index + 1 in the task table */
+    int8_t state;               /* TASK_STATE_* from abi.h, 0 = free slot */
+    int8_t prio;                /* 0 (highest) .. NUM_PRIORITIES-1 */
     unsigned caps;              /* CAP_* */
-    char name[TASK_NAME_MAX];
+    const char *name;           /* NUL-terminated, lives as long as the
+                                   program image (initfs or task table) */
 
     /* IPC */
     struct nagi_msg *msgbuf;    /* kernel view of the user message buffer */
@@ -34,7 +36,9 @@ struct task {
     long ipc_result;            /* result handed over by the waking side */
     uintptr_t fault_addr;       /* != 0 while a page fault is being served */
     uintptr_t page_recv_next;   /* next address for an incoming page */
+#if ARCH_HAS_PAGING
     struct nagi_msg fault_msg;  /* buffer for kernel-made page fault calls */
+#endif
 
     /* scheduling */
     struct task *rq_next;
@@ -51,8 +55,20 @@ struct task *task_lookup(int tid);
 struct task *task_create(const char *name, int prio, unsigned caps);
 void task_kill(struct task *t, int state, const char *why);
 int task_map_new_page(struct task *t, uintptr_t vaddr, unsigned attrs);
-int task_load_elf(struct task *t, const char *file, uint64_t arg);
+int task_load(struct task *t, const char *file, uint64_t arg);
 void task_start(struct task *t);
+
+/* The program loaders (task_load picks by ARCH_HAS_PAGING): elf.c maps an
+ * ELF file of the initfs page by page; tasktable.c sets up a program
+ * placed at build time (MPU boards). Each gives t its message buffer,
+ * bootinfo, kernel stack, persistent name and first entry. */
+int image_load_elf(struct task *t, const char *file, uint64_t arg);
+int image_load_table(struct task *t, const char *file, uint64_t arg);
+int elf_prepare_task(struct task *t, const char *name);  /* elf.c, tests */
+extern const void *task_table;   /* ARCH_TASK_TABLE; tests may point it elsewhere */
+
+/* fault.c */
+extern struct channel *supervisor;
 
 /* sched.c */
 void sched_init(void);

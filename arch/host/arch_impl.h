@@ -21,6 +21,8 @@
 #define ARCH_STACK_TOP      0x000001fffff00000ul
 #define ARCH_STACK_SIZE     (64ul << 10)
 #define ARCH_MSGBUF_ADDR    0x0000020000000000ul
+#define ARCH_IRQ_MAX        16
+#define ARCH_TASK_TABLE     0
 #define ARCH_KSTACK_SIZE    8192ul
 #define ARCH_ELF_MACHINE    62      /* the test ELF images say EM_X86_64 */
 
@@ -41,6 +43,10 @@ struct arch_task {
  * exists (see kernel/tests/README.md). */
 struct arch_vm {
     uint64_t *pml4;
+    /* whole regions given by arch_vm_add_region / arch_mmio_grant
+     * (the MPU ports' model; kernel/tests/test_tasktable.c reads them) */
+    struct { uintptr_t base; size_t size; unsigned attrs; } regions[8];
+    unsigned nregions;
 };
 
 #endif

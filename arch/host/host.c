@@ -110,7 +110,13 @@ void arch_switch(struct task *prev, struct task *next) {
     }
 }
 
-void arch_idle(void) {}
+/* The idle loop never ends on its own: on the host, reaching it ends the
+ * test's kernel run like a halt (see test_boot.c). */
+unsigned host_idle_count;
+void arch_idle(void) {
+    host_idle_count++;
+    arch_halt();
+}
 
 /* ---- Address spaces ------------------------------------------------------ */
 
@@ -191,8 +197,60 @@ uintptr_t arch_vm_unmap(struct arch_vm *vm, uintptr_t vaddr) {
     return paddr;
 }
 
+/* Regions as an MPU port has them: a power of two >= 32, aligned to its
+ * size, inside [host_region_min, host_region_max); up to 8 per space. */
+uintptr_t host_region_min = 0x08000000, host_region_max = 0x40000000;
+
+static int add_region(struct arch_vm *vm, uintptr_t base, size_t size,
+                      unsigned attrs) {
+    if (size < 32 || (size & (size - 1)) || (base & (size - 1)))
+        return -E_INVAL;
+    if (vm->nregions == 8)
+        return -E_NOMEM;
+    vm->regions[vm->nregions].base = base;
+    vm->regions[vm->nregions].size = size;
+    vm->regions[vm->nregions].attrs = attrs;
+    vm->nregions++;
+    return 0;
+}
+
+int arch_vm_add_region(struct arch_vm *vm, uintptr_t base, size_t size,
+                       unsigned attrs) {
+    if (base < host_region_min || base > host_region_max ||
+        size > host_region_max - base)
+        return -E_INVAL;
+    if ((attrs & VM_KSTACK_LOW) && size < 256)
+        return -E_INVAL;
+    return add_region(vm, base, size, attrs | VM_USER);
+}
+
+int arch_mmio_grant(struct arch_vm *vm, uintptr_t base, size_t size) {
+    if (base < 0x40000000 || base >= 0x60000000 || size > 0x60000000 - base)
+        return -E_PERM;
+    return add_region(vm, base, size, VM_WRITE | VM_USER | 0x100);
+}
+
+static int region_lookup(struct arch_vm *vm, uintptr_t vaddr, uintptr_t *paddr,
+                         unsigned *attrs) {
+    for (unsigned i = 0; i < vm->nregions; i++) {
+        uintptr_t b = vm->regions[i].base;
+        size_t sz = vm->regions[i].size;
+        unsigned a = vm->regions[i].attrs;
+        if ((a & VM_KSTACK_LOW) && vaddr >= b && vaddr < b + sz / 8)
+            return -E_FAULT;
+        if (vaddr >= b && vaddr < b + sz && !(a & 0x100)) {
+            *paddr = vaddr;
+            *attrs = a & (VM_USER | VM_WRITE | VM_EXEC);
+            return 0;
+        }
+    }
+    return -E_FAULT;
+}
+
 int arch_vm_lookup(struct arch_vm *vm, uintptr_t vaddr, uintptr_t *paddr,
                    unsigned *attrs) {
+    if (vm->nregions)
+        return region_lookup(vm, vaddr, paddr, attrs);
     if (vaddr < ARCH_USER_BASE || vaddr >= ARCH_USER_END)
         return -E_FAULT;
     uint64_t *pte = walk(vm, ALIGN_DOWN(vaddr, ARCH_PAGE_SIZE), false);
@@ -218,6 +276,9 @@ static void free_table(uint64_t *table, int level, void (*free_page)(uintptr_t))
 }
 
 void arch_vm_destroy(struct arch_vm *vm, void (*free_page)(uintptr_t paddr)) {
+    vm->nregions = 0;
+    if (!vm->pml4)
+        return;
     free_table(vm->pml4, 3, free_page);
     vm->pml4 = NULL;
 }
@@ -227,6 +288,10 @@ void *arch_phys_to_virt(uintptr_t paddr) {
 }
 
 /* ---- Interrupts and I/O --------------------------------------------------- */
+
+bool arch_irq_valid(unsigned irq) {
+    return irq < ARCH_IRQ_MAX && irq != 0 && irq != 2;
+}
 
 void arch_irq_enable(unsigned irq) { host_irq_enabled |= 1u << irq; }
 void arch_irq_disable(unsigned irq) { host_irq_enabled &= ~(1u << irq); }

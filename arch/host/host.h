@@ -37,6 +37,8 @@ extern void (*host_switch_hook)(struct task *prev, struct task *next);
 /* Device side: enabled IRQ lines, cycles. */
 extern uint32_t host_irq_enabled;   /* bit n: line n unmasked */
 extern uint64_t host_cycles;
+extern unsigned host_idle_count;   /* arch_idle calls (each halts) */
+extern uintptr_t host_region_min, host_region_max;  /* arch_vm_add_region */
 
 /* The memory handed to the kernel by arch_memory_ranges (allocated on the
  * first call, host_pool_pages pages). */

@@ -19,6 +19,8 @@
 #define ARCH_STACK_TOP      0x000001fffff00000ul
 #define ARCH_STACK_SIZE     (64ul << 10)
 #define ARCH_MSGBUF_ADDR    0x0000020000000000ul
+#define ARCH_IRQ_MAX        16
+#define ARCH_TASK_TABLE     0
 #define ARCH_KSTACK_SIZE    8192ul
 #define ARCH_ELF_MACHINE    62      /* EM_X86_64 */
 

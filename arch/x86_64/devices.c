@@ -69,3 +69,8 @@ void x86_pit_init(unsigned hz) {
     outb(0x40, divisor & 0xff);
     outb(0x40, divisor >> 8);
 }
+
+/* IRQ 0 is the PIT (the kernel's tick), IRQ 2 the cascade to the slave PIC. */
+bool arch_irq_valid(unsigned irq) {
+    return irq < ARCH_IRQ_MAX && irq != 0 && irq != 2;
+}

@@ -127,3 +127,15 @@ void arch_vm_destroy(struct arch_vm *vm, void (*free_page)(uintptr_t paddr)) {
     kernel_page_free((uintptr_t)vm->pml4);
     vm->pml4 = NULL;
 }
+
+/* Paging ports load programs page by page; device registers are reached
+ * through I/O ports (KS_IOPORT). */
+int arch_vm_add_region(struct arch_vm *vm UNUSED, uintptr_t base UNUSED,
+                       size_t size UNUSED, unsigned attrs UNUSED) {
+    return -E_NOTSUP;
+}
+
+int arch_mmio_grant(struct arch_vm *vm UNUSED, uintptr_t base UNUSED,
+                    size_t size UNUSED) {
+    return -E_NOTSUP;
+}

@@ -13,6 +13,8 @@ void kt_boot(void) {
 struct task *kt_task(const char *name, int prio, unsigned caps) {
     struct task *t = task_create(name, prio, caps);
     REQUIRE(t != NULL);
+    REQUIRE(elf_prepare_task(t, name) == 0);
+    sched_init_stack(t);
     t->state = TASK_STATE_RUNNABLE;
     return t;
 }

@@ -47,7 +47,8 @@ struct kt_file {
     size_t size;
 };
 extern uint8_t initfs_start[], initfs_end[];
-int initfs_find(const char *name, const uint8_t **data, size_t *size);
+int initfs_find(const char *name, const uint8_t **data, size_t *size,
+                const char **stored_name);
 void kt_initfs(const struct kt_file *files, unsigned n);
 
 /* ELF64 images: segments become PT_LOAD headers; data (filesz bytes) is

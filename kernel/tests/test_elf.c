@@ -18,10 +18,11 @@ static void put16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
 static int load(size_t n, struct task **out) {
     struct kt_file f = { "prog", img, n };
     kt_initfs(&f, 1);
-    struct task *t = kt_task("prog", 3, 0);
+    struct task *t = task_create("prog", 3, 0);
+    REQUIRE(t != NULL);
     if (out)
         *out = t;
-    return task_load_elf(t, "prog", 99);
+    return task_load(t, "prog", 99);
 }
 
 TEST(initfs_find_finds_files) {
@@ -29,50 +30,52 @@ TEST(initfs_find_finds_files) {
                            { "empty", "", 0 } };
     kt_initfs(f, 3);
     const uint8_t *d;
+    const char *nm;
     size_t n;
-    CHECK_EQ(initfs_find("shell", &d, &n), 0);
+    CHECK_EQ(initfs_find("shell", &d, &n, &nm), 0);
     CHECK_EQ(n, 19);
     CHECK(memcmp(d, "0123456789abcdefXYZ", 19) == 0);
     CHECK_EQ(((uintptr_t)(d - initfs_start)) % 16, 0);
-    CHECK_EQ(initfs_find("init", &d, &n), 0);
+    CHECK_EQ(initfs_find("init", &d, &n, &nm), 0);
     CHECK_EQ(n, 3);
-    CHECK_EQ(initfs_find("empty", &d, &n), 0);
+    CHECK_EQ(initfs_find("empty", &d, &n, &nm), 0);
     CHECK_EQ(n, 0);
-    CHECK_EQ(initfs_find("ini", &d, &n), -E_NOENT);
-    CHECK_EQ(initfs_find("init2", &d, &n), -E_NOENT);
-    CHECK_EQ(initfs_find("", &d, &n), -E_NOENT);
+    CHECK_EQ(initfs_find("ini", &d, &n, &nm), -E_NOENT);
+    CHECK_EQ(initfs_find("init2", &d, &n, &nm), -E_NOENT);
+    CHECK_EQ(initfs_find("", &d, &n, &nm), -E_NOENT);
 }
 
 TEST(initfs_rejects_malformed_bundles) {
     const uint8_t *d;
+    const char *nm;
     size_t n;
     struct kt_file f = { "init", "abc", 3 };
     kt_initfs(&f, 1);
     initfs_start[0] = 'X';                           /* bad magic */
-    CHECK_EQ(initfs_find("init", &d, &n), -E_NOENT);
+    CHECK_EQ(initfs_find("init", &d, &n, &nm), -E_NOENT);
 
     kt_initfs(&f, 1);
     uint32_t count = 0x7fffffff;                     /* entries past the end */
     memcpy(initfs_start + 8, &count, 4);
-    CHECK_EQ(initfs_find("init", &d, &n), -E_NOENT);
+    CHECK_EQ(initfs_find("init", &d, &n, &nm), -E_NOENT);
 
     kt_initfs(&f, 1);
     uint32_t off = (uint32_t)(initfs_end - initfs_start) + 16;
     put32(initfs_start + 16 + 32, off);              /* offset past the end */
-    CHECK_EQ(initfs_find("init", &d, &n), -E_NOENT);
+    CHECK_EQ(initfs_find("init", &d, &n, &nm), -E_NOENT);
 
     kt_initfs(&f, 1);
     put32(initfs_start + 16 + 36, 0xfffffff0);       /* size past the end */
-    CHECK_EQ(initfs_find("init", &d, &n), -E_NOENT);
+    CHECK_EQ(initfs_find("init", &d, &n, &nm), -E_NOENT);
 
     kt_initfs(&f, 1);
     put32(initfs_start + 16 + 32, 0xfffffff0);       /* offset + size wraps */
     put32(initfs_start + 16 + 36, 0x20);
-    CHECK_EQ(initfs_find("init", &d, &n), -E_NOENT);
+    CHECK_EQ(initfs_find("init", &d, &n, &nm), -E_NOENT);
 
     kt_initfs(&f, 1);
     memset(initfs_start + 16, 'a', INITFS_NAME_MAX); /* unterminated name */
-    CHECK_EQ(initfs_find("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", &d, &n), -E_NOENT);
+    CHECK_EQ(initfs_find("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", &d, &n, &nm), -E_NOENT);
 }
 
 TEST(elf_loads_segments_and_prepares_the_entry) {
@@ -216,6 +219,6 @@ TEST(elf_missing_file_is_e_noent) {
     struct kt_file f = { "other", "x", 1 };
     kt_initfs(&f, 1);
     struct task *t = kt_task("t", 3, 0);
-    CHECK_EQ(task_load_elf(t, "prog", 0), -E_NOENT);
+    CHECK_EQ(task_load(t, "prog", 0), -E_NOENT);
     CHECK_EQ(t->arch.inits, 0);
 }

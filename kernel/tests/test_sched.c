@@ -7,6 +7,8 @@
 static struct task *started(const char *name, int prio) {
     struct task *t = task_create(name, prio, 0);
     REQUIRE(t != NULL);
+    REQUIRE(elf_prepare_task(t, name) == 0);
+    sched_init_stack(t);
     task_start(t);
     CHECK_EQ(t->state, TASK_STATE_RUNNABLE);
     CHECK(t->on_runqueue);
