@@ -105,7 +105,9 @@ def test_parse_overrides():
 def test_unknown_board_errors_cleanly():
     with pytest.raises(ToolError) as e:
         load_board("nope")
-    assert str(e.value) == "unknown board 'nope'; valid boards: pc"
+    from tools.boards import board_names
+    assert str(e.value) == f"unknown board 'nope'; valid boards: {', '.join(board_names())}"
+    assert "pc" in board_names() and "mps2-an386" in board_names()
     assert e.value.status == 2
 
 
@@ -124,3 +126,81 @@ def test_make_fragment_keeps_assignments_only():
 def test_rust_string_escaping(pc, tmp_path):
     from tools.config import _rust_str
     assert _rust_str('a"b\\c\n') == '"a\\"b\\\\c\\u{a}"'
+
+
+# docs/mcu-port.md, "Kconfig symbols": the contract's table.
+MCU_CONTRACT = {
+    "b-l475e-iot01a": dict(
+        ARCH="arm-m", ARCH_ARM_M="y", ARCH_HAS_MMU="n", ARCH_HAS_FPU="y",
+        FLASH_BASE=0x08000000, FLASH_SIZE=0x100000, RAM_BASE=0x20000000, RAM_SIZE=0x18000,
+        KERNEL_FLASH_SIZE=0x4000, KERNEL_RAM_SIZE=0x1000, TASK_TABLE_ADDR=0x08004000,
+        CPU_HZ=4000000, IRQ_COUNT=82, KCONSOLE_STM32_USART="y", KCONSOLE_CMSDK_UART="n",
+        KCONSOLE_BASE=0x40013800, CONSOLE_UART="stm32-usart", CONSOLE_BASE=0x40013800,
+        CONSOLE_IRQ=37, GPIO="y", MAX_TASKS=8, MAX_CHANNELS=32, TASK_CHANNELS=8),
+    "mps2-an386": dict(
+        ARCH="arm-m", ARCH_ARM_M="y", ARCH_HAS_MMU="n", ARCH_HAS_FPU="y",
+        FLASH_BASE=0x0, FLASH_SIZE=0x400000, RAM_BASE=0x20000000, RAM_SIZE=0x400000,
+        KERNEL_FLASH_SIZE=0x4000, KERNEL_RAM_SIZE=0x1000, TASK_TABLE_ADDR=0x4000,
+        CPU_HZ=25000000, IRQ_COUNT=32, KCONSOLE_STM32_USART="n", KCONSOLE_CMSDK_UART="y",
+        KCONSOLE_BASE=0x40004000, CONSOLE_UART="cmsdk-uart", CONSOLE_BASE=0x40004000,
+        CONSOLE_IRQ=0, GPIO="n", MAX_TASKS=8, MAX_CHANNELS=32, TASK_CHANNELS=8),
+}
+
+
+def _value(values, name, want):
+    got = values.get(name, "")
+    return int(got, 0) if isinstance(want, int) else got
+
+
+@pytest.mark.parametrize("name", sorted(MCU_CONTRACT))
+def test_mcu_defconfig_gives_the_contract_values(name, tmp_path):
+    result = configure(load_board(name), tmp_path, [])
+    want = MCU_CONTRACT[name]
+    got = {k: _value(result.values, k, v) for k, v in want.items()}
+    assert got == want
+    v = result.values
+    assert int(v["TASK_TABLE_ADDR"], 16) == int(v["FLASH_BASE"], 16) + \
+        int(v["KERNEL_FLASH_SIZE"], 16)
+    autoconf = (tmp_path / "include/generated/autoconf.h").read_text()
+    assert f"#define CONFIG_FLASH_BASE 0x{want['FLASH_BASE']:08x}\n".replace(
+        "0x00000000", "0x0") in autoconf
+    assert f'#define CONFIG_BOARD "{name}"\n' in autoconf
+    assert f"#define CONFIG_CPU_HZ {want['CPU_HZ']}\n" in autoconf
+    rs = (tmp_path / "nagi_config.rs").read_text()
+    assert f"pub const CONFIG_RAM_SIZE: u64 = {hex(want['RAM_SIZE'])};\n" in rs
+    assert f'pub const CONFIG_CONSOLE_UART: &str = "{want["CONSOLE_UART"]}";\n' in rs
+    assert "pub const CONFIG_ARCH_ARM_M: bool = true;\n" in rs
+
+
+def test_pc_gets_the_shared_names(pc, tmp_path):
+    v = configure(pc, tmp_path, []).values
+    assert (v["CONSOLE_UART"], int(v["CONSOLE_BASE"], 16), int(v["CONSOLE_IRQ"])) == \
+        ("16550", 0x3f8, 4)
+    assert v["GPIO"] == "n" and v["ARCH_ARM_M"] == "n" and v["ARCH_HAS_MMU"] == "y"
+    autoconf = (tmp_path / "include/generated/autoconf.h").read_text()
+    assert "CONFIG_FLASH_BASE" not in autoconf and "CONFIG_TASK_TABLE_ADDR" not in autoconf
+    assert "CONFIG_ARCH_ARM_M" not in autoconf
+
+
+def test_switching_board_in_a_config_updates_hidden_values(pc, tmp_path):
+    """A .config made for pc, switched to mps2-an386 (as menuconfig would):
+    every board-derived (hidden) value follows the new board; the visible
+    MAX_TASKS keeps the value written in the .config, as Kconfig does."""
+    configure(pc, tmp_path, [])
+    cfg = tmp_path / ".config"
+    text = cfg.read_text()
+    assert "CONFIG_BOARD_PC=y" in text and 'CONFIG_CONSOLE_UART="16550"' in text
+    assert "# CONFIG_BOARD_MPS2_AN386 is not set" in text
+    cfg.write_text(text.replace("CONFIG_BOARD_PC=y", "# CONFIG_BOARD_PC is not set")
+                   .replace("# CONFIG_BOARD_MPS2_AN386 is not set", "CONFIG_BOARD_MPS2_AN386=y"))
+    os.utime(cfg)        # newer than the defconfig: it is the working config
+    result = configure(load_board("mps2-an386"), tmp_path, [])
+    want = MCU_CONTRACT["mps2-an386"]
+    hidden = [k for k in want if k not in ("MAX_TASKS", "MAX_CHANNELS", "TASK_CHANNELS")]
+    assert {k: _value(result.values, k, want[k]) for k in hidden} == \
+        {k: want[k] for k in hidden}
+    assert result.values["BOARD"] == "mps2-an386"
+    assert result.values["MAX_TASKS"] == "32"      # visible: kept from the pc .config
+    new = cfg.read_text()
+    assert 'CONFIG_CONSOLE_UART="cmsdk-uart"' in new and "CONFIG_RAM_SIZE=0x400000" in new
+    assert 'CONFIG_CONSOLE_UART="16550"' not in new
