@@ -1,22 +1,29 @@
-//! console - the serial console server: drives the COM1 16550 UART
-//! (ports 0x3f8..0x3ff), writes CONSOLE_WRITE data out and answers
-//! CONSOLE_READ with buffered input, deferring the reply until input
-//! arrives (IRQ 4, delivered as NOTIFY_IRQ on its listening channel).
+//! console - the serial console server: drives the UART CONFIG_CONSOLE_UART
+//! names (16550 on the PC, STM32 USART, CMSDK UART; see uart.rs), writes
+//! CONSOLE_WRITE data out and answers CONSOLE_READ with buffered input,
+//! deferring the reply until input arrives (IRQ CONFIG_CONSOLE_IRQ,
+//! delivered as NOTIFY_IRQ on its listening channel). If the kernel will
+//! not route that IRQ, the console polls on a timer instead.
 #![no_std]
 #![no_main]
 
 use runtime::abi::*;
 use runtime::proto::*;
-use runtime::{ks, service, Channel, Error, Msg};
+use runtime::{config, ks, service, Channel, Error, Msg};
 
 mod uart;
+mod uart_16550;
+mod uart_cmsdk;
+mod uart_stm32;
 use uart::Uart;
 
 runtime::entry!(main);
 
-const COM1: u16 = 0x3f8;
-const IRQ_COM1: u32 = 4;
-const INPUT_MAX: usize = 1024;
+/// Input buffered for readers (smaller on MCUs: the console lives on a
+/// 2 KiB stack there).
+const INPUT_MAX: usize = if config::CONFIG_ARCH_HAS_MMU { 1024 } else { 256 };
+/// Polling period when the RX interrupt cannot be had.
+const POLL_MS: u32 = 20;
 const MAX_READERS: usize = 16;
 
 struct Console {
@@ -38,17 +45,33 @@ fn main(_arg: u64) -> i32 {
 }
 
 fn run() -> Result<(), Error> {
-    ks::ioport(COM1, 8)?;
-    let uart = Uart::new(COM1);
+    let uart = Uart::new()?;
     let listen = Channel::open()?;
-    ks::listen_irq(IRQ_COM1, listen)?;
-    uart.enable_rx_interrupt();
+    let polling = match ks::listen_irq(config::CONFIG_CONSOLE_IRQ, listen) {
+        Ok(()) => {
+            uart.enable_rx_interrupt();
+            false
+        }
+        Err(e) => {
+            runtime::debug_println!(
+                "console: IRQ {}: {}; polling every {} ms",
+                config::CONFIG_CONSOLE_IRQ,
+                e,
+                POLL_MS
+            );
+            ks::timer(listen, POLL_MS)?;
+            true
+        }
+    };
     Channel::BOOTSTRAP.transfer(listen)?;
     service::register("console")?;
     let mut c = Console { uart, input: [0; INPUT_MAX], head: 0, len: 0, readers: [-1; MAX_READERS] };
     let mut m = Msg::new(0);
     loop {
         if listen.recv(&mut m).is_ok() {
+            if polling && m.is_notification() && m.arg & NOTIFY_TIMER != 0 {
+                let _ = ks::timer(listen, POLL_MS);
+            }
             c.handle(listen, &m);
         }
         c.poll_input();

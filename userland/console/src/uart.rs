@@ -1,60 +1,65 @@
-//! uart.rs - the 16550 registers the console uses. The kernel has set the
-//! line up (115200 8N1, FIFOs, OUT2); we only turn on the receive
-//! interrupt, poll for input and write bytes out.
+//! uart.rs - the console's UART, chosen by CONFIG_CONSOLE_UART: "16550"
+//! (PC COM ports), "stm32-usart" (STM32L4), "cmsdk-uart" (ARM MPS2), at
+//! CONFIG_CONSOLE_BASE. Output turns "\n" into "\r\n" as the kernel
+//! console does; input bytes pass through unchanged.
 
-const RBR_THR: u16 = 0; // receive buffer / transmit holding
-const IER: u16 = 1; // interrupt enable
-const IIR: u16 = 2; // interrupt identification
-const MCR: u16 = 4; // modem control
-const LSR: u16 = 5; // line status
-const LSR_DATA_READY: u8 = 0x01;
-const LSR_THR_EMPTY: u8 = 0x20;
-const MCR_OUT2: u8 = 0x08;
+use crate::{uart_16550, uart_cmsdk, uart_stm32};
+use runtime::{config, str_eq, Error, Result};
 
-pub struct Uart {
-    base: u16,
+pub enum Uart {
+    Ns16550(uart_16550::Uart),
+    Stm32(uart_stm32::Usart),
+    Cmsdk(uart_cmsdk::Uart),
 }
 
-fn outb(port: u16, v: u8) {
-    // SAFETY: the kernel granted this task ports 0x3f8..0x3ff (KS_IOPORT);
-    // writing a UART register has no effect on memory.
-    unsafe { core::arch::asm!("out dx, al", in("dx") port, in("al") v, options(nomem, nostack, preserves_flags)) }
-}
-
-fn inb(port: u16) -> u8 {
-    let v: u8;
-    // SAFETY: as for outb; reading a UART register has no memory effect.
-    unsafe { core::arch::asm!("in al, dx", out("al") v, in("dx") port, options(nomem, nostack, preserves_flags)) }
-    v
-}
+/// The driver names CONFIG_CONSOLE_UART may give.
+pub const DRIVERS: [&str; 3] = ["16550", "stm32-usart", "cmsdk-uart"];
 
 impl Uart {
-    pub fn new(base: u16) -> Uart {
-        Uart { base }
+    /// Claim and set up the configured UART.
+    pub fn new() -> Result<Uart> {
+        let name = config::CONFIG_CONSOLE_UART;
+        let base = config::CONFIG_CONSOLE_BASE;
+        let hz = config::CONFIG_CPU_HZ;
+        if str_eq(name, DRIVERS[0]) {
+            let port = u16::try_from(base).map_err(|_| Error::Inval)?;
+            Ok(Uart::Ns16550(uart_16550::Uart::new(port)?))
+        } else if str_eq(name, DRIVERS[1]) {
+            let base = u32::try_from(base).map_err(|_| Error::Inval)?;
+            Ok(Uart::Stm32(uart_stm32::Usart::new(base, hz)?))
+        } else if str_eq(name, DRIVERS[2]) {
+            let base = u32::try_from(base).map_err(|_| Error::Inval)?;
+            Ok(Uart::Cmsdk(uart_cmsdk::Uart::new(base, hz)?))
+        } else {
+            Err(Error::NotSup)
+        }
     }
 
-    /// IER = 1 (received data available); keep OUT2 so the IRQ reaches
-    /// the PIC; drain anything already received.
     pub fn enable_rx_interrupt(&self) {
-        outb(self.base + MCR, inb(self.base + MCR) | MCR_OUT2);
-        outb(self.base + IER, 0x01);
-        let _ = inb(self.base + IIR);
+        match self {
+            Uart::Ns16550(u) => u.enable_rx_interrupt(),
+            Uart::Stm32(u) => u.enable_rx_interrupt(),
+            Uart::Cmsdk(u) => u.enable_rx_interrupt(),
+        }
     }
 
     pub fn try_read(&self) -> Option<u8> {
-        (inb(self.base + LSR) & LSR_DATA_READY != 0).then(|| inb(self.base + RBR_THR))
+        match self {
+            Uart::Ns16550(u) => u.try_read(),
+            Uart::Stm32(u) => u.try_read(),
+            Uart::Cmsdk(u) => u.try_read(),
+        }
     }
 
     fn put(&self, b: u8) {
-        for _ in 0..100_000 {
-            if inb(self.base + LSR) & LSR_THR_EMPTY != 0 {
-                break;
-            }
+        match self {
+            Uart::Ns16550(u) => u.put(b),
+            Uart::Stm32(u) => u.put(b),
+            Uart::Cmsdk(u) => u.put(b),
         }
-        outb(self.base + RBR_THR, b);
     }
 
-    /// Write bytes, turning "\n" into "\r\n" as the kernel console does.
+    /// Write bytes, turning "\n" into "\r\n".
     pub fn write(&self, bytes: &[u8]) {
         for &b in bytes {
             if b == b'\n' {

@@ -1,15 +1,21 @@
 //! faulter - a task that misbehaves on purpose, spawned by the shell's
 //! `crash` and `spin` commands. arg: 1 = read kernel memory, 2 = read an
 //! unmapped user address, 3 = read address 0, 4 = spin forever.
+//! On arm-m (no MMU) "kernel" reads the kernel's RAM (CONFIG_RAM_BASE,
+//! privileged only) and "unmapped" an address outside every MPU region.
 #![no_std]
 #![no_main]
 
+use runtime::config;
+
 runtime::entry!(main);
 
-/// An address in the kernel half (PML4 entry 0, supervisor only).
-const KERNEL_ADDR: usize = 0x10_0000;
-/// A user address nothing maps (below the image, above the kernel).
-const UNMAPPED_ADDR: usize = 0x7000_0000_0000;
+/// x86_64: an address in the kernel half (PML4 entry 0, supervisor only).
+/// arm-m: the kernel's static RAM at the start of RAM.
+const KERNEL_ADDR: usize = if config::CONFIG_ARCH_ARM_M { config::CONFIG_RAM_BASE as usize } else { 0x10_0000 };
+/// A user address nothing maps (x86_64: below the image, above the
+/// kernel; arm-m: the external-memory window, in no task's MPU region).
+const UNMAPPED_ADDR: usize = if config::CONFIG_ARCH_ARM_M { 0x6000_0000 } else { 0x7000_0000_0000u64 as usize };
 
 fn read(addr: usize) -> u64 {
     // SAFETY: not safe at all, on purpose: this read faults and the kernel

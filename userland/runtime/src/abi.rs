@@ -12,7 +12,8 @@ pub const SYS_LINK: u64 = 4;
 pub const SYS_TRANSFER: u64 = 5;
 pub const SYS_NOTIFY: u64 = 6;
 pub const SYS_DEBUG_WRITE: u64 = 7;
-pub const SYS_MAX: u64 = 7;
+pub const SYS_CLOCK: u64 = 8;
+pub const SYS_MAX: u64 = 8;
 
 // --- Error codes (returned negated) ---------------------------------------
 pub const E_OK: i64 = 0;
@@ -76,6 +77,7 @@ pub const FAULT_PRESENT: u64 = 0x4;
 
 pub const NOTIFY_IRQ: u64 = 0x1;
 pub const NOTIFY_TIMER: u64 = 0x2;
+pub const NOTIFY_TASK_DIED: u64 = 0x4;
 pub const NOTIFY_USER_FIRST: u32 = 8;
 
 // --- The kernel server -----------------------------------------------------
@@ -96,6 +98,8 @@ pub const KS_TASK_INFO: u16 = 0x010b;
 pub const KS_MEM_INFO: u16 = 0x010c;
 pub const KS_PANIC: u16 = 0x010d;
 pub const KS_YIELD: u16 = 0x010e;
+pub const KS_MMIO: u16 = 0x010f;
+pub const KS_SUPERVISE: u16 = 0x0110;
 
 pub const CAP_TASK: u32 = 0x1;
 pub const CAP_MEMORY: u32 = 0x2;

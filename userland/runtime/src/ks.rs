@@ -91,6 +91,29 @@ pub fn ioport(base: u16, count: u16) -> Result<()> {
     call(&mut m).map(|_| ())
 }
 
+/// Map device registers `[base, base + size)` for this task (needs
+/// CAP_IO; arm-m: size a power of two >= 32, base aligned to it, see
+/// mmio::region_for; x86_64: -E_NOTSUP).
+pub fn mmio(base: u32, size: u32) -> Result<()> {
+    call(&mut mmio_msg(base, size)?).map(|_| ())
+}
+
+/// The KS_MMIO request.
+pub fn mmio_msg(base: u32, size: u32) -> Result<Msg> {
+    let mut m = Msg::new(KS_MMIO);
+    m.push_u32(base)?;
+    m.push_u32(size)?;
+    Ok(m)
+}
+
+/// Become the supervisor: NOTIFY_TASK_DIED on `ch` whenever a fault kills
+/// a task (needs CAP_TASK).
+pub fn supervise(ch: Channel) -> Result<()> {
+    let mut m = Msg::new(KS_SUPERVISE);
+    m.push_i32(ch.cid())?;
+    call(&mut m).map(|_| ())
+}
+
 /// NOTIFY_TIMER on `ch` after `ms` (one-shot; 0 cancels).
 pub fn timer(ch: Channel, ms: u32) -> Result<()> {
     let mut m = Msg::new(KS_TIMER);
@@ -182,6 +205,17 @@ mod tests {
         assert_eq!(&m.payload()[16..], b"shell");
         assert!(create_task_msg("", 0, 0, 0).is_err());
         assert!(create_task_msg(&"x".repeat(32), 0, 0, 0).is_err());
+    }
+
+    #[test]
+    fn mmio_layout() {
+        let m = mmio_msg(0x4001_3800, 64).unwrap();
+        assert_eq!(m.label, KS_MMIO);
+        assert_eq!(m.len, 8);
+        assert_eq!((m.get_u32(0), m.get_u32(4)), (Some(0x4001_3800), Some(64)));
+        // The host has no kernel: the call fails instead of touching anything.
+        assert!(mmio(0x4001_3800, 64).is_err());
+        assert!(supervise(Channel::from_raw(3)).is_err());
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub mod fmt;
 pub mod heap;
 pub mod ks;
 pub mod lineedit;
+pub mod mmio;
 pub mod msg;
 pub mod print;
 pub mod proto;
@@ -39,6 +40,33 @@ mod config_defaults {
     pub const CONFIG_TICK_HZ: u32 = 100;
     pub const CONFIG_DEBUG_COMMANDS: bool = false;
     pub const CONFIG_BENCH: bool = false;
+    pub const CONFIG_ARCH: &str = "x86_64";
+    pub const CONFIG_ARCH_ARM_M: bool = false;
+    pub const CONFIG_ARCH_HAS_MMU: bool = false;
+    pub const CONFIG_ARCH_HAS_FPU: bool = false;
+    pub const CONFIG_CPU_HZ: u32 = 0;
+    pub const CONFIG_RAM_BASE: u64 = 0;
+    pub const CONFIG_CONSOLE_UART: &str = "16550";
+    pub const CONFIG_CONSOLE_BASE: u64 = 0x3f8;
+    pub const CONFIG_CONSOLE_IRQ: u32 = 4;
+    pub const CONFIG_GPIO: bool = false;
+}
+
+/// `a == b` in const context (to select code by string Kconfig symbols,
+/// e.g. `str_eq(config::CONFIG_CONSOLE_UART, "stm32-usart")`).
+pub const fn str_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
 }
 
 /// The build configuration: NAGI_CONFIG_RS (generated from Kconfig), or
@@ -72,5 +100,16 @@ mod tests {
         assert!(super::config::CONFIG_TICK_HZ > 0);
         let _ = super::config::CONFIG_DEBUG_COMMANDS;
         let _ = super::config::CONFIG_BENCH;
+        let _ = (super::config::CONFIG_GPIO, super::config::CONFIG_CONSOLE_IRQ);
+        assert!(!super::config::CONFIG_CONSOLE_UART.is_empty());
+    }
+
+    #[test]
+    fn const_str_eq() {
+        const PC: bool = super::str_eq(super::config::CONFIG_CONSOLE_UART, "16550");
+        assert!(PC);
+        assert!(super::str_eq("arm-m", "arm-m"));
+        assert!(!super::str_eq("arm-m", "arm"));
+        assert!(!super::str_eq("abc", "abd"));
     }
 }

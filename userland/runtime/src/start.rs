@@ -1,5 +1,6 @@
-//! start.rs - how a program begins and ends: the `_start` entry (rdi = arg,
-//! rsi = message buffer), the call of the program's `main(arg)` (declared
+//! start.rs - how a program begins and ends: the `_start` entry (first
+//! argument register = arg, second = message buffer; x86_64: rdi, rsi;
+//! arm-m: r0, r1, Thumb), the call of the program's `main(arg)` (declared
 //! with `runtime::entry!`), the exit through KS_EXIT, and the panic handler.
 
 use crate::abi::Msg;
@@ -10,6 +11,7 @@ static HEAP: LazyHeap = LazyHeap::new();
 
 // The kernel enters with rsp 16-byte aligned; `call` pushes the return
 // address, giving the function the alignment the SysV ABI expects.
+#[cfg(target_arch = "x86_64")]
 core::arch::global_asm!(
     ".section .text._start, \"ax\", @progbits",
     ".global _start",
@@ -21,19 +23,39 @@ core::arch::global_asm!(
     start = sym rt_start,
 );
 
+// ARMv7-M: r0 = arg, r1 = message buffer, sp = the stack top the kernel
+// set (the AAPCS wants 8-byte alignment at calls: align it down anyway).
+// r0 and r1 pass straight through to rt_start.
+#[cfg(target_arch = "arm")]
+core::arch::global_asm!(
+    ".section .text._start, \"ax\", %progbits",
+    ".global _start",
+    ".type _start, %function",
+    ".thumb_func",
+    "_start:",
+    "    mov r2, sp",
+    "    bic r2, r2, #7",
+    "    mov sp, r2",
+    "    bl {start}",
+    "    udf #0",
+    start = sym rt_start,
+);
+
 extern "Rust" {
     /// The program's main, defined by `runtime::entry!`.
     fn nagi_main(arg: u64) -> i32;
 }
 
-extern "C" fn rt_start(arg: u64, buf: *mut Msg) -> ! {
+/// Called from `_start` with the entry registers (usize-shaped on both
+/// architectures: the arg is truncated to 32 bits on arm-m).
+extern "C" fn rt_start(arg: usize, buf: *mut Msg) -> ! {
     crate::sys::set_msgbuf(buf);
     if let Some(bi) = crate::sys::bootinfo() {
         HEAP.set_range(bi.heap_base as usize, bi.heap_size as usize);
     }
     // SAFETY: every program crate defines nagi_main through entry!, with
     // exactly this signature (a missing one fails to link).
-    let code = unsafe { nagi_main(arg) };
+    let code = unsafe { nagi_main(arg as u64) };
     crate::ks::exit(code)
 }
 

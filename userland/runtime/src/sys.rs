@@ -1,12 +1,14 @@
-//! sys.rs - the raw system calls (x86_64 `syscall`: rax = number, rdi rsi
-//! rdx r10 r8 = arguments, result in rax; rcx and r11 clobbered) and the
-//! task's message buffer. On the host (unit tests) every call fails with
-//! -E_NOSYS so that code above it still compiles.
+//! sys.rs - the raw system calls and the task's message buffer.
+//! x86_64: `syscall`, rax = number, rdi rsi rdx r10 r8 = arguments, result
+//! in rax; rcx and r11 clobbered. ARMv7-M (docs/mcu-port.md): `svc #0`,
+//! r0..r3 = a0..a3, r4 = a4, r12 = number, result in r0 (32-bit values;
+//! the kernel changes no other register). On the host (unit tests) every
+//! call fails with -E_NOSYS so that code above it still compiles.
 
 use crate::abi::*;
 use core::sync::atomic::{AtomicPtr, Ordering};
 
-#[cfg(all(target_os = "none", not(test)))]
+#[cfg(all(target_os = "none", target_arch = "x86_64", not(test)))]
 #[inline(always)]
 fn raw(nr: u64, a0: u64, a1: u64, a2: u64, a3: u64, a4: u64) -> i64 {
     let ret: i64;
@@ -32,7 +34,33 @@ fn raw(nr: u64, a0: u64, a1: u64, a2: u64, a3: u64, a4: u64) -> i64 {
     ret
 }
 
-#[cfg(not(all(target_os = "none", not(test))))]
+/// ARMv7-M: every argument and the result are 32 bits wide (arguments are
+/// truncated, the result is sign-extended so errors stay negative).
+#[cfg(all(target_os = "none", target_arch = "arm", not(test)))]
+#[inline(always)]
+fn raw(nr: u64, a0: u64, a1: u64, a2: u64, a3: u64, a4: u64) -> i64 {
+    let ret: u32;
+    // SAFETY: `svc #0` enters the kernel, which reads r0-r3, r4 and r12,
+    // writes only the stacked r0 (docs/mcu-port.md) and runs on its own
+    // stack. Memory may change (IPC writes the message buffer), so the asm
+    // is not marked nomem. Every argument is a plain integer the kernel
+    // checks itself.
+    unsafe {
+        core::arch::asm!(
+            "svc #0",
+            inlateout("r0") a0 as u32 => ret,
+            in("r1") a1 as u32,
+            in("r2") a2 as u32,
+            in("r3") a3 as u32,
+            in("r4") a4 as u32,
+            in("r12") nr as u32,
+            options(nostack),
+        );
+    }
+    ret as i32 as i64
+}
+
+#[cfg(not(all(target_os = "none", any(target_arch = "x86_64", target_arch = "arm"), not(test))))]
 fn raw(_nr: u64, _a0: u64, _a1: u64, _a2: u64, _a3: u64, _a4: u64) -> i64 {
     -E_NOSYS
 }
@@ -80,6 +108,36 @@ pub fn debug_write(bytes: &[u8]) {
     for chunk in bytes.chunks(256) {
         debug_write_raw(chunk.as_ptr() as u64, chunk.len() as u64);
     }
+}
+
+/// SYS_CLOCK: the CPU cycle counter as the kernel reads it (x86_64: the
+/// TSC; arm-m: CPU clock cycles since boot). It is as wide as a machine
+/// word (64 bits on x86_64, 32 on arm-m), so take differences with
+/// [`clock_delta`]. A negative raw value is an error (e.g. -E_NOSYS from a
+/// kernel without SYS_CLOCK); see [`clock_checked`].
+pub fn clock() -> u64 {
+    raw(SYS_CLOCK, 0, 0, 0, 0, 0) as usize as u64
+}
+
+/// The bits of [`clock`] that count (the counter wraps at this mask).
+pub const CLOCK_MASK: u64 = usize::MAX as u64;
+
+/// `t1 - t0` of two [`clock`] readings, modulo the counter width.
+pub const fn clock_delta(t0: u64, t1: u64) -> u64 {
+    crate::stats::wrap_delta(t0, t1, CLOCK_MASK)
+}
+
+/// SYS_CLOCK, or the error the kernel gave. A 32-bit counter can look
+/// negative for one count in 2^31, so a small negative value (an error
+/// code) is read twice before it is believed.
+pub fn clock_checked() -> Result<u64, crate::Error> {
+    for _ in 0..2 {
+        let r = raw(SYS_CLOCK, 0, 0, 0, 0, 0);
+        if !(-64..0).contains(&r) {
+            return Ok(r as usize as u64);
+        }
+    }
+    crate::error::check(raw(SYS_CLOCK, 0, 0, 0, 0, 0)).map(|v| v as usize as u64)
 }
 
 /// Any syscall number (for testing E_NOSYS).

@@ -1,0 +1,78 @@
+//! uart_stm32.rs - the STM32L4 USART (CONFIG_CONSOLE_UART = "stm32-usart")
+//! at CONFIG_CONSOLE_BASE, through KS_MMIO (RM0351, "USART registers").
+//! The kernel enabled its clock and pins and may already use it for its
+//! polled debug output; then the line (BRR) is left as it is and only the
+//! receiver and its interrupt (RXNEIE) are turned on.
+
+use runtime::mmio::Mmio;
+use runtime::Result;
+
+const CR1: u32 = 0x00;
+const BRR: u32 = 0x0c;
+const ISR: u32 = 0x1c;
+const ICR: u32 = 0x20;
+const RDR: u32 = 0x24;
+const TDR: u32 = 0x28;
+const BLOCK_LEN: u32 = 0x2c;
+
+const CR1_UE: u32 = 1 << 0;
+const CR1_RE: u32 = 1 << 2;
+const CR1_TE: u32 = 1 << 3;
+const CR1_RXNEIE: u32 = 1 << 5;
+const ISR_ORE: u32 = 1 << 3;
+const ISR_RXNE: u32 = 1 << 5;
+const ISR_TXE: u32 = 1 << 7;
+const ICR_ORECF: u32 = 1 << 3;
+
+/// BRR for 115200 baud at `hz` (oversampling by 16: USARTDIV = hz / baud).
+pub const fn brr(hz: u32) -> u32 {
+    let d = hz / 115_200;
+    if d < 16 {
+        16
+    } else {
+        d
+    }
+}
+
+pub struct Usart {
+    regs: Mmio,
+}
+
+impl Usart {
+    pub fn new(base: u32, hz: u32) -> Result<Usart> {
+        let regs = Mmio::map(base, BLOCK_LEN)?;
+        let cr1 = regs.read(CR1);
+        if cr1 & CR1_UE == 0 {
+            // BRR can only be written while the USART is disabled.
+            regs.write(BRR, brr(hz));
+            regs.write(CR1, CR1_TE | CR1_RE);
+            regs.write(CR1, CR1_TE | CR1_RE | CR1_UE);
+        } else {
+            regs.write(CR1, cr1 | CR1_TE | CR1_RE);
+        }
+        Ok(Usart { regs })
+    }
+
+    pub fn enable_rx_interrupt(&self) {
+        while self.try_read().is_some() {}
+        self.regs.modify(CR1, 0, CR1_RXNEIE);
+    }
+
+    pub fn try_read(&self) -> Option<u8> {
+        let isr = self.regs.read(ISR);
+        if isr & ISR_ORE != 0 {
+            // An overrun keeps the interrupt asserted until cleared.
+            self.regs.write(ICR, ICR_ORECF);
+        }
+        (isr & ISR_RXNE != 0).then(|| self.regs.read(RDR) as u8)
+    }
+
+    pub fn put(&self, b: u8) {
+        for _ in 0..100_000 {
+            if self.regs.read(ISR) & ISR_TXE != 0 {
+                break;
+            }
+        }
+        self.regs.write(TDR, b as u32);
+    }
+}
