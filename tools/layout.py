@@ -530,7 +530,7 @@ def kernel_link_error(output: str, mem: McuMemory) -> str | None:
     """A one-line `layout: kernel does not fit ...` from the linker's
     region-overflow messages (GNU ld and lld), or None."""
     import re
-    m = re.search(r"region [`']?(\w+)'? overflowed by (\d+) bytes", output)
+    m = re.search(r"region [`']?(\w+)'?:? overflowed by (\d+) bytes", output)
     if not m:
         m2 = re.search(r"section '?([\w.]+)'? will not fit in region [`']?(\w+)'?", output)
         if m2:
