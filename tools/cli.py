@@ -27,6 +27,10 @@ examples:
   python3 flash.py                        set up, build, boot pc in QEMU (quit: Ctrl-A X)
   python3 flash.py build                  build build/pc/nagi.img (incremental)
   python3 flash.py run                    boot the built image in QEMU
+  python3 flash.py run --board b-l475e-iot01a
+                                          program the attached board (pyocd), or boot its twin
+  python3 flash.py flash --board b-l475e-iot01a --probe UID
+                                          program that probe's board; never the twin
   python3 flash.py menuconfig             edit build/pc/.config in a text UI
   python3 flash.py test                   unit tests + the HIL suite on the pc twin
   python3 flash.py test --hil-only -- -k ipctest -x
@@ -46,7 +50,9 @@ See tools/README.md.
 
 COMMANDS = {
     "build": "configure and build the image (config, userland, initfs, kernel)",
-    "run": "build, then boot the board's QEMU twin with the console on this terminal",
+    "run": "build, then program the attached board (debug probe) or, with none, boot the "
+           "board's QEMU twin with the console on this terminal",
+    "flash": "build, then program the board through a debug probe or USB DFU (no twin)",
     "menuconfig": "edit the board's configuration (build/<board>/.config)",
     "test": "kernel unit tests, Rust runtime tests, tools tests, then the HIL suite",
     "bench": "boot under TCG -icount and report IPC/syscall instruction counts",
@@ -77,6 +83,14 @@ def make_parser() -> argparse.ArgumentParser:
             g.add_argument("--hil-only", action="store_true", help="only the HIL suite")
             g.add_argument("--unit-only", action="store_true",
                            help="only the unit tests (kernel C, Rust runtime, tools)")
+        if name in ("run", "flash"):
+            p.add_argument("--probe", metavar="UID",
+                           help="the debug probe to use (its unique id) when several are attached")
+            p.add_argument("--method", choices=["pyocd", "dfu"],
+                           help="how to reach the hardware (default: the board's first method)")
+        if name == "run":
+            p.add_argument("--hardware", action="store_true",
+                           help="program the real board; fail instead of booting the twin")
         if name == "bench":
             p.add_argument("--json", metavar="FILE", type=Path, help="also write the results as JSON")
             p.add_argument("--boots", type=int, default=3,
@@ -139,7 +153,10 @@ def dispatch(args, argv: list[str], entry: Path) -> int:
         return 0
     if command == "run":
         do_build(board, build, overrides)
-        return do_run(board, build, args.accel)
+        return do_run(board, build, args.accel, args)
+    if command == "flash":
+        do_build(board, build, overrides)
+        return do_flash(board, build, args)
     if command == "menuconfig":
         return do_menuconfig(board, build, overrides)
     if command == "test":
@@ -157,10 +174,33 @@ def do_build(board, build: Path, overrides):
     return Builder(board, build, overrides).build_all()
 
 
-def do_run(board, build: Path, accel_request: str) -> int:
-    from .accel import choose_accel
-    from .qemu import QemuTwin
-    accel = choose_accel(accel_request)
+def do_run(board, build: Path, accel_request: str, args=None) -> int:
+    """Hardware when a probe is attached (or --hardware), else the twin."""
+    from .flashers import NoProbe, hardware_methods
+    wants_hw = bool(getattr(args, "hardware", False) or getattr(args, "probe", None)
+                    or getattr(args, "method", None))
+    if hardware_methods(board) and board.qemu is not None and not wants_hw:
+        try:
+            return do_flash(board, build, args)
+        except NoProbe:
+            print("no debug probe found; booting the QEMU twin instead", flush=True)
+    elif wants_hw or board.qemu is None:
+        return do_flash(board, build, args)
+    return run_twin(board, build, accel_request)
+
+
+def do_flash(board, build: Path, args) -> int:
+    from .flashers import flash_board
+    flash_board(board, build, method=getattr(args, "method", None),
+                probe=getattr(args, "probe", None))
+    return 0
+
+
+def run_twin(board, build: Path, accel_request: str) -> int:
+    from .qemu import QemuTwin, accel_for
+    if board.qemu is None:
+        raise ToolError(f"board '{board.name}' has no QEMU twin")
+    accel = accel_for(board, accel_request)
     twin = QemuTwin(board, build / board.qemu.image, accel)
     cmd = twin.interactive_command()
     print(accel.describe())

@@ -1,0 +1,156 @@
+"""flashers/pyocd_flasher.py - the `pyocd` flash method: program nagi.hex through a
+CMSIS-DAP or ST-Link probe, verify it against nagi.bin, reset.
+
+The board's [[flash]] entry with method = "pyocd" names the pyocd target
+(`stm32l475xg` is built into pyocd 0.46). Probes are chosen by unique id:
+one attached probe is used; several need --probe UID. Every call into
+pyocd goes through PyocdApi, which the tests replace; whatever pyocd or
+libusb raises becomes one ToolError line (pyocd missing, no permission on
+the USB device, no probe)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import ToolError
+from . import NoProbe, flash_entry, flash_region, progress_bar
+
+# What to plug in, per pyocd target, for the "no probe" message.
+CONNECT_HINTS = {
+    "stm32l475xg": "connect the board's ST-LINK USB port (CN7)",
+}
+DEFAULT_HINT = "connect the board's debug probe (CMSIS-DAP or ST-LINK) over USB"
+
+
+@dataclass(frozen=True)
+class Probe:
+    uid: str
+    description: str
+
+
+def _usb_problem(e: Exception) -> str:
+    text = f"{type(e).__name__}: {e}"
+    if isinstance(e, PermissionError) or "Errno 13" in text or "Access denied" in text \
+            or "LIBUSB_ERROR_ACCESS" in text:
+        return ("no permission to open the USB debug probe: install pyocd's udev rules "
+                "(https://github.com/pyocd/pyOCD/tree/main/udev) or run as root")
+    return f"pyocd: {text.splitlines()[0] if text else type(e).__name__}"
+
+
+class PyocdApi:
+    """The pyocd calls the flasher makes, one method each (tests replace it)."""
+
+    def _import(self):
+        try:
+            from pyocd.core.helpers import ConnectHelper
+            from pyocd.flash.file_programmer import FileProgrammer
+        except Exception as e:      # ImportError, or a broken dependency
+            raise ToolError(f"pyocd is not importable ({type(e).__name__}: {e}); "
+                            f"run `python3 flash.py --help` to set up .venv") from None
+        return ConnectHelper, FileProgrammer
+
+    def list_probes(self) -> list[Probe]:
+        helper, _ = self._import()
+        try:
+            probes = helper.get_all_connected_probes(blocking=False) or []
+        except Exception as e:
+            raise ToolError(_usb_problem(e)) from None
+        return [Probe(str(p.unique_id), str(getattr(p, "description", "") or
+                                            getattr(p, "product_name", "") or "probe"))
+                for p in probes]
+
+    def open_session(self, uid: str, target: str):
+        helper, _ = self._import()
+        try:
+            session = helper.session_with_chosen_probe(unique_id=uid, target_override=target,
+                                                       blocking=False)
+            if session is None:
+                raise ToolError(f"debug probe {uid} is gone")
+            session.open()
+        except ToolError:
+            raise
+        except Exception as e:
+            raise ToolError(_usb_problem(e)) from None
+        return session
+
+    def program(self, session, path: Path, progress) -> None:
+        _, programmer = self._import()
+        programmer(session, progress=progress, chip_erase="sector", trust_crc=False,
+                   no_reset=False).program(str(path))
+
+    def read(self, session, addr: int, size: int) -> bytes:
+        return bytes(session.target.read_memory_block8(addr, size))
+
+    def reset(self, session) -> None:
+        session.target.reset()
+
+    def close(self, session) -> None:
+        session.close()
+
+
+class PyocdFlasher:
+    """Program one board through pyocd."""
+
+    def __init__(self, board, api: PyocdApi | None = None, out=print):
+        entry = flash_entry(board, "pyocd")
+        if entry is None:
+            raise ToolError(f"board '{board.name}' has no pyocd flash method in board.toml")
+        self.board, self.api, self.out = board, api or PyocdApi(), out
+        self.target = str(entry.get("target", "cortex_m"))
+        self.hint = entry.get("connect") or CONNECT_HINTS.get(self.target, DEFAULT_HINT)
+
+    def choose_probe(self, uid: str | None) -> Probe:
+        """The probe to use: `uid` if given (it must be attached), else the
+        only one attached. NoProbe if none is attached."""
+        probes = self.api.list_probes()
+        if uid is not None:
+            for p in probes:
+                if p.uid == uid:
+                    return p
+            attached = ", ".join(p.uid for p in probes) or "none"
+            raise ToolError(f"debug probe {uid} is not attached (attached: {attached})")
+        if not probes:
+            raise NoProbe(f"no debug probe found: {self.hint} or pass --probe UID")
+        if len(probes) > 1:
+            raise ToolError(f"{len(probes)} debug probes attached; pick one with --probe UID: "
+                            + ", ".join(f"{p.uid} ({p.description})" for p in probes))
+        return probes[0]
+
+    def flash(self, probe: Probe, hex_path: Path, bin_path: Path) -> None:
+        """Program hex_path, read the flash back and compare with bin_path, reset."""
+        for p in (hex_path, bin_path):
+            if not p.is_file():
+                raise ToolError(f"no image at {p}; run `python3 flash.py build --board "
+                                f"{self.board.name}` first")
+        expected = bin_path.read_bytes()
+        base, size = flash_region(self.board)
+        if len(expected) > size:
+            raise ToolError(f"{bin_path} is {len(expected)} bytes; the flash holds {size}")
+        self.out(f"pyocd: programming {hex_path.name} on {probe.uid} ({probe.description}), "
+                 f"target {self.target}")
+        session = self.api.open_session(probe.uid, self.target)
+        try:
+            bar = progress_bar(f"flash {hex_path.name}")
+            try:
+                self.api.program(session, hex_path, bar.update_to)
+            finally:
+                bar.close()
+            got = self.api.read(session, base, len(expected))
+            if got != expected:
+                bad = next(i for i, (a, b) in enumerate(zip(got, expected)) if a != b) \
+                    if len(got) == len(expected) else min(len(got), len(expected))
+                raise ToolError(f"verify failed: flash differs from {bin_path.name} at "
+                                f"0x{base + bad:08x}")
+            self.out(f"pyocd: verified {len(expected)} bytes at 0x{base:08x}")
+            self.api.reset(session)
+            self.out("pyocd: reset; the board runs the new image")
+        except ToolError:
+            raise
+        except Exception as e:
+            raise ToolError(_usb_problem(e)) from None
+        finally:
+            try:
+                self.api.close(session)
+            except Exception:
+                pass
