@@ -1,7 +1,10 @@
-//! init - the first task. Starts the servers and the shell (memory first:
-//! it is everyone else's pager), then serves the init protocol on its
-//! listening channel: INIT_REGISTER, INIT_LOOKUP (answered when the service
-//! registers, or -E_NOENT after ~5 s) and INIT_SPAWN.
+//! init - the first task. Registers as the supervisor (KS_SUPERVISE),
+//! starts the servers and the shell (memory first: it is everyone else's
+//! pager; images without it, the MCU boards, run without a pager), then
+//! serves the init protocol on its listening channel: INIT_REGISTER,
+//! INIT_LOOKUP (answered when the service registers, or -E_NOENT after
+//! ~5 s) and INIT_SPAWN, and reports tasks a fault killed
+//! (NOTIFY_TASK_DIED).
 #![no_std]
 #![no_main]
 
@@ -20,10 +23,17 @@ const PRIO_SHELL: u32 = 3;
 const LOOKUP_TIMEOUT_MS: u64 = 5000;
 const TICK_MS: u32 = 250;
 
+/// Killed tasks already reported (a small ring: tids are reused rarely).
+const REPORTED_MAX: usize = 16;
+
 struct Init {
     listen: Channel,
     reg: Registry,
     timer_armed: bool,
+    /// memory runs and every task gets a pager channel.
+    paged: bool,
+    reported: [Option<u32>; REPORTED_MAX],
+    next_report: usize,
 }
 
 fn main(_arg: u64) -> i32 {
@@ -34,7 +44,14 @@ fn main(_arg: u64) -> i32 {
             return 1;
         }
     };
-    let mut init = Init { listen, reg: Registry::new(), timer_armed: false };
+    let mut init = Init {
+        listen,
+        reg: Registry::new(),
+        timer_armed: false,
+        paged: false,
+        reported: [None; REPORTED_MAX],
+        next_report: 0,
+    };
     init.boot();
     loop {
         init.serve_one();
@@ -45,25 +62,36 @@ impl Init {
     /// Start every boot task; memory must have registered before anyone
     /// can be given a pager channel.
     fn boot(&mut self) {
-        if let Err(e) = self.start_child("memory", CAP_MEMORY, PRIO_SERVER, false) {
-            runtime::debug_println!("init: cannot start memory: {}", e);
+        match ks::supervise(self.listen) {
+            Ok(()) | Err(Error::NoSys) => {}
+            Err(e) => runtime::debug_println!("init: KS_SUPERVISE: {}", e),
+        }
+        match self.start_child("memory", CAP_MEMORY, PRIO_SERVER, false) {
+            Ok(_) => self.paged = true,
+            // No memory program in the image (MCU boards): no pager.
+            Err(Error::NoEnt) => {}
+            Err(e) => runtime::debug_println!("init: cannot start memory: {}", e),
         }
         let deadline = ks::uptime() + LOOKUP_TIMEOUT_MS;
-        while self.reg.find("memory").is_none() && ks::uptime() < deadline {
+        while self.paged && self.reg.find("memory").is_none() && ks::uptime() < deadline {
             self.arm_timer();
             self.serve_one();
         }
-        let mut tasks: [(&str, u32, u32); 4] = [
+        let mut tasks: [(&str, u32, u32); 5] = [
             ("console", CAP_IO | CAP_IRQ, PRIO_SERVER),
             ("ipc_peer", 0, PRIO_SERVER),
             ("bench_server", 0, PRIO_SERVER),
+            ("gpio", CAP_IO | CAP_IRQ, PRIO_SERVER),
             ("shell", CAP_TASK, PRIO_SHELL),
         ];
         if !config::CONFIG_BENCH {
             tasks[2].0 = "";
         }
+        if !config::CONFIG_GPIO {
+            tasks[3].0 = "";
+        }
         for (name, caps, prio) in tasks.into_iter().filter(|t| !t.0.is_empty()) {
-            if let Err(e) = self.start_child(name, caps, prio, true) {
+            if let Err(e) = self.start_child(name, caps, prio, self.paged) {
                 runtime::debug_println!("init: cannot start {}: {}", name, e);
             }
         }
@@ -114,7 +142,14 @@ impl Init {
         }
         let from = Channel::from_raw(m.from);
         match m.label {
-            LABEL_NOTIFICATION => self.expire_lookups(),
+            LABEL_NOTIFICATION => {
+                if m.arg & NOTIFY_TASK_DIED != 0 {
+                    self.report_deaths();
+                }
+                if m.arg & NOTIFY_TIMER != 0 {
+                    self.expire_lookups();
+                }
+            }
             INIT_REGISTER => self.register(from, &m),
             INIT_LOOKUP => self.lookup(from, &m),
             INIT_SPAWN => {
@@ -176,7 +211,7 @@ impl Init {
         let req = parse_spawn(m).ok_or(Error::Inval)?;
         let prio = req.prio.min(NUM_PRIORITIES - 1);
         let tid = ks::create_task(req.name, 0, prio, req.arg, None)?;
-        if let Err(e) = self.finish_start(tid, true) {
+        if let Err(e) = self.finish_start(tid, self.paged) {
             let _ = ks::kill(tid);
             return Err(e);
         }
@@ -189,8 +224,29 @@ impl Init {
         while let Some(waiter) = self.reg.take_expired(now) {
             reply(waiter, INIT_LOOKUP, Err(Error::NoEnt));
         }
-        if self.reg.has_waiters() || self.reg.find("memory").is_none() {
+        if self.reg.has_waiters() || (self.paged && self.reg.find("memory").is_none()) {
             self.arm_timer();
+        }
+    }
+
+    /// NOTIFY_TASK_DIED: print every killed task not reported yet. A tid
+    /// that is alive again (reused) is forgotten, so its next death counts.
+    fn report_deaths(&mut self) {
+        for index in 0..256 {
+            let t = match ks::task_info(index) {
+                Ok(t) => t,
+                Err(_) => break,
+            };
+            let seen = self.reported.iter().position(|r| *r == Some(t.tid));
+            match (t.state == TASK_STATE_KILLED, seen) {
+                (true, None) => {
+                    runtime::debug_println!("init: task {} ({}) stopped by a fault", t.tid, ks::name_str(&t.name));
+                    self.reported[self.next_report] = Some(t.tid);
+                    self.next_report = (self.next_report + 1) % REPORTED_MAX;
+                }
+                (false, Some(i)) => self.reported[i] = None,
+                _ => {}
+            }
         }
     }
 

@@ -24,6 +24,98 @@ pub const PEER_PING: u16 = 0x0503;
 pub const PEER_PAGE: u16 = 0x0504;
 pub const PEER_SLOW: u16 = 0x0505;
 
+/// The KS_CREATE_TASK / INIT_SPAWN arg that starts ipc_peer as the `fpu`
+/// helper instead of the server: it fills s0-s31 with FPU_PEER_SEED + i and
+/// spins until killed (the shell's `fpu` command kills it).
+pub const PEER_ARG_FPU: u64 = 0x4650_5500; // "FPU\0"
+/// s<i> of the fpu helper holds FPU_PEER_SEED + i; the shell uses FPU_SHELL_SEED + i.
+pub const FPU_PEER_SEED: u32 = 0xdead_0000;
+pub const FPU_SHELL_SEED: u32 = 0x5eed_0000;
+
+// gpio (b-l475e-iot01a: PC13 user button, PA5 LED; see userland/README.md)
+/// Read PC13. Reply arg = 0 or 1.
+pub const GPIO_READ: u16 = 0x0601;
+/// data: u32 timeout in ms. Reply (deferred until an edge or the timeout):
+/// arg = GPIO_EDGE_ROSE, GPIO_EDGE_FELL or GPIO_EDGE_TIMEOUT; -E_BUSY if
+/// another client is waiting. Only edges after the request count.
+pub const GPIO_WAIT: u16 = 0x0602;
+/// data: u32 GPIO_LED_OFF / GPIO_LED_ON / GPIO_LED_TOGGLE. Reply arg =
+/// the LED's state afterwards (0 off, 1 on).
+pub const GPIO_LED: u16 = 0x0603;
+
+pub const GPIO_EDGE_TIMEOUT: u64 = 0;
+pub const GPIO_EDGE_ROSE: u64 = 1;
+pub const GPIO_EDGE_FELL: u64 = 2;
+
+pub const GPIO_LED_OFF: u32 = 0;
+pub const GPIO_LED_ON: u32 = 1;
+pub const GPIO_LED_TOGGLE: u32 = 2;
+
+/// What GPIO_WAIT reported.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Edge {
+    Rose,
+    Fell,
+    Timeout,
+}
+
+impl Edge {
+    /// The edge a level change ends in (the level read after the EXTI
+    /// interrupt: high means it rose).
+    pub fn to_level(level: bool) -> Edge {
+        if level {
+            Edge::Rose
+        } else {
+            Edge::Fell
+        }
+    }
+
+    pub fn to_arg(self) -> u64 {
+        match self {
+            Edge::Rose => GPIO_EDGE_ROSE,
+            Edge::Fell => GPIO_EDGE_FELL,
+            Edge::Timeout => GPIO_EDGE_TIMEOUT,
+        }
+    }
+
+    pub fn from_arg(arg: u64) -> Option<Edge> {
+        match arg {
+            GPIO_EDGE_ROSE => Some(Edge::Rose),
+            GPIO_EDGE_FELL => Some(Edge::Fell),
+            GPIO_EDGE_TIMEOUT => Some(Edge::Timeout),
+            _ => None,
+        }
+    }
+}
+
+/// A GPIO_WAIT request for `ms`.
+pub fn gpio_wait_request(ms: u32) -> Msg {
+    let mut m = Msg::new(GPIO_WAIT);
+    let _ = m.push_u32(ms);
+    m
+}
+
+/// A GPIO_LED request.
+pub fn gpio_led_request(op: u32) -> Msg {
+    let mut m = Msg::new(GPIO_LED);
+    let _ = m.push_u32(op);
+    m
+}
+
+/// The operation of a GPIO_LED request, if valid.
+pub fn parse_led_op(m: &Msg) -> Option<u32> {
+    m.get_u32(0).filter(|op| *op <= GPIO_LED_TOGGLE)
+}
+
+/// The LED state after `op` applied to `on`.
+pub fn led_after(op: u32, on: bool) -> bool {
+    match op {
+        GPIO_LED_OFF => false,
+        GPIO_LED_ON => true,
+        _ => !on,
+    }
+}
+
 /// First u64 of the page PEER_PAGE returns: "NAGI".
 pub const PEER_PAGE_MAGIC: u64 = 0x4e41_4749;
 
@@ -107,6 +199,26 @@ mod tests {
         assert!(name_request(INIT_LOOKUP, &"n".repeat(32)).is_err());
         let bad = Msg::with_data(INIT_LOOKUP, &[0xff, 0xfe]).unwrap();
         assert_eq!(parse_name(&bad), None);
+    }
+
+    #[test]
+    fn gpio_messages() {
+        let m = gpio_wait_request(1500);
+        assert_eq!((m.label, m.len, m.get_u32(0)), (GPIO_WAIT, 4, Some(1500)));
+        let m = gpio_led_request(GPIO_LED_TOGGLE);
+        assert_eq!(parse_led_op(&m), Some(GPIO_LED_TOGGLE));
+        assert_eq!(parse_led_op(&gpio_led_request(7)), None);
+        assert_eq!(parse_led_op(&Msg::new(GPIO_LED)), None);
+        for e in [Edge::Rose, Edge::Fell, Edge::Timeout] {
+            assert_eq!(Edge::from_arg(e.to_arg()), Some(e));
+        }
+        assert_eq!(Edge::from_arg(9), None);
+        assert_eq!(Edge::to_level(true), Edge::Rose);
+        assert_eq!(Edge::to_level(false), Edge::Fell);
+        assert!(led_after(GPIO_LED_ON, false));
+        assert!(!led_after(GPIO_LED_OFF, true));
+        assert!(led_after(GPIO_LED_TOGGLE, false));
+        assert!(!led_after(GPIO_LED_TOGGLE, true));
     }
 
     #[test]
