@@ -2,7 +2,9 @@
 
 Stages, in order: the kernel's host unit tests (C, ASan/UBSan), the Rust
 runtime's `cargo test`, the tools' own pytest suite, then the HIL suite
-on the board (after an incremental build). All stages run even when one
+on the board (after an incremental build). The first three are host tests
+and do not depend on the board's architecture: every board's run has them.
+The HIL suite runs on the board's QEMU twin (TCG only for Cortex-M twins). All stages run even when one
 fails; the exit status is non-zero if any failed."""
 
 from __future__ import annotations
@@ -96,13 +98,15 @@ def run_tests(board, build: Path, overrides, args) -> int:
     for name, fn, kind in STAGES:
         if (args.hil_only and kind != "hil") or (args.unit_only and kind != "unit"):
             continue
+        if kind == "hil":
+            name = f"{name} ({board.name} twin)"
         print(f"\n=== {name} ===", flush=True)
         start = time.monotonic()
         status, detail = fn(ctx)
         results.append(StageResult(name, status, detail, time.monotonic() - start))
     print("\n=== summary ===")
     for r in results:
-        print(f"{r.status:8} {r.name:28} {r.seconds:6.1f} s  {r.detail}")
+        print(f"{r.status:8} {r.name:36} {r.seconds:6.1f} s  {r.detail}")
     failed = [r.name for r in results if r.status == "FAILED"]
     if failed:
         print(f"error: {len(failed)} stage(s) failed: {', '.join(failed)}", file=sys.stderr)

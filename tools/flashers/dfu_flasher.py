@@ -49,9 +49,9 @@ class UsbDfuDevice:
         except Exception as e:     # usb.core.NoBackendError: no libusb
             raise ToolError(f"USB: {type(e).__name__}: {e}".splitlines()[0]) from None
         if not devs:
-            raise NoProbe(f"no DFU device {vid:04x}:{pid:04x} found: hold BOOT0 high (on the "
-                          f"Discovery kit: a jumper from VDD to BOOT0), reset, and connect "
-                          f"the USB OTG port")
+            raise NoProbe(f"no DFU device {vid:04x}:{pid:04x} found: start the board's "
+                          f"system bootloader (BOOT0 high at reset) and connect its USB "
+                          f"OTG port")
         if len(devs) > 1:
             raise ToolError(f"{len(devs)} DFU devices {vid:04x}:{pid:04x} attached; "
                             f"attach only one")
