@@ -11,8 +11,8 @@ void kernel_main(void) {
     arch_init();
     arch_memory_ranges(page_add_range);
     if (ARCH_HAS_PAGING)
-        printk("nagi: %lu KiB of free memory, tick %d Hz\n",
-               (uint64_t)page_free_count() * (PAGE_SIZE / 1024), CONFIG_TICK_HZ);
+        printk("nagi: %u KiB of free memory, tick %d Hz\n",
+               (unsigned)(page_free_count() * (PAGE_SIZE / 1024)), CONFIG_TICK_HZ);
     else
         printk("nagi: static task layout, tick %d Hz\n", CONFIG_TICK_HZ);
     sched_init();

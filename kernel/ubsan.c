@@ -17,7 +17,7 @@ struct ubsan_data {
 
 static _Noreturn void report(const char *what, void *data) {
     struct source_location *loc = &((struct ubsan_data *)data)->loc;
-    panic("UBSan: %s at %s:%u:%u", what, loc->file, loc->line, loc->column);
+    panic("UBSan: %s at %s:%u:%u", what, loc->file, (unsigned)loc->line, (unsigned)loc->column);
 }
 
 #define HANDLER(name, what) \

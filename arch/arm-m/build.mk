@@ -1,0 +1,17 @@
+# build.mk (arm-m) - compiler flags, the preprocessed linker script and the
+# kernel ELF that tools/layout.py merges with the programs (docs/mcu-port.md).
+ARCH_CC      := arm-none-eabi-gcc
+ARCH_LD      := arm-none-eabi-ld
+# The kernel never touches the FPU (entry.S saves the tasks' registers):
+# soft-float keeps the compiler from using it. -Os: the kernel has 16 KiB.
+ARCH_CFLAGS  := -mcpu=cortex-m4 -mthumb -mfloat-abi=soft -Os \
+                -ffunction-sections -fdata-sections -fno-pic
+ARCH_LDFLAGS := -nostdlib -static --gc-sections -z noexecstack
+ARCH_LDSCRIPT := $(O)/kernel/kernel.ld
+ARCH_IMAGE   := $(O)/kernel.elf
+KERNEL_ELF   := $(O)/kernel.elf
+ARCH_LIBS    := $(shell $(ARCH_CC) -mcpu=cortex-m4 -mthumb -mfloat-abi=soft -print-libgcc-file-name)
+
+$(O)/kernel/kernel.ld: arch/arm-m/kernel.ld.S $(O)/config.mk
+	@mkdir -p $(dir $@)
+	@$(ARCH_CC) -E -P -x c -include $(O)/include/generated/autoconf.h $< -o $@

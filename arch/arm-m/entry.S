@@ -1,0 +1,124 @@
+/*
+ * entry.S (arm-m) - the vector table and every way into and out of the
+ * kernel.
+ *
+ * The kernel runs in privileged *thread* mode on the current task's kernel
+ * stack (MSP), with BASEPRI masking SysTick and device interrupts; so a
+ * task can block anywhere in the kernel, as on x86_64, and no exception
+ * stays active while it does. An exception from a task (SVC, SysTick, an
+ * interrupt, a fault) comes to trap_entry in handler mode, which saves the
+ * task's callee-saved registers (s16-s31 too when the task used the FPU)
+ * at the top of its kernel stack and "returns" into arm_trap() in thread
+ * mode. The way back is `svc` from the kernel: svc_from_kernel restores
+ * the registers of `current` and returns to it, unprivileged, on its PSP.
+ *
+ * Trap frame at the top of a task's kernel stack (kstack_top = T):
+ *   T-4 EXC_RETURN, T-8 PSP, then s16-s31 (64 bytes, only if EXC_RETURN
+ *   bit 4 is clear), then r4-r11 (32 bytes).
+ */
+#include <arch_impl.h>
+
+    .syntax unified
+    .cpu cortex-m4
+    .fpu fpv4-sp-d16
+    .thumb
+
+    .section .vectors, "a", %progbits
+    .align 9
+    .global arm_vectors
+arm_vectors:
+    .word sched_idle_stack + ARCH_KSTACK_SIZE   /* boot stack, then idle's */
+    .word arm_reset
+    .word trap_entry            /* 2 NMI */
+    .word trap_entry            /* 3 HardFault */
+    .word trap_entry            /* 4 MemManage */
+    .word trap_entry            /* 5 BusFault */
+    .word trap_entry            /* 6 UsageFault */
+    .word 0, 0, 0, 0
+    .word trap_entry            /* 11 SVCall */
+    .word 0, 0
+    .word trap_entry            /* 14 PendSV */
+    .word trap_entry            /* 15 SysTick */
+    .rept CONFIG_IRQ_COUNT
+    .word trap_entry
+    .endr
+
+    .text
+
+    .thumb_func
+    .global trap_entry
+trap_entry:
+    tst     lr, #4                  /* EXC_RETURN bit 2: came from the PSP? */
+    beq     from_kernel
+    mrs     r0, psp
+    push    {r0, lr}                /* T-8 = PSP, T-4 = EXC_RETURN */
+    tst     lr, #0x10
+    it      eq
+    vpusheq {s16-s31}
+    push    {r4-r11}
+    mrs     r0, ipsr
+    mov     r1, sp                  /* arm_trap(exception, &r4) */
+    sub     sp, sp, #32             /* a frame to return into thread mode */
+    str     r0, [sp, #0]
+    str     r1, [sp, #4]
+    ldr     r2, =arm_trap
+    bic     r2, r2, #1
+    str     r2, [sp, #24]
+    mov     r2, #0x01000000         /* xPSR: Thumb */
+    str     r2, [sp, #28]
+    movs    r2, #ARM_KERNEL_BASEPRI
+    msr     basepri, r2
+    movs    r2, #0                  /* privileged; FPCA follows EXC_RETURN */
+    msr     control, r2
+    isb
+    mvn     lr, #6                  /* 0xfffffff9: thread mode, MSP */
+    bx      lr
+
+from_kernel:
+    mrs     r0, ipsr
+    cmp     r0, #11
+    beq     svc_from_kernel
+    mov     r1, sp
+    b       arm_kernel_exception    /* returns through lr = EXC_RETURN */
+
+/* The kernel asks to run `current` in user mode. */
+svc_from_kernel:
+    ldr     r0, =current
+    ldr     r0, [r0]
+    ldr     r1, [r0, #4]            /* current->arch.kstack_top */
+    ldr     r2, [r1, #-4]           /* EXC_RETURN */
+    ldr     r3, [r1, #-8]           /* PSP */
+    sub     r0, r1, #40
+    tst     r2, #0x10
+    it      eq
+    subeq   r0, r0, #64
+    mov     sp, r0
+    pop     {r4-r11}
+    tst     r2, #0x10
+    it      eq
+    vpopeq  {s16-s31}
+    mov     sp, r1                  /* the kernel stack is empty while it runs */
+    msr     psp, r3
+    movs    r0, #1                  /* unprivileged thread mode */
+    msr     control, r0
+    movs    r0, #0
+    msr     basepri, r0
+    isb
+    bx      r2
+
+/* void arch_switch(struct task *prev, struct task *next) */
+    .thumb_func
+    .global arch_switch
+arch_switch:
+    push    {r3-r11, lr}
+    mov     r2, sp
+    str     r2, [r0, #0]            /* prev->arch.ksp */
+    ldr     r2, [r1, #0]            /* next->arch.ksp */
+    mov     sp, r2
+    pop     {r3-r11, pc}
+
+/* First kernel context of a task (arch_task_init): go to user mode. */
+    .thumb_func
+    .global arm_task_entry
+arm_task_entry:
+    b       arm_return_to_user
