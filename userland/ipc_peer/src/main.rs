@@ -1,6 +1,9 @@
 //! ipc_peer - the partner of the shell's `ipctest`: echoes messages, sends
 //! a ping through a channel it is given, returns a page with a magic
-//! number, and answers slowly on request (docs/protocols.md).
+//! number, and answers slowly on request (docs/protocols.md). Started with
+//! arg PEER_ARG_FPU (the shell's `fpu` command, through INIT_SPAWN) it is
+//! the FPU helper instead: s0-s31 = FPU_PEER_SEED + i, then a busy loop
+//! until it is killed.
 #![no_std]
 #![no_main]
 
@@ -14,7 +17,10 @@ runtime::entry!(main);
 /// serves: ipc_peer has no CAP_MEMORY).
 const PAGE_SIZE: usize = 4096;
 
-fn main(_arg: u64) -> i32 {
+fn main(arg: u64) -> i32 {
+    if arg == PEER_ARG_FPU {
+        fpu_helper();
+    }
     let listen = match service::listen("ipc_peer") {
         Ok(ch) => ch,
         Err(e) => {
@@ -116,3 +122,29 @@ fn slow(ms: u64, notify: Option<Channel>) -> Result<Msg, Error> {
 }
 
 extern crate alloc;
+
+/// The `fpu` helper: other values in every FP register, then spin (never
+/// touching them) until the shell kills this task.
+#[cfg(target_arch = "arm")]
+fn fpu_helper() -> ! {
+    // SAFETY: writes only r0 and s0-s31 and never returns; no memory is
+    // touched.
+    unsafe {
+        core::arch::asm!(
+            ".irp i, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31",
+            "vmov s\\i, r0",
+            "adds r0, r0, #1",
+            ".endr",
+            "1:",
+            "b 1b",
+            in("r0") FPU_PEER_SEED,
+            options(noreturn, nomem, nostack),
+        )
+    }
+}
+
+/// No FPU helper on this architecture (the shell does not ask for one).
+#[cfg(not(target_arch = "arm"))]
+fn fpu_helper() -> ! {
+    ks::exit(1)
+}

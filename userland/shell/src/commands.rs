@@ -29,6 +29,9 @@ const COMMANDS: &[Command] = &[
     Command { name: "spin", help: "spin [prio]: start a busy-looping task (default prio 6)", run: spin },
     Command { name: "kill", help: "kill <tid>: kill a task", run: kill },
     Command { name: "bench", help: "measure IPC round trip and null syscall cycles", run: crate::bench::run },
+    Command { name: "gpio", help: "gpio [wait <ms>]: read PC13, or wait for an edge", run: crate::gpio::gpio },
+    Command { name: "led", help: "led on|off|toggle: drive the LED (PA5)", run: crate::gpio::led },
+    Command { name: "fpu", help: "check that FPU registers survive preemption", run: crate::fpu::run },
     Command { name: "panic", help: "make the kernel panic (debug builds)", run: panic },
 ];
 
@@ -102,6 +105,8 @@ fn mem(svc: &mut Services, _: &str) {
     };
     let served = match mem_stats(svc) {
         Ok((served, _)) => served,
+        // No pager without an MMU: nothing is ever served.
+        Err(_) if !config::CONFIG_ARCH_HAS_MMU => 0,
         Err(e) => return println!("mem: memory server: {}", e),
     };
     let ps = info.page_size;

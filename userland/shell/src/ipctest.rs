@@ -1,14 +1,23 @@
 //! ipctest.rs - the `ipctest` command: each case exercises one kernel IPC
 //! feature or error path, against ipc_peer or the shell's own channels,
 //! and prints `ipctest: <case> ok` or `ipctest: <case> FAIL <detail>`,
-//! then `ipctest: <p> passed, <f> failed`.
+//! then `ipctest: <p> passed, <f> failed`. Without an MMU (arm-m) the
+//! page cases check that page payloads are refused with E_NOTSUP and the
+//! bad addresses are the kernel's RAM and an address outside every region.
 
 use crate::Services;
 use alloc::format;
 use alloc::string::String;
 use runtime::abi::*;
 use runtime::proto::*;
-use runtime::{ks, println, sys, Channel, Error, Msg};
+use runtime::{config, ks, println, sys, Channel, Error, Msg};
+
+/// Page payloads and demand paging exist (x86_64); not on arm-m.
+const PAGING: bool = config::CONFIG_ARCH_HAS_MMU;
+/// An address the kernel owns (x86_64: the kernel half; arm-m: its RAM).
+const KERNEL_ADDR: u64 = if PAGING { 0x1000 } else { config::CONFIG_RAM_BASE };
+/// An address no task can use (arm-m: outside every MPU region).
+const UNMAPPED_ADDR: u64 = if PAGING { 0x7000_0000_0000 } else { 0x6000_0000 };
 
 type Check = core::result::Result<(), String>;
 
@@ -155,6 +164,11 @@ fn channel_payload(svc: &mut Services) -> Check {
 }
 
 fn page_payload(svc: &mut Services) -> Check {
+    if !PAGING {
+        let mut m = Msg::new(PEER_ECHO);
+        m.set_page(config::CONFIG_RAM_BASE + 0x1000);
+        return want("page payload without an MMU", peer(svc)?.call(&mut m), Error::NotSup);
+    }
     let mut m = Msg::new(PEER_PAGE);
     ok("call", peer(svc)?.call(&mut m))?;
     let page = m.page_payload().ok_or_else(|| format!("no page payload (arg {:#x})", m.arg))?;
@@ -232,18 +246,19 @@ fn closed_channel(_: &mut Services) -> Check {
 
 fn bad_pointer(_: &mut Services) -> Check {
     let r = |addr: u64| runtime::error::check(sys::debug_write_raw(addr, 4));
-    want("kernel address", r(0x1000), Error::Fault)?;
-    want("unmapped user address", r(0x7000_0000_0000), Error::Fault)
+    want("kernel address", r(KERNEL_ADDR), Error::Fault)?;
+    want("unmapped user address", r(UNMAPPED_ADDR), Error::Fault)
 }
 
 fn bad_page(svc: &mut Services) -> Check {
     let p = peer(svc)?;
+    let want_err = if PAGING { Error::Fault } else { Error::NotSup };
     let mut m = Msg::new(PEER_ECHO);
-    m.set_page(0x100_0000_0001);
-    want("unaligned", p.call(&mut m), Error::Fault)?;
+    m.set_page(if PAGING { 0x100_0000_0001 } else { config::CONFIG_RAM_BASE + 1 });
+    want("unaligned", p.call(&mut m), want_err)?;
     let mut m = Msg::new(PEER_ECHO);
-    m.set_page(0x7000_0000_0000);
-    want("unmapped", p.call(&mut m), Error::Fault)
+    m.set_page(UNMAPPED_ADDR);
+    want("unmapped", p.call(&mut m), want_err)
 }
 
 fn oversized(svc: &mut Services) -> Check {
@@ -286,7 +301,13 @@ fn kernel_unknown_label(_: &mut Services) -> Check {
 }
 
 fn kernel_no_permission(_: &mut Services) -> Check {
-    want("KS_ALLOC_PAGE", ks::alloc_page(0x1f0_0000_0000), Error::Perm)
+    if PAGING {
+        want("KS_ALLOC_PAGE", ks::alloc_page(0x1f0_0000_0000), Error::Perm)
+    } else {
+        // arm-m: KS_ALLOC_PAGE does not exist (E_NOTSUP, whatever the
+        // caps); KS_MMIO needs CAP_IO, which the shell lacks.
+        want("KS_MMIO", ks::mmio(0x4000_0000, 1024), Error::Perm)
+    }
 }
 
 fn unknown_syscall(_: &mut Services) -> Check {

@@ -8,6 +8,8 @@ extern crate alloc;
 
 mod bench;
 mod commands;
+mod fpu;
+mod gpio;
 mod ipctest;
 
 use runtime::lineedit::{Action, LineEditor};
@@ -25,6 +27,7 @@ pub struct Services {
     memory: Option<Channel>,
     peer: Option<Channel>,
     bench: Option<Channel>,
+    gpio: Option<Channel>,
 }
 
 fn lazy(slot: &mut Option<Channel>, name: &str) -> Result<Channel> {
@@ -35,7 +38,11 @@ fn lazy(slot: &mut Option<Channel>, name: &str) -> Result<Channel> {
 }
 
 impl Services {
+    /// The pager (none without an MMU: no waiting for a lookup then).
     pub fn memory(&mut self) -> Result<Channel> {
+        if !runtime::config::CONFIG_ARCH_HAS_MMU {
+            return Err(runtime::Error::NoEnt);
+        }
         lazy(&mut self.memory, "memory")
     }
 
@@ -46,12 +53,16 @@ impl Services {
     pub fn bench(&mut self) -> Result<Channel> {
         lazy(&mut self.bench, "bench_server")
     }
+
+    pub fn gpio(&mut self) -> Result<Channel> {
+        lazy(&mut self.gpio, "gpio")
+    }
 }
 
 fn main(_arg: u64) -> i32 {
     let console = connect_console();
     set_console(console);
-    let mut svc = Services { console, memory: None, peer: None, bench: None };
+    let mut svc = Services { console, memory: None, peer: None, bench: None, gpio: None };
     let mut editor = LineEditor::new();
     runtime::print!("{}", PROMPT);
     loop {
