@@ -128,13 +128,14 @@ def dut(request):
 
 
 @pytest.fixture
-def gpio(request, dut):
+def gpio(request):
     """The session's device with pin control (dut.set_pin / press /
-    pin_events / wait_pin); skipped on boards without 'gpio'."""
+    pin_events / wait_pin); skipped, before any boot, on boards without
+    'gpio'."""
     board = _state(request.config)["board"]
     if not board.has("gpio"):
         pytest.skip(f"board '{board.name}' lacks capability 'gpio'")
-    return dut
+    return request.getfixturevalue("dut")
 
 
 @pytest.fixture(scope="session")

@@ -54,3 +54,28 @@ def test_unknown_board_is_a_usage_error(pytester):
     result = pytester.runpytest("-p", "tools.pytest_plugin", "--board", "nope")
     assert result.ret != 0
     result.stderr.fnmatch_lines(["*unknown board 'nope'; valid boards: *pc*"])
+
+
+MCU_TESTS = '''
+import pytest
+
+def test_pins(gpio):
+    raise AssertionError("must not run without gpio")
+
+@pytest.mark.needs("paging")
+def test_paging():
+    raise AssertionError("must not run on an MCU board")
+
+@pytest.mark.needs("fpu", "mpu")
+def test_fpu(board):
+    assert board.arch == "arm-m"
+'''
+
+
+def test_mcu_board_capabilities(pytester):
+    pytester.makepyfile(test_mcu=MCU_TESTS)
+    result = pytester.runpytest("-p", "tools.pytest_plugin", "--board", "mps2-an386",
+                                f"--build-dir={pytester.path / 'build'}", "-rs")
+    result.assert_outcomes(passed=1, skipped=2)
+    result.stdout.fnmatch_lines_random(["*board 'mps2-an386' lacks capability 'gpio'*",
+                                        "*board 'mps2-an386' lacks capability 'paging'*"])
