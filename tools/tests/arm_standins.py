@@ -95,9 +95,14 @@ def build_program(name: str, layout_dir: Path, out: Path, code=100, data=8, bss=
     work.mkdir(parents=True, exist_ok=True)
     (work / "p.S").write_text(USER_S.format(code=code, data=data, bss=bss))
     (work / "user.ld").write_text(USER_LD.format(program=name))
+    # assemble to a fixed object name: a link is then byte-for-byte repeatable
+    res = subprocess.run([GCC, "-mcpu=cortex-m4", "-mthumb", "-c", str(work / "p.S"), "-o",
+                          str(work / "p.o")], capture_output=True, text=True)
+    if res.returncode:
+        raise RuntimeError(res.stderr)
     cmd = [GCC, "-mcpu=cortex-m4", "-mthumb", "-nostdlib", "-nostartfiles", "-static",
            "-Wl,--no-warn-rwx-segments", "-Wl,-n", f"-L{layout_dir}", f"-T{work / 'user.ld'}",
-           str(work / "p.S"), "-o", str(out)]
+           str(work / "p.o"), "-o", str(out)]
     res = subprocess.run(cmd, capture_output=True, text=True)
     if res.returncode:
         raise RuntimeError(res.stderr)
@@ -112,6 +117,11 @@ def build_kernel(out: Path, flash=0x0, ram=0x20000000, kflash=0x4000, kram=0x100
     work.mkdir(parents=True, exist_ok=True)
     (work / "k.S").write_text(KERNEL_S.format(ram_top=ram + kram, code=code, bss=bss))
     (work / "k.ld").write_text(KERNEL_LD.format(flash=flash, ram=ram, kflash=kflash, kram=kram))
+    res = subprocess.run([GCC, "-mcpu=cortex-m4", "-mthumb", "-c", str(work / "k.S"), "-o",
+                          str(work / "k.o")], capture_output=True, text=True)
+    if res.returncode:
+        return res
     cmd = [GCC, "-mcpu=cortex-m4", "-mthumb", "-nostdlib", "-nostartfiles", "-static",
-           "-Wl,--no-warn-rwx-segments", "-Wl,-n", f"-T{work / 'k.ld'}", str(work / "k.S"), "-o", str(out)]
+           "-Wl,--no-warn-rwx-segments", "-Wl,-n", f"-T{work / 'k.ld'}", str(work / "k.o"),
+           "-o", str(out)]
     return subprocess.run(cmd, capture_output=True, text=True)

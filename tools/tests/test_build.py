@@ -101,3 +101,132 @@ def test_initfs_puts_init_first_and_skips_unchanged(repo, capsys):
     b.step_initfs(paths)
     assert out.stat().st_mtime_ns == mtime
     assert "initfs: up to date" in capsys.readouterr().out
+
+
+# -- arm-m (docs/mcu-port.md) ------------------------------------------------------
+
+from tools.tests.arm_standins import build_kernel, build_program, needs_gcc  # noqa: E402
+
+
+@pytest.fixture
+def arm_repo(repo):
+    (repo / "userland" / "cross-arm.toml").write_text("")
+    (repo / "userland" / "Cargo.toml").write_text(
+        '[workspace]\nmembers = ["runtime", "init", "memory", "console", "shell", "ipc_peer",\n'
+        '"faulter", "bench_server", "gpio"]\n')
+    return repo
+
+
+def test_arm_cargo_command_uses_cross_arm_and_layout_dir(arm_repo):
+    build = arm_repo / "build" / "mps2-an386"
+    b = Builder(load_board("mps2-an386"), build, [], FakeRunner(), repo=arm_repo)
+    cmd, env = b.cargo_command()
+    assert cmd == ["/usr/bin/cargo", "build", "--release", "--manifest-path",
+                   "userland/Cargo.toml", "--config", "userland/cross-arm.toml"]
+    assert env["NAGI_LAYOUT_DIR"] == str(build.resolve() / "layout")
+    assert b.elf_dir() == build / "userland" / "thumbv7em-none-eabihf" / "release"
+    (arm_repo / "userland" / "cross-arm.toml").unlink()
+    with pytest.raises(ToolError, match="cross-arm.toml not found"):
+        b.cargo_command()
+
+
+def test_pc_cargo_command_has_no_layout_dir(repo):
+    cmd, env = Builder(load_board("pc"), repo / "b", [], FakeRunner(), repo=repo).cargo_command()
+    assert "NAGI_LAYOUT_DIR" not in env or env["NAGI_LAYOUT_DIR"] == __import__("os").environ.get(
+        "NAGI_LAYOUT_DIR")
+    assert "userland/cross.toml" in cmd
+
+
+def test_mcu_programs_follow_config(arm_repo):
+    b = Builder(load_board("b-l475e-iot01a"), arm_repo / "b", [], FakeRunner(), repo=arm_repo)
+    assert b.programs({"BENCH": "y", "GPIO": "y"}) == \
+        ["init", "console", "shell", "ipc_peer", "faulter", "bench_server", "gpio"]
+    assert b.programs({"BENCH": "n", "GPIO": "n"}) == \
+        ["init", "console", "shell", "ipc_peer", "faulter"]
+    assert "memory" in b.workspace_programs() and "runtime" not in b.workspace_programs()
+
+
+class ArmRunner(Runner):
+    """Plays cargo (links stand-in programs against $NAGI_LAYOUT_DIR) and
+    make (links a stand-in kernel, `kernel_code` bytes of code)."""
+
+    def __init__(self, build, elf_dir, kernel_code=1000, flash=0x0):
+        self.build, self.elf_dir, self.calls = build, elf_dir, []
+        self.kernel_code, self.flash = kernel_code, flash
+
+    def run(self, cmd, cwd, env, on_line):
+        self.calls.append(cmd[0])
+        if cmd[0].endswith("cargo"):
+            self.elf_dir.mkdir(parents=True, exist_ok=True)
+            layout = Path(env["NAGI_LAYOUT_DIR"])
+            for p in ["init", "memory", "console", "shell", "ipc_peer", "faulter",
+                      "bench_server", "gpio"]:
+                out = self.elf_dir / p
+                before = out.read_bytes() if out.exists() else None
+                tmp = self.elf_dir / (p + ".new")
+                try:
+                    build_program(p, layout, tmp, code=3000 if p == "shell" else 200)
+                except RuntimeError as e:
+                    return 101, str(e)
+                if tmp.read_bytes() != before:       # like cargo: untouched when unchanged
+                    tmp.replace(out)
+                else:
+                    tmp.unlink()
+            return 0, ""
+        if cmd[0] == "make":
+            out = self.build / "kernel.elf"
+            res = build_kernel(self.build / "kernel.new", flash=self.flash,
+                               code=self.kernel_code)
+            if res.returncode:
+                on_line(res.stderr)
+                return 2, res.stderr
+            new = (self.build / "kernel.new").read_bytes()
+            if not out.exists() or out.read_bytes() != new:
+                (self.build / "kernel.new").replace(out)
+            return 0, ""
+        raise AssertionError(cmd)
+
+
+@needs_gcc
+def test_arm_build_produces_the_image_and_the_map(arm_repo, capsys):
+    import json
+    board = load_board("mps2-an386")
+    build = arm_repo / "build" / "mps2-an386"
+    b = Builder(board, build, [], None, repo=arm_repo)
+    b.runner = ArmRunner(build, b.elf_dir())
+    b.step_config = lambda: __import__("tools.config", fromlist=["x"]).configure(
+        board, build, []).values
+    result = b.build_all()
+    out = capsys.readouterr().out
+    assert result.image == build / "nagi.elf" == result.elf
+    for f in ["nagi.elf", "nagi.bin", "nagi.hex", "memory-map.json", "layout/shell.ld"]:
+        assert (build / f).is_file(), f
+    assert b.runner.calls == ["/usr/bin/cargo", "/usr/bin/cargo", "make"]
+    assert "[4/4] image: wrote nagi.elf, nagi.bin, nagi.hex" in out
+    mm = json.loads((build / "memory-map.json").read_text())
+    assert f"kernel: flash {mm['kernel_flash_bytes']} B / 16384, static RAM " \
+           f"{mm['kernel_ram_bytes']} B / 4096" in out
+    assert [t["name"] for t in mm["tasks"]] == \
+        ["init", "console", "shell", "ipc_peer", "faulter", "bench_server"]  # no gpio, no memory
+    # again: one cargo run, everything up to date, the map printed again
+    b.runner.calls.clear()
+    b.build_all()
+    out = capsys.readouterr().out
+    assert b.runner.calls == ["/usr/bin/cargo", "make"]
+    assert "[2/4] userland: up to date" in out and "[4/4] image: up to date" in out
+    assert "kernel: flash" in out
+
+
+@needs_gcc
+def test_arm_kernel_too_big_is_one_line(arm_repo, capsys):
+    board = load_board("mps2-an386")
+    build = arm_repo / "build" / "mps2-an386"
+    b = Builder(board, build, [], None, repo=arm_repo)
+    b.runner = ArmRunner(build, b.elf_dir(), kernel_code=20000)
+    from tools.config import configure
+    b.step_config = lambda: configure(board, build, []).values
+    with pytest.raises(ToolError) as e:
+        b.build_all()
+    msg = str(e.value)
+    assert msg.startswith("layout: kernel does not fit: needs ") and "B of flash at 0x00000000, "\
+        "16384 B reserved (short by " in msg and "\n" not in msg
