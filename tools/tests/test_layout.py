@@ -332,3 +332,30 @@ def test_memory_map_figures(tmp_path):
                          f"static RAM {usage.ram_bytes} B / 4096")
     assert any(l.strip().startswith(f"0x{layout.task('shell').ram_base:08x}") and
                "shell: kernel stack" in l for l in lines)
+
+
+def test_kernel_link_error_names_ram_regions():
+    mem = lay.McuMemory.from_config(MPS2)
+    out = "arm-none-eabi-ld: region `KRAM' overflowed by 100 bytes\n"
+    assert lay.kernel_link_error(out, mem) == (
+        "layout: kernel does not fit: needs 4196 B of RAM at 0x20000000, 4096 B reserved "
+        "(short by 100 B)")
+
+
+@needs_gcc
+def test_command_line_prints_table_and_map(tmp_path, capsys):
+    mem = lay.McuMemory.from_config(MPS2)
+    sizes = lay.load_task_sizes(tmp_path / "none.toml", ALL)
+    layout, elfs = lay.link_programs(mem, PROGRAMS, ALL, sizes, tmp_path / "layout",
+                                     tmp_path / "elf", StandInCargo(tmp_path / "elf"))
+    assert build_kernel(tmp_path / "kernel.elf").returncode == 0
+    kernel = read_elf(tmp_path / "kernel.elf")
+    lay.merge_image(kernel, mem, layout, elfs, tmp_path)
+    mm = lay.memory_map("mps2-an386", mem, lay.kernel_usage(kernel, mem), layout)
+    (tmp_path / "memory-map.json").write_text(lay.memory_map_json(mm))
+    assert lay.main(["table", str(tmp_path / "nagi.elf")]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert [l.split()[0] for l in out] == PROGRAMS
+    assert f"flash_base=0x{layout.task('init').flash_base:x}" in out[0]
+    assert lay.main(["map", str(tmp_path)]) == 0
+    assert capsys.readouterr().out.splitlines() == lay.memory_map_lines(mm)
