@@ -128,23 +128,39 @@ def test_rust_string_escaping(pc, tmp_path):
     assert _rust_str('a"b\\c\n') == '"a\\"b\\\\c\\u{a}"'
 
 
-# docs/mcu-port.md, "Kconfig symbols": the contract's table.
-MCU_CONTRACT = {
-    "b-l475e-iot01a": dict(
-        ARCH="arm-m", ARCH_ARM_M="y", ARCH_HAS_MMU="n", ARCH_HAS_FPU="y",
-        FLASH_BASE=0x08000000, FLASH_SIZE=0x100000, RAM_BASE=0x20000000, RAM_SIZE=0x18000,
-        KERNEL_FLASH_SIZE=0x4000, KERNEL_RAM_SIZE=0x1000, TASK_TABLE_ADDR=0x08004000,
-        CPU_HZ=4000000, IRQ_COUNT=82, KCONSOLE_STM32_USART="y", KCONSOLE_CMSDK_UART="n",
-        KCONSOLE_BASE=0x40013800, CONSOLE_UART="stm32-usart", CONSOLE_BASE=0x40013800,
-        CONSOLE_IRQ=37, GPIO="y", MAX_TASKS=8, MAX_CHANNELS=32, TASK_CHANNELS=8),
-    "mps2-an386": dict(
-        ARCH="arm-m", ARCH_ARM_M="y", ARCH_HAS_MMU="n", ARCH_HAS_FPU="y",
-        FLASH_BASE=0x0, FLASH_SIZE=0x400000, RAM_BASE=0x20000000, RAM_SIZE=0x400000,
-        KERNEL_FLASH_SIZE=0x4000, KERNEL_RAM_SIZE=0x1000, TASK_TABLE_ADDR=0x4000,
-        CPU_HZ=25000000, IRQ_COUNT=32, KCONSOLE_STM32_USART="n", KCONSOLE_CMSDK_UART="y",
-        KCONSOLE_BASE=0x40004000, CONSOLE_UART="cmsdk-uart", CONSOLE_BASE=0x40004000,
-        CONSOLE_IRQ=0, GPIO="n", MAX_TASKS=8, MAX_CHANNELS=32, TASK_CHANNELS=8),
-}
+# docs/mcu-port.md, "Kconfig symbols": the contract's table, read from the
+# document itself so the test follows the contract when it changes.
+def _contract_table():
+    import re
+    from tools.paths import REPO
+    text = (REPO / "docs" / "mcu-port.md").read_text()
+    section = text.split("## Kconfig symbols", 1)[1].split("\n## ", 1)[0]
+    boards = {"b-l475e-iot01a": {}, "mps2-an386": {}}
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) < 4 or not cells[0].startswith("`"):
+            continue
+        names = re.findall(r"`(\w+)`", cells[0])
+        kind = cells[1]
+        split = lambda v: [x.strip().strip('"') for x in re.split(r"\s*[,/]\s*", v)]
+        first = split(cells[2])
+        second = first if cells[3] == "same" else split(cells[3])
+        assert len(first) == len(names) == len(second), line
+        for board, values in (("b-l475e-iot01a", first), ("mps2-an386", second)):
+            for n, v in zip(names, values):
+                boards[board][n] = int(v, 0) if kind in ("hex", "int") else v
+    return boards
+
+
+MCU_CONTRACT = _contract_table()
+
+
+def test_contract_table_was_read():
+    for name, table in MCU_CONTRACT.items():
+        assert len(table) >= 23, (name, sorted(table))
+        assert table["ARCH"] == "arm-m" and table["ARCH_ARM_M"] == "y"
+    assert MCU_CONTRACT["b-l475e-iot01a"]["CONSOLE_UART"] == "stm32-usart"
+    assert MCU_CONTRACT["mps2-an386"]["KCONSOLE_CMSDK_UART"] == "y"
 
 
 def _value(values, name, want):
