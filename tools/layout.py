@@ -413,26 +413,32 @@ def link_programs(mem: McuMemory, programs: list[str], all_programs: list[str],
         previous = json.loads(state_file.read_text())
     except (OSError, ValueError):
         pass
+    layout = None
     if previous and all((layout_dir / f"{n}.ld").is_file() for n in all_programs):
-        try:
-            prev_layout = _layout_from_state(mem, previous)
-            if [t.name for t in prev_layout.tasks] == programs:
+        prev_layout = _layout_from_state(mem, previous)
+        if [t.name for t in prev_layout.tasks] == programs:
+            try:
                 cargo(layout_dir, True)
                 ms, elfs = measure_all({t.name: t for t in prev_layout.tasks})
+            except ToolError as e:
+                log(f"layout: the previous layout no longer links ({e}); measuring again")
+            else:
+                # These ELFs linked, so their sizes are good measurements:
+                # a layout error here is final, and a changed layout needs
+                # only pass 2.
                 layout = compute_layout(mem, programs, sizes, ms)
                 if _state(layout) == previous:
                     for t in layout.tasks:
                         check_program(elfs[t.name], t)
                     return layout, elfs
                 log("layout: sizes changed, relinking")
-        except ToolError as e:
-            log(f"layout: previous layout no longer builds ({e}); measuring again")
-    # pass 1: measure
-    write_scripts(None)
-    state_file.unlink(missing_ok=True)
-    cargo(layout_dir, False)
-    ms, _ = measure_all(measuring)
-    layout = compute_layout(mem, programs, sizes, ms)
+    if layout is None:
+        # pass 1: measure
+        write_scripts(None)
+        state_file.unlink(missing_ok=True)
+        cargo(layout_dir, False)
+        ms, _ = measure_all(measuring)
+        layout = compute_layout(mem, programs, sizes, ms)
     # pass 2: final regions; relink; check (sizes must not move)
     for _ in range(3):
         write_scripts(layout)

@@ -359,3 +359,26 @@ def test_command_line_prints_table_and_map(tmp_path, capsys):
     assert f"flash_base=0x{layout.task('init').flash_base:x}" in out[0]
     assert lay.main(["map", str(tmp_path)]) == 0
     assert capsys.readouterr().out.splitlines() == lay.memory_map_lines(mm)
+
+
+@needs_gcc
+def test_changed_task_sizes_relink_without_measuring_again(tmp_path):
+    mem = lay.McuMemory.from_config(MPS2)
+    sizes = lay.load_task_sizes(tmp_path / "none.toml", ALL)
+    cargo = StandInCargo(tmp_path / "elf")
+    args = (tmp_path / "layout", tmp_path / "elf", cargo)
+    first, _ = lay.link_programs(mem, PROGRAMS, ALL, sizes, *args)
+    assert first.task("faulter").ram_size == 4096
+    sizes["faulter"] = lay.TaskSizes(stack=8192, heap=1024)
+    cargo.calls.clear()
+    second, elfs = lay.link_programs(mem, PROGRAMS, ALL, sizes, *args)
+    assert cargo.calls == [True, False]          # the old layout's link measured; relink
+    faulter = second.task("faulter")
+    assert faulter.ram_size == 16384 and faulter.stack == 8192
+    assert elfs["faulter"].symbols["__data_start"] == faulter.data_start
+    # a layout that cannot fit is reported at once, without measuring again
+    sizes["shell"] = lay.TaskSizes(stack=4096, heap=8 * 1024 * 1024)
+    cargo.calls.clear()
+    with pytest.raises(lay.LayoutError, match="task 'shell' does not fit: needs 16777216 B"):
+        lay.link_programs(mem, PROGRAMS, ALL, sizes, *args)
+    assert cargo.calls == [True]
