@@ -175,11 +175,14 @@ def do_build(board, build: Path, overrides):
 
 
 def do_run(board, build: Path, accel_request: str, args=None) -> int:
-    """Hardware when a probe is attached (or --hardware), else the twin."""
+    """The board's default method (its first [[flash]] entry): for a
+    hardware method, the attached board, or the twin when no probe is
+    attached; --hardware / --probe / --method insist on hardware."""
     from .flashers import NoProbe, hardware_methods
     wants_hw = bool(getattr(args, "hardware", False) or getattr(args, "probe", None)
                     or getattr(args, "method", None))
-    if hardware_methods(board) and board.qemu is not None and not wants_hw:
+    hw_default = bool(board.flash_methods) and board.flash_methods[0] in hardware_methods(board)
+    if hw_default and board.qemu is not None and not wants_hw:
         try:
             return do_flash(board, build, args)
         except NoProbe:

@@ -252,3 +252,8 @@ def test_dfu_without_device_is_no_probe(l475, tmp_path, monkeypatch):
     monkeypatch.setattr(usb, "find", lambda **k: iter(()))
     with pytest.raises(NoProbe, match="no DFU device 0483:df11 found"):
         dfu.DfuFlasher(l475).flash(tmp_path / "nagi.bin")
+
+
+def test_run_on_a_qemu_first_board_boots_the_twin(no_build, monkeypatch):
+    with_probes(monkeypatch, ["A1"])          # attached, but mps2-an386's default is qemu
+    assert cli.main(["run", "--board", "mps2-an386"]) == 0 and no_build == ["mps2-an386"]
