@@ -13,6 +13,7 @@ struct channel {
     bool used;
     bool irq_masked;              /* an IRQ routed here waits for irq_rearm */
     int16_t cid;                  /* index in owner->channels */
+    uint32_t timer_deadline;      /* tick (mod 2^32) of a pending KS_TIMER, 0 = none */
     struct task *owner;
     struct channel *linked;       /* peer, or NULL */
     struct channel *transfer_to;  /* receive target; itself by default */
@@ -20,7 +21,6 @@ struct channel {
     struct task *senders;         /* queue of tasks blocked sending here */
     struct task *senders_tail;
     uint64_t notifications;       /* pending notification bits */
-    uint64_t timer_deadline;      /* tick of a pending KS_TIMER, 0 = none */
 };
 
 struct channel *channel_get(struct task *t, long cid);

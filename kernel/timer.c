@@ -18,7 +18,10 @@ void timer_set(struct channel *ch, uint32_t ms) {
     ch->timer_deadline = 0;
     if (ms) {
         uint64_t delta = ((uint64_t)ms * CONFIG_TICK_HZ + 999) / 1000;
-        ch->timer_deadline = ticks + (delta ? delta : 1);
+        if (delta > 0x7fffffff)          /* deadlines compare mod 2^32 */
+            delta = 0x7fffffff;
+        uint32_t when = (uint32_t)(ticks + (delta ? delta : 1));
+        ch->timer_deadline = when ? when : 1;
         active_timers++;
     }
 }
@@ -26,7 +29,8 @@ void timer_set(struct channel *ch, uint32_t ms) {
 static void expire_timers(void) {
     for (unsigned i = 0; i < CONFIG_MAX_CHANNELS && active_timers; i++) {
         struct channel *ch = &channels[i];
-        if (ch->used && ch->timer_deadline && ch->timer_deadline <= ticks) {
+        if (ch->used && ch->timer_deadline &&
+            (int32_t)((uint32_t)ticks - ch->timer_deadline) >= 0) {
             timer_set(ch, 0);
             ipc_notify(ch->transfer_to, NOTIFY_TIMER);
         }

@@ -5,7 +5,7 @@ ARCH_LD      := arm-none-eabi-ld
 # The kernel never touches the FPU (entry.S saves the tasks' registers):
 # soft-float keeps the compiler from using it. -Os: the kernel has 16 KiB.
 ARCH_CFLAGS  := -mcpu=cortex-m4 -mthumb -mfloat-abi=soft -Os \
-                -ffunction-sections -fdata-sections -fno-pic
+                -ffunction-sections -fdata-sections -fno-pic -fomit-frame-pointer
 ARCH_LDFLAGS := -nostdlib -static --gc-sections -z noexecstack
 ARCH_LDSCRIPT := $(O)/kernel/kernel.ld
 ARCH_IMAGE   := $(O)/kernel.elf

@@ -41,12 +41,19 @@ void arm_mpu_init(void) {
     isb();
 }
 
+/* Regions 0..3 in one go through the RBAR/RASR aliases (each RBAR names
+ * its region), then region 4. */
 void arm_mpu_load(struct arch_vm *vm) {
-    for (unsigned i = 0; i < ARM_TASK_REGIONS; i++) {
-        MPU_RBAR = vm->r[i].rbar;
-        MPU_RASR = vm->r[i].rasr;
-    }
-    dsb();
+    _Static_assert(ARM_TASK_REGIONS == 5, "arm_mpu_load writes five regions");
+    const uint32_t *src = &vm->r[0].rbar;
+    __asm__ volatile(
+        "ldm %0!, {r2-r9}\n\t"
+        "stm %1, {r2-r9}\n\t"
+        "ldm %0, {r2-r3}\n\t"
+        "stm %1, {r2-r3}\n\t"
+        "dsb"
+        : "+r"(src) : "r"(&MPU_RBAR)
+        : "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "memory");
     arm_mpu_loaded = vm;
 }
 
