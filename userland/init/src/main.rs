@@ -115,6 +115,9 @@ impl Init {
 
     /// Give a created task its pager (if `paged`) and start it.
     fn finish_start(&mut self, tid: u32, paged: bool) -> Result<()> {
+        // A tid is reused once its task is gone (MCU boards: the same
+        // program, the same slot): its next death must be reported again.
+        self.forget_death(tid);
         if paged {
             let (to_task, to_pager) = Channel::pair()?;
             self.connect("memory", to_pager).inspect_err(|_| {
@@ -211,11 +214,19 @@ impl Init {
         let req = parse_spawn(m).ok_or(Error::Inval)?;
         let prio = req.prio.min(NUM_PRIORITIES - 1);
         let tid = ks::create_task(req.name, 0, prio, req.arg, None)?;
+        // The slot may be a reported dead task's: its next death counts.
+        self.forget_report(tid);
         if let Err(e) = self.finish_start(tid, self.paged) {
             let _ = ks::kill(tid);
             return Err(e);
         }
         Ok(tid)
+    }
+
+    fn forget_report(&mut self, tid: u32) {
+        for r in self.reported.iter_mut().filter(|r| **r == Some(tid)) {
+            *r = None;
+        }
     }
 
     fn expire_lookups(&mut self) {
@@ -230,7 +241,10 @@ impl Init {
     }
 
     /// NOTIFY_TASK_DIED: print every killed task not reported yet. A tid
-    /// that is alive again (reused) is forgotten, so its next death counts.
+    /// that is alive again (reused) is forgotten, so its next death counts;
+    /// so is every tid init starts (finish_start). KS_TASK_INFO cannot tell
+    /// a fault from KS_KILL: a task killed on request is reported at the
+    /// next fault notification.
     fn report_deaths(&mut self) {
         for index in 0..256 {
             let t = match ks::task_info(index) {
@@ -247,6 +261,12 @@ impl Init {
                 (false, Some(i)) => self.reported[i] = None,
                 _ => {}
             }
+        }
+    }
+
+    fn forget_death(&mut self, tid: u32) {
+        for r in self.reported.iter_mut().filter(|r| **r == Some(tid)) {
+            *r = None;
         }
     }
 

@@ -1,12 +1,13 @@
 //! fpu.rs - the `fpu` command (docs/mcu-port.md, "Floating point"): prove
-//! that FPU registers survive preemption. The shell starts ipc_peer as the
-//! helper (INIT_SPAWN, arg PEER_ARG_FPU, the shell's priority), which
-//! fills s0-s31 with FPU_PEER_SEED + i and spins. The shell fills s0-s31
-//! with FPU_SHELL_SEED + i and, in one asm block (so the compiler cannot
-//! touch an FP register meanwhile), spins reading SYS_CLOCK until at least
-//! 3 ticks passed and it was preempted at least once (a gap between two
-//! clock reads longer than a quarter tick: the helper ran), or 100 ticks
-//! passed; then stores s0-s31 and compares. Prints `fpu: ok (preempted N
+//! that FPU registers survive preemption. The shell sends PEER_FPU to
+//! ipc_peer (the helper; priority 2, above the shell's 3), which replies
+//! and then, once per tick for a few ticks, wakes up (preempting the
+//! shell), fills s0-s31 with FPU_PEER_SEED + i and spins half a tick. The
+//! shell fills s0-s31 with FPU_SHELL_SEED + i and, in one asm block (so the
+//! compiler cannot touch an FP register meanwhile), spins reading
+//! SYS_CLOCK until at least 3 ticks passed and it was preempted at least
+//! once (a gap between two clock reads longer than a quarter tick: the
+//! helper ran), or 100 ticks passed; then stores s0-s31 and compares. Prints `fpu: ok (preempted N
 //! times)` or `fpu: FAILED ...`. Not on x86_64 (`fpu: not available on
 //! this architecture`).
 #![cfg_attr(not(target_arch = "arm"), allow(dead_code))]
@@ -17,9 +18,8 @@ use runtime::println;
 /// Minimum and maximum spin, in scheduler ticks.
 pub const MIN_TICKS: u32 = 3;
 pub const MAX_TICKS: u32 = 100;
-/// The shell's priority (init starts it at 3): the helper runs at the same
-/// one, so the scheduler's time slicing alternates them.
-const PRIO_SHELL: u32 = 3;
+/// Helper rounds (one per tick): more than MIN_TICKS, so the spin sees some.
+const HELPER_ROUNDS: u64 = MIN_TICKS as u64 + 3;
 
 /// The spin's parameters and results, shared with the asm by address
 /// (field offsets are fixed: the asm uses them).
@@ -54,24 +54,24 @@ impl Spin {
 }
 
 #[cfg(target_arch = "arm")]
-pub fn run(_svc: &mut Services, _: &str) {
-    use runtime::proto::{FPU_SHELL_SEED, PEER_ARG_FPU};
-    use runtime::{config, ks, service, sys};
+pub fn run(svc: &mut Services, _: &str) {
+    use runtime::proto::{FPU_SHELL_SEED, PEER_FPU};
+    use runtime::{config, ks, sys, Msg};
     if !config::CONFIG_ARCH_HAS_FPU {
         return println!("fpu: not available on this architecture");
     }
     if let Err(e) = sys::clock_checked() {
         return println!("fpu: FAILED (SYS_CLOCK: {})", e);
     }
-    let tid = match service::spawn("ipc_peer", PEER_ARG_FPU, PRIO_SHELL) {
-        Ok(tid) => tid,
-        Err(e) => return println!("fpu: FAILED (cannot start the helper: {})", e),
-    };
+    let mut m = Msg::new(PEER_FPU);
+    m.arg = HELPER_ROUNDS;
+    if let Err(e) = svc.peer().and_then(|p| p.call(&mut m)).and_then(|_| m.result()) {
+        return println!("fpu: FAILED (helper ipc_peer: {})", e);
+    }
     let mut spin = Spin::new(config::CONFIG_CPU_HZ, config::CONFIG_TICK_HZ);
     let t0 = ks::uptime();
     spin_with_fpu(&mut spin, FPU_SHELL_SEED);
     let t1 = ks::uptime();
-    let _ = ks::kill(tid);
     match spin.first_mismatch(FPU_SHELL_SEED) {
         Some((i, v)) => println!(
             "fpu: FAILED s{}={:#010x}, expected {:#010x} (preempted {} times)",
