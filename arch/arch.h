@@ -34,6 +34,8 @@ struct arch_vm;
  *   ARCH_ELF_MACHINE    e_machine of user programs
  *   ARCH_IRQ_MAX        number of device interrupt lines
  *   ARCH_TASK_TABLE     address of the static task table (MPU images), or 0
+ *   ARCH_RAM_BYTES      RAM size reported by KS_MEM_INFO without paging
+ *   __kernel_start..__kernel_end: the kernel image (paging) or its RAM
  */
 
 /* ---- Boot --------------------------------------------------------------- */

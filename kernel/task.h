@@ -65,6 +65,7 @@ void task_start(struct task *t);
 int image_load_elf(struct task *t, const char *file, uint64_t arg);
 int image_load_table(struct task *t, const char *file, uint64_t arg);
 int elf_prepare_task(struct task *t, const char *name);  /* elf.c, tests */
+size_t image_table_ram_in_use(void);                     /* tasktable.c */
 extern const void *task_table;   /* ARCH_TASK_TABLE; tests may point it elsewhere */
 
 /* fault.c */

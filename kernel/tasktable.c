@@ -78,6 +78,22 @@ static bool in_use(const struct table_entry *e, struct task *self) {
     return false;
 }
 
+/* Bytes of RAM in the regions of programs that run now. */
+size_t image_table_ram_in_use(void) {
+    const uint8_t *t = task_table;
+    uint32_t count;
+    size_t used = 0;
+    if (!t || memcmp(t, TABLE_MAGIC, 8) != 0)
+        return 0;
+    memcpy(&count, t + 8, 4);
+    for (uint32_t i = 0; i < count && i < TABLE_MAX; i++) {
+        const struct table_entry *e = (const void *)(t + 16 + i * sizeof(*e));
+        if (in_use(e, NULL))
+            used += e->ram_size;
+    }
+    return used;
+}
+
 int image_load_table(struct task *t, const char *name, uint64_t arg) {
     const struct table_entry *e = find(name);
     int err;

@@ -23,6 +23,7 @@
 #define ARCH_MSGBUF_ADDR    0x0ul
 
 #define ARCH_IRQ_MAX        CONFIG_IRQ_COUNT
+#define ARCH_RAM_BYTES      CONFIG_RAM_SIZE   /* KS_MEM_INFO without paging */
 #define ARCH_TASK_TABLE     CONFIG_TASK_TABLE_ADDR
 /* The boot and idle stack; every task's kernel stack is the lowest eighth
  * of its own RAM region (kernel/tasktable.c). */

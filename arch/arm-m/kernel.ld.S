@@ -15,15 +15,16 @@ MEMORY
 SECTIONS
 {
     .text : {
-        __kernel_start = .;
         KEEP(*(.vectors))
         *(.text .text.*)
         *(.rodata .rodata.*)
         . = ALIGN(4);
     } > KFLASH
 
-    /* The boot and idle stack: not zeroed at reset (the reset code runs on it). */
+    /* The boot and idle stack: not zeroed at reset (the reset code runs on
+     * it). __kernel_start..__kernel_end: the kernel's RAM (KS_MEM_INFO). */
     .stack (NOLOAD) : {
+        __kernel_start = .;
         . = ALIGN(8);
         *(.bss.sched_idle_stack)
     } > KRAM

@@ -23,6 +23,7 @@
 #define ARCH_MSGBUF_ADDR    0x0000020000000000ul
 #define ARCH_IRQ_MAX        16
 #define ARCH_TASK_TABLE     0
+#define ARCH_RAM_BYTES      0ul   /* paging: pages are counted instead */
 #define ARCH_KSTACK_SIZE    8192ul
 #define ARCH_ELF_MACHINE    62      /* the test ELF images say EM_X86_64 */
 
