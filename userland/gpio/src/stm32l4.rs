@@ -1,7 +1,8 @@
 //! stm32l4.rs - the STM32L475 registers the gpio server drives (RM0351):
 //! RCC clock enables, GPIOA pin 5 (LED, push-pull output), GPIOC pin 13
 //! (user button, input), SYSCFG routing of EXTI13 to port C, and EXTI
-//! line 13 on both edges (NVIC IRQ 40, EXTI15_10). Three KS_MMIO regions:
+//! line 13 on both edges (NVIC IRQ 40, EXTI15_10), and a workaround for
+//! QEMU's EXTI model (sync_twin_exti_level). Three KS_MMIO regions:
 //! GPIOA..GPIOC (0x4800_0000, 4 KiB), SYSCFG + EXTI (0x4001_0000, 2 KiB),
 //! RCC (0x4002_1000, 1 KiB).
 
@@ -11,6 +12,7 @@ use runtime::{Error, Result};
 const GPIO_BASE: u32 = 0x4800_0000; // GPIOA; GPIOB +0x400, GPIOC +0x800
 const GPIO_SPAN: u32 = 0xc00;
 const GPIOA_OFF: u32 = 0x000;
+const GPIOB_OFF: u32 = 0x400;
 const GPIOC_OFF: u32 = 0x800;
 const GPIO_PORT_LEN: u32 = 0x400;
 const SYSCFG_BASE: u32 = 0x4001_0000;
@@ -22,6 +24,7 @@ const RCC_LEN: u32 = 0x400;
 // RCC
 const RCC_AHB2ENR: u32 = 0x4c;
 const RCC_AHB2ENR_GPIOAEN: u32 = 1 << 0;
+const RCC_AHB2ENR_GPIOBEN: u32 = 1 << 1;
 const RCC_AHB2ENR_GPIOCEN: u32 = 1 << 2;
 const RCC_APB2ENR: u32 = 0x60;
 const RCC_APB2ENR_SYSCFGEN: u32 = 1 << 0;
@@ -35,9 +38,12 @@ const ODR: u32 = 0x14;
 const BSRR: u32 = 0x18;
 const MODE_INPUT: u32 = 0b00;
 const MODE_OUTPUT: u32 = 0b01;
+const PULL_UP: u32 = 0b01;
+const PULL_DOWN: u32 = 0b10;
 
 // SYSCFG
 const SYSCFG_EXTICR4: u32 = 0x14; // EXTI12..15, 4 bits each
+const EXTICR_PORT_B: u32 = 1;
 const EXTICR_PORT_C: u32 = 2;
 
 // EXTI
@@ -75,6 +81,7 @@ pub const fn bsrr(pin: u32, on: bool) -> u32 {
 
 pub struct Board {
     gpioa: Mmio,
+    gpiob: Mmio,
     gpioc: Mmio,
     syscfg: Mmio,
     exti: Mmio,
@@ -88,11 +95,12 @@ impl Board {
         let rcc = Mmio::map(RCC_BASE, RCC_LEN)?;
         let b = Board {
             gpioa: gpio.sub(GPIOA_OFF, GPIO_PORT_LEN).ok_or(Error::Inval)?,
+            gpiob: gpio.sub(GPIOB_OFF, GPIO_PORT_LEN).ok_or(Error::Inval)?,
             gpioc: gpio.sub(GPIOC_OFF, GPIO_PORT_LEN).ok_or(Error::Inval)?,
             syscfg: sys.sub(0, EXTI_OFF).ok_or(Error::Inval)?,
             exti: sys.sub(EXTI_OFF, EXTI_OFF).ok_or(Error::Inval)?,
         };
-        rcc.modify(RCC_AHB2ENR, 0, RCC_AHB2ENR_GPIOAEN | RCC_AHB2ENR_GPIOCEN);
+        rcc.modify(RCC_AHB2ENR, 0, RCC_AHB2ENR_GPIOAEN | RCC_AHB2ENR_GPIOBEN | RCC_AHB2ENR_GPIOCEN);
         rcc.modify(RCC_APB2ENR, 0, RCC_APB2ENR_SYSCFGEN);
         // A read back: the clock is on before the first access (RM0351
         // asks for a delay after enabling a peripheral clock).
@@ -113,13 +121,40 @@ impl Board {
 
     /// Route EXTI13 to PC13, trigger on both edges, clear, unmask.
     pub fn enable_button_interrupt(&self) {
+        let pb_pupdr = self.sync_twin_exti_level();
         let (clr, set) = exticr_field(BUTTON_PIN, EXTICR_PORT_C);
         self.syscfg.modify(SYSCFG_EXTICR4, clr, set);
+        self.gpiob.write(PUPDR, pb_pupdr);
         let bit = 1 << BUTTON_PIN;
         self.exti.modify(EXTI_RTSR1, 0, bit);
         self.exti.modify(EXTI_FTSR1, 0, bit);
         self.exti.write(EXTI_PR1, bit);
         self.exti.modify(EXTI_IMR1, 0, bit);
+    }
+
+    /// QEMU's EXTI model (hw/misc/stm32l4x5_exti.c, QEMU 10) detects edges
+    /// on the level it last saw per line, and SYSCFG forwards pin changes
+    /// only, not EXTICR switches: at reset EXTI13 follows PA13 (SWDIO,
+    /// pulled up), so the model believes line 13 is high and ignores
+    /// PC13's first rising edge. Real hardware detects edges on the
+    /// selected pin. Work around the twin without touching PA13 (the debug
+    /// link on a real board): route EXTI13 to PB13 and move PB13 (an
+    /// unconnected input, analog at reset) with its pull resistors to
+    /// PC13's level; the caller routes EXTI13 to PC13, then restores
+    /// PB13's PUPDR (returned here). On real hardware this changes
+    /// nothing (no trigger is enabled yet; pulls are inactive in analog
+    /// mode).
+    fn sync_twin_exti_level(&self) -> u32 {
+        let (clr, set) = exticr_field(BUTTON_PIN, EXTICR_PORT_B);
+        self.syscfg.modify(SYSCFG_EXTICR4, clr, set);
+        let pupdr = self.gpiob.read(PUPDR);
+        let (clr, up) = field2(BUTTON_PIN, PULL_UP);
+        self.gpiob.modify(PUPDR, clr, up);
+        if !self.button() {
+            let (clr, down) = field2(BUTTON_PIN, PULL_DOWN);
+            self.gpiob.modify(PUPDR, clr, down);
+        }
+        pupdr
     }
 
     /// Was an edge latched on EXTI13? Clears it (PR1 is write-1-to-clear).
