@@ -25,7 +25,7 @@ static long copy_from_user(struct task *t, void *dst, uintptr_t uaddr, size_t le
 
 /* At most 256 bytes, checked in full before any is printed; copied in
  * small pieces so that kernel stacks can stay small. */
-static long sys_debug_write(uintptr_t uaddr, size_t len) {
+__attribute__((noinline)) static long sys_debug_write(uintptr_t uaddr, size_t len) {
     char buf[32];
     if (len > 256)
         return -E_TOOBIG;
@@ -43,6 +43,8 @@ static long sys_debug_write(uintptr_t uaddr, size_t len) {
 
 long kernel_syscall(long a0, long a1, long a2 UNUSED, long a3 UNUSED,
                     long a4 UNUSED, long nr) {
+    if (likely(nr == SYS_IPC))          /* the common case, ahead of the table */
+        return sys_ipc(a0, a1);
     switch (nr) {
     case SYS_NOP:         return 0;
     case SYS_IPC:         return sys_ipc(a0, a1);

@@ -4,7 +4,7 @@ ARCH_CC      := arm-none-eabi-gcc
 ARCH_LD      := arm-none-eabi-ld
 # The kernel never touches the FPU (entry.S saves the tasks' registers):
 # soft-float keeps the compiler from using it. -Os: the kernel has 16 KiB.
-ARCH_CFLAGS  := -mcpu=cortex-m4 -mthumb -mfloat-abi=soft -Os \
+ARCH_CFLAGS  := -mcpu=cortex-m4 -mthumb -mfloat-abi=soft -O2 \
                 -ffunction-sections -fdata-sections -fno-pic -fomit-frame-pointer
 ARCH_LDFLAGS := -nostdlib -static --gc-sections -z noexecstack
 ARCH_LDSCRIPT := $(O)/kernel/kernel.ld
