@@ -13,6 +13,7 @@ pub mod args;
 pub mod chan;
 pub mod error;
 pub mod fmt;
+pub mod fpucheck;
 pub mod heap;
 pub mod ks;
 pub mod lineedit;

@@ -10,48 +10,15 @@
 //! helper ran), or 100 ticks passed; then stores s0-s31 and compares. Prints `fpu: ok (preempted N
 //! times)` or `fpu: FAILED ...`. Not on x86_64 (`fpu: not available on
 //! this architecture`).
-#![cfg_attr(not(target_arch = "arm"), allow(dead_code))]
+#![cfg_attr(not(target_arch = "arm"), allow(dead_code, unused_imports))]
 
 use crate::Services;
 use runtime::println;
 
-/// Minimum and maximum spin, in scheduler ticks.
-pub const MIN_TICKS: u32 = 3;
-pub const MAX_TICKS: u32 = 100;
+use runtime::fpucheck::{Spin, MIN_TICKS};
+
 /// Helper rounds (one per tick): more than MIN_TICKS, so the spin sees some.
 const HELPER_ROUNDS: u64 = MIN_TICKS as u64 + 3;
-
-/// The spin's parameters and results, shared with the asm by address
-/// (field offsets are fixed: the asm uses them).
-#[repr(C)]
-pub struct Spin {
-    pub min_cycles: u32, // +0
-    pub max_cycles: u32, // +4
-    pub gap_cycles: u32, // +8
-    pub preempted: u32,  // +12
-    pub elapsed: u32,    // +16
-    pub regs: [u32; 32], // +20: s0..s31 after the spin
-}
-
-impl Spin {
-    /// Parameters for a CPU clock of `hz` and a tick rate of `tick_hz`.
-    pub fn new(hz: u32, tick_hz: u32) -> Spin {
-        let tick = (hz / tick_hz.max(1)).max(4);
-        Spin {
-            min_cycles: tick.saturating_mul(MIN_TICKS),
-            max_cycles: tick.saturating_mul(MAX_TICKS),
-            gap_cycles: tick / 4,
-            preempted: 0,
-            elapsed: 0,
-            regs: [0; 32],
-        }
-    }
-
-    /// The first register that does not hold `seed + i`, with its value.
-    pub fn first_mismatch(&self, seed: u32) -> Option<(usize, u32)> {
-        self.regs.iter().enumerate().find(|(i, v)| **v != seed.wrapping_add(*i as u32)).map(|(i, v)| (i, *v))
-    }
-}
 
 #[cfg(target_arch = "arm")]
 pub fn run(svc: &mut Services, _: &str) {
