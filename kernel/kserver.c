@@ -214,9 +214,10 @@ static long ks_mem_info(struct request *r) {
     uint64_t info[4] = { page_total_count(), page_free_count(), 0, PAGE_SIZE };
     info[2] = (uint64_t)(__kernel_end - __kernel_start + PAGE_SIZE - 1) / PAGE_SIZE;
     if (!ARCH_HAS_PAGING) {
-        uint64_t kernel = info[2] * PAGE_SIZE, used = image_table_ram_in_use();
-        info[0] = ARCH_RAM_BYTES / PAGE_SIZE;
-        info[1] = ARCH_RAM_BYTES > kernel + used ? (ARCH_RAM_BYTES - kernel - used) / PAGE_SIZE : 0;
+        uint64_t ram = ARCH_RAM_BYTES;
+        uint64_t taken = info[2] * PAGE_SIZE + image_table_ram_in_use();
+        info[0] = ram / PAGE_SIZE;
+        info[1] = ram > taken ? (ram - taken) / PAGE_SIZE : 0;
     }
     memcpy(r->m->data, info, sizeof(info));
     r->m->len = sizeof(info);
