@@ -65,3 +65,14 @@ fn panic(info: &core::panic::PanicInfo) -> ! {
     crate::debug_println!("{}: panic: {}", crate::ks::name_str(&name), info);
     crate::ks::exit(-1)
 }
+
+/// The ARM EHABI personality routine some `.ARM.exidx` entries name.
+/// Programs are built with panic=abort and user-arm.ld discards the
+/// unwind tables, but a reference can survive in the symbol table; this
+/// definition keeps the ELF free of undefined symbols. Never called: if it
+/// were, the task ends.
+#[cfg(target_arch = "arm")]
+#[no_mangle]
+pub extern "C" fn __aeabi_unwind_cpp_pr0() -> ! {
+    crate::ks::exit(-1)
+}
