@@ -16,7 +16,7 @@ def _servers(board):
     return {"console", "shell"} | ({"memory"} if board.has("paging") else set())
 
 
-@pytest.mark.parametrize("kind", ["kernel", "unmapped", "null"])
+@pytest.mark.parametrize("kind", ["kernel", "unmapped", "null", "stack"])
 def test_crash_is_isolated(dut, board, kind):
     _protected(board)
     mark = dut.mark()
@@ -42,3 +42,20 @@ def test_init_reports_the_fault(dut, board):
     reports = [l for l in dut.transcript[mark:].splitlines()
                if l.startswith(f"init: task {tid} (")]
     assert len(reports) == 1, reports
+
+
+def test_stack_overflow_is_named_on_mpu_boards(dut, board):
+    """The task's own stack runs into the MPU-protected subregion below it
+    (its kernel stack), which is reported as a stack overflow; the kernel
+    stack and the neighbours are untouched, so everything else runs on."""
+    if not board.has("mpu"):
+        pytest.skip(f"board '{board.name}' lacks capability 'mpu'")
+    mark = dut.mark()
+    tid = parse_spawned(dut.run("crash stack"), "crash")
+    m = dut.expect(rf"nagi: task {tid} \(faulter\) killed: (.+) at 0x([0-9a-f]+)$",
+                   timeout=15, since=mark)
+    assert m.group(1) == "stack overflow", m.group(0)
+    assert dut.run("echo alive") == ["alive"]
+    tasks = {t.tid: t for t in parse_ps(dut.run("ps"))}
+    alive = {t.name for t in tasks.values() if t.state not in ("killed", "exited")}
+    assert _servers(board) <= alive

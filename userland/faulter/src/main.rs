@@ -1,6 +1,7 @@
 //! faulter - a task that misbehaves on purpose, spawned by the shell's
 //! `crash` and `spin` commands. arg: 1 = read kernel memory, 2 = read an
-//! unmapped user address, 3 = read address 0, 4 = spin forever.
+//! unmapped user address, 3 = read address 0, 4 = spin forever,
+//! 5 = recurse until the stack overflows.
 //! On arm-m (no MMU) "kernel" reads the kernel's RAM (CONFIG_RAM_BASE,
 //! privileged only) and "unmapped" an address outside every MPU region.
 #![no_std]
@@ -24,6 +25,23 @@ fn read(addr: usize) -> u64 {
     unsafe { core::ptr::read_volatile(addr as *const u64) }
 }
 
+/// Eats 128 bytes of stack per call until the stack runs out (x86_64: into
+/// the unmapped page below it; arm-m: into the MPU-protected kernel stack
+/// subregion below it).
+#[inline(never)]
+fn deep(n: u64) -> u64 {
+    if n == u64::MAX {
+        return 0;
+    }
+    let mut frame = [0u8; 128];
+    // SAFETY: a plain write and read of a local array; volatile so the
+    // frame is really used and the recursion is not folded into a loop.
+    unsafe { core::ptr::write_volatile(&mut frame[n as usize % 128], n as u8) };
+    let below = deep(n + 1);
+    // SAFETY: as above.
+    below + unsafe { core::ptr::read_volatile(&frame[0]) } as u64
+}
+
 fn main(arg: u64) -> i32 {
     match arg {
         1 => read(KERNEL_ADDR) as i32,
@@ -32,6 +50,7 @@ fn main(arg: u64) -> i32 {
         4 => loop {
             core::hint::spin_loop();
         },
+        5 => deep(0) as i32,
         _ => {
             runtime::debug_println!("faulter: unknown mode {}", arg);
             1

@@ -25,7 +25,7 @@ const COMMANDS: &[Command] = &[
     Command { name: "ipctest", help: "exercise the kernel's IPC and its error paths", run: crate::ipctest::run },
     Command { name: "heap", help: "heap <KiB>: allocate and touch heap memory", run: heap },
     Command { name: "sleep", help: "sleep <ms>: wait on a timer", run: sleep },
-    Command { name: "crash", help: "crash kernel|unmapped|null: start a task that faults", run: crash },
+    Command { name: "crash", help: "crash kernel|unmapped|null|stack: start a task that faults", run: crash },
     Command { name: "spin", help: "spin [prio]: start a busy-looping task (default prio 6)", run: spin },
     Command { name: "kill", help: "kill <tid>: kill a task", run: kill },
     Command { name: "bench", help: "measure IPC round trip and null syscall cycles", run: crate::bench::run },
@@ -161,6 +161,7 @@ const FAULT_KERNEL: u64 = 1;
 const FAULT_UNMAPPED: u64 = 2;
 const FAULT_NULL: u64 = 3;
 const FAULT_SPIN: u64 = 4;
+const FAULT_STACK: u64 = 5;
 const PRIO_CRASH: u32 = 4;
 const PRIO_SPIN_DEFAULT: u32 = 6;
 
@@ -169,7 +170,8 @@ fn crash(_: &mut Services, rest: &str) {
         "kernel" => FAULT_KERNEL,
         "unmapped" => FAULT_UNMAPPED,
         "null" => FAULT_NULL,
-        _ => return println!("crash: usage: crash kernel|unmapped|null"),
+        "stack" => FAULT_STACK,
+        _ => return println!("crash: usage: crash kernel|unmapped|null|stack"),
     };
     match service::spawn("faulter", mode, PRIO_CRASH) {
         Ok(tid) => println!("crash: spawned task {}", tid),
