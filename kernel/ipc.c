@@ -253,15 +253,16 @@ out:
     return err;
 }
 
-/* Header and len bytes of m to d, a word at a time (both buffers are
+/* Header and len bytes of m to d, a machine word at a time (both are
  * 8-aligned message buffers). */
 static inline void copy_msg(struct nagi_msg *d, const struct nagi_msg *m) {
-    uint32_t *dw = (uint32_t *)(void *)d;
-    const uint32_t *sw = (const uint32_t *)(const void *)m;
-    unsigned bytes = MSG_HEADER_SIZE + (unsigned)m->len, words = bytes / 4;
+    uintptr_t *dw = (uintptr_t *)(void *)d;
+    const uintptr_t *sw = (const uintptr_t *)(const void *)m;
+    unsigned bytes = MSG_HEADER_SIZE + (unsigned)m->len;
+    unsigned words = bytes / sizeof(uintptr_t);
     for (unsigned i = 0; i < words; i++)
         dw[i] = sw[i];
-    for (unsigned i = words * 4; i < bytes; i++)
+    for (unsigned i = words * (unsigned)sizeof(uintptr_t); i < bytes; i++)
         ((uint8_t *)d)[i] = ((const uint8_t *)m)[i];
 }
 
