@@ -35,6 +35,8 @@ examples:
   python3 flash.py test                   unit tests + the HIL suite on the pc twin
   python3 flash.py test --hil-only -- -k ipctest -x
                                           HIL only; args after -- go to pytest
+  python3 flash.py test --board b-l475e-iot01a --hardware [--probe UID] [--port /dev/ttyACM0]
+                                          the HIL suite on the physical board (flash, reset)
   python3 flash.py --set KERNEL_UBSAN=y test --hil-only
                                           same suite on a UBSan kernel (build/pc-<hash>/)
   python3 flash.py bench --json build/bench.json
@@ -83,6 +85,17 @@ def make_parser() -> argparse.ArgumentParser:
             g.add_argument("--hil-only", action="store_true", help="only the HIL suite")
             g.add_argument("--unit-only", action="store_true",
                            help="only the unit tests (kernel C, Rust runtime, tools)")
+            p.add_argument("--hardware", action="store_true",
+                           help="run the HIL suite on the physical board (pyocd probe + serial "
+                                "console) instead of the QEMU twin")
+            p.add_argument("--probe", metavar="UID",
+                           help="with --hardware: the debug probe (its unique id)")
+            p.add_argument("--port", metavar="PATH|URL",
+                           help="with --hardware: the console, e.g. /dev/ttyACM0 or "
+                                "rfc2217://host:port (default: found by board.toml "
+                                "[console] usb_serial)")
+            p.add_argument("--no-flash", action="store_true",
+                           help="with --hardware: do not program the image, only reset")
         if name in ("run", "flash"):
             p.add_argument("--probe", metavar="UID",
                            help="the debug probe to use (its unique id) when several are attached")
@@ -110,6 +123,11 @@ def parse(argv: list[str]):
     args.pytest_args = extra
     if extra and args.command != "test":
         parser.error("arguments after -- are passed to pytest: only with `test`")
+    if args.command == "test" and not args.hardware and (args.probe or args.port
+                                                         or args.no_flash):
+        parser.error("--probe, --port and --no-flash go with --hardware")
+    if args.command == "test" and args.hardware and args.unit_only:
+        parser.error("--hardware runs the HIL suite on the board: not with --unit-only")
     return args
 
 

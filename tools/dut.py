@@ -3,8 +3,9 @@
 One object with the console (expect, send_line, run a shell command),
 reset, the full transcript and pin control (set_pin / press / pin_events /
 wait_pin), whatever the back-end (QEMU twin here; a real board through the
-same Console). Pins are driven by qtest on the twin (QtestPins); on real
-hardware they need an actuator that is not written yet (HardwarePins)."""
+same Console: tools/hardware.py). Pins are driven by qtest on the twin
+(QtestPins); on real hardware they need an actuator that is not written
+yet (HardwarePins raises NotImplementedError)."""
 
 from __future__ import annotations
 
@@ -57,12 +58,18 @@ class QtestPins:
         self.client.wait_irq(self._watched(name), level, timeout, since)
 
 
+PIN_CONTROL_ON_HARDWARE = "pin control needs an actuator; not available on hardware"
+
+
 class HardwarePins:
-    """Real boards: pins need an actuator (a rack's relay or GPIO adapter)."""
+    """Real boards: pins need an actuator (a rack's relay or GPIO adapter),
+    which is not written yet; every call says so. The plugin's `gpio`
+    fixture skips with PIN_CONTROL_ON_HARDWARE before a test gets here."""
 
     def _no(self, *_a, **_k):
-        raise NotImplementedError("pin control on real hardware is not implemented yet: "
-                                  "it needs an actuator described in a rack file")
+        raise NotImplementedError(f"{PIN_CONTROL_ON_HARDWARE} (pin control on real hardware "
+                                  f"is not implemented yet: it needs an actuator described "
+                                  f"in a rack file)")
 
     set = mark = events = wait = _no
 

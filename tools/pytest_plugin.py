@@ -2,11 +2,16 @@
 
 Loaded by hil_tests/conftest.py. Gives the tests:
   - options --board (default pc), --build-dir (default build/<board>),
-    --accel (auto|tcg|kvm), --boot-timeout;
+    --accel (auto|tcg|kvm), --boot-timeout; for a physical board instead
+    of the twin --hardware, --probe UID, --port PATH|URL, --no-flash
+    (tools/hardware.py: flashed once, reset before the session);
   - fixtures `board` (the board description), `dut` (one booted device for
     the whole session), `fresh_dut` (a device booted for one test, for
-    tests that kill the guest) and `gpio` (the session's device, with pin
-    control: skipped unless the board grants 'gpio');
+    tests that kill the guest; on hardware the session's board, reset
+    before and after the test), `gpio` (the session's device, with pin
+    control: skipped unless the board grants 'gpio', and on hardware,
+    where pin control needs an actuator) and `fresh_gpio` (the same for a
+    freshly booted device);
   - the mark @pytest.mark.needs("capability"): skipped, with the reason,
     when board.toml does not grant it;
   - on failure, the full console transcript as a report section and in
@@ -22,7 +27,7 @@ from pathlib import Path
 import pytest
 
 from .boards import load_board
-from .dut import Dut, QtestPins
+from .dut import PIN_CONTROL_ON_HARDWARE, Dut, HardwarePins, QtestPins
 from .errors import ToolError
 from .paths import REPO, build_dir
 from .qemu import QemuTwin, accel_for
@@ -40,6 +45,16 @@ def pytest_addoption(parser):
                 help="QEMU accelerator for twins (default auto)")
     g.addoption("--boot-timeout", type=float, default=90.0,
                 help="seconds to wait for the first prompt (default 90)")
+    g.addoption("--hardware", action="store_true",
+                help="run against the physical board (pyocd probe + serial console), "
+                     "not the QEMU twin")
+    g.addoption("--probe", default=None, metavar="UID",
+                help="with --hardware: the debug probe's unique id (needed when several)")
+    g.addoption("--port", default=None, metavar="PATH|URL",
+                help="with --hardware: the console (/dev/ttyACM0, rfc2217://host:port, "
+                     "socket://host:port; default: board.toml [console] usb_serial)")
+    g.addoption("--no-flash", action="store_true",
+                help="with --hardware: do not program the image first (reset only)")
     g.addoption("--junit-kind", default="hil",
                 help="name part of the default JUnit file build/<board>/junit-<kind>.xml")
 
@@ -54,8 +69,12 @@ def pytest_configure(config):
     build = Path(config.getoption("build_dir") or build_dir(board.name))
     if not build.is_absolute():
         build = REPO / build
+    hardware = bool(config.getoption("hardware"))
+    if not hardware and any(config.getoption(o) for o in ("probe", "port", "no_flash")):
+        raise pytest.UsageError("--probe, --port and --no-flash go with --hardware")
     config.stash[_STATE] = {"board": board, "build": build, "accel": None,
-                            "logs": build / "hil-logs", "boots": 0, "failed_logs": []}
+                            "logs": build / "hil-logs", "boots": 0, "failed_logs": [],
+                            "hardware": hardware, "hw": None}
     if not getattr(config.option, "xmlpath", None) and not hasattr(config, "workerinput"):
         build.mkdir(parents=True, exist_ok=True)
         config.option.xmlpath = str(build / f"junit-{config.getoption('junit_kind')}.xml")
@@ -77,7 +96,8 @@ def _accel(config):
 
 def pytest_report_header(config):
     st = _state(config)
-    return [f"nagi: board {st['board'].name}, build {st['build']}"]
+    where = "hardware" if st["hardware"] else "twin"
+    return [f"nagi: board {st['board'].name} ({where}), build {st['build']}"]
 
 
 def pytest_runtest_setup(item):
@@ -88,9 +108,38 @@ def pytest_runtest_setup(item):
                 pytest.skip(f"board '{board.name}' lacks capability '{cap}'")
 
 
-def boot_dut(config, tag: str) -> Dut:
-    """Boot the built image on the board's twin and wait for the prompt."""
+def boot_hardware(config) -> Dut:
+    """The physical board: choose probe and port, flash (unless --no-flash),
+    reset, wait for the prompt. Any missing piece ends the session with
+    one `error:` line."""
+    from .hardware import HardwareBoard
     st = _state(config)
+    board = st["board"]
+    try:
+        hw = HardwareBoard(board, st["build"], probe=config.getoption("probe"),
+                           port=config.getoption("port"),
+                           flash=not config.getoption("no_flash"))
+        console = hw.start()
+    except ToolError as e:
+        pytest.exit(f"error: {e}", returncode=2)
+    st["hw"] = hw
+    st["boots"] += 1
+    dut = Dut(console, hw, board, pins=HardwarePins() if board.has("gpio") else None)
+    try:
+        dut.wait_for_boot(config.getoption("boot_timeout"))
+    except (AssertionError, ToolError):
+        _write_log(st["logs"] / "boot-session.log", dut.transcript)
+        dut.close()
+        raise
+    return dut
+
+
+def boot_dut(config, tag: str) -> Dut:
+    """Boot the built image on the board's twin (on the physical board with
+    --hardware) and wait for the prompt."""
+    st = _state(config)
+    if st["hardware"]:
+        return boot_hardware(config)
     board = st["board"]
     image = st["build"] / board.qemu.image if board.qemu else None
     if image is None or not image.is_file():
@@ -127,15 +176,29 @@ def dut(request):
     d.close()
 
 
+def _need_pin_control(config) -> None:
+    st = _state(config)
+    board = st["board"]
+    if not board.has("gpio"):
+        pytest.skip(f"board '{board.name}' lacks capability 'gpio'")
+    if st["hardware"]:
+        pytest.skip(PIN_CONTROL_ON_HARDWARE)
+
+
 @pytest.fixture
 def gpio(request):
     """The session's device with pin control (dut.set_pin / press /
     pin_events / wait_pin); skipped, before any boot, on boards without
-    'gpio'."""
-    board = _state(request.config)["board"]
-    if not board.has("gpio"):
-        pytest.skip(f"board '{board.name}' lacks capability 'gpio'")
+    'gpio' and on hardware (no actuator back-end yet)."""
+    _need_pin_control(request.config)
     return request.getfixturevalue("dut")
+
+
+@pytest.fixture
+def fresh_gpio(request):
+    """Like `gpio`, on a device booted for this test alone (fresh_dut)."""
+    _need_pin_control(request.config)
+    return request.getfixturevalue("fresh_dut")
 
 
 @pytest.fixture(scope="session")
@@ -152,7 +215,20 @@ def kconfig(request) -> dict[str, str]:
 
 @pytest.fixture
 def fresh_dut(request):
-    """A device booted for this test alone (for tests that kill the guest)."""
+    """A device booted for this test alone (for tests that kill the guest).
+    On hardware there is one board and one console: the session's device,
+    reset before the test and again after it, so the session goes on from
+    a fresh boot."""
+    st = _state(request.config)
+    if st["hardware"]:
+        d = request.getfixturevalue("dut")
+        timeout = request.config.getoption("boot_timeout")
+        st["boots"] += 1
+        d.reset(timeout)
+        yield d
+        st["boots"] += 1
+        d.reset(timeout)
+        return
     d = boot_dut(request.config, _safe_name(request.node.nodeid))
     yield d
     d.close()
@@ -188,8 +264,13 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     counts = {k: len(stats.get(k, [])) for k in ("passed", "failed", "error", "skipped")}
     tr = terminalreporter
     tr.section("Nagi HIL summary")
-    accel = st["accel"].describe() if st["accel"] else "no boot"
-    image = st["build"] / (st["board"].qemu.image if st["board"].qemu else "nagi.img")
+    if st["hardware"]:
+        accel = st["hw"].describe() if st["hw"] else "hardware: no boot"
+        image = ("the image already on the board (--no-flash)" if config.getoption("no_flash")
+                 else st["build"] / "nagi.hex")
+    else:
+        accel = st["accel"].describe() if st["accel"] else "no boot"
+        image = st["build"] / (st["board"].qemu.image if st["board"].qemu else "nagi.img")
     tr.write_line(f"board {st['board'].name}; image {image}; {accel}; "
                   f"boots {st['boots']}")
     tr.write_line(", ".join(f"{n} {k}" for k, n in counts.items()))

@@ -4,8 +4,11 @@ Stages, in order: the kernel's host unit tests (C, ASan/UBSan), the Rust
 runtime's `cargo test`, the tools' own pytest suite, then the HIL suite
 on the board (after an incremental build). The first three are host tests
 and do not depend on the board's architecture: every board's run has them.
-The HIL suite runs on the board's QEMU twin (TCG only for Cortex-M twins). All stages run even when one
-fails; the exit status is non-zero if any failed."""
+The HIL suite runs on the board's QEMU twin (TCG only for Cortex-M twins),
+or with --hardware on the physical board (tools/hardware.py): the probe
+and the console port are checked before any stage runs, so a missing one
+is one `error:` line at once. All stages run even when one fails; the
+exit status is non-zero if any failed."""
 
 from __future__ import annotations
 
@@ -76,10 +79,31 @@ def stage_hil(ctx) -> tuple[str, str]:
         print(f"error: {e}")
         return "FAILED", f"build: {e}"
     cmd = [sys.executable, "-m", "pytest", "hil_tests", f"--board={board.name}",
-           f"--build-dir={build}", f"--accel={ctx['accel']}", *ctx["pytest_args"]]
+           f"--build-dir={build}", f"--accel={ctx['accel']}", *hardware_args(ctx),
+           *ctx["pytest_args"]]
     rc = _run(cmd)
     junit = os.path.relpath(build / "junit-hil.xml", REPO)
     return ("passed", f"JUnit {junit}") if rc == 0 else ("FAILED", f"pytest exit {rc}; JUnit {junit}")
+
+
+def hardware_args(ctx) -> list[str]:
+    """The plugin's options for the physical board (none for the twin)."""
+    hw = ctx.get("hardware")
+    if not hw:
+        return []
+    args = ["--hardware", f"--probe={hw['probe']}", f"--port={hw['port']}"]
+    return args + (["--no-flash"] if hw["no_flash"] else [])
+
+
+def hardware_preflight(board, build: Path, args) -> dict:
+    """Probe and console port for --hardware, chosen now (ToolError: one
+    line, before any stage), passed to the HIL stage explicitly."""
+    from .hardware import HardwareBoard
+    hw = HardwareBoard(board, build, probe=args.probe, port=args.port,
+                       flash=not args.no_flash)
+    probe, port = hw.preflight()
+    print(f"hardware: probe {probe}, console {port}", flush=True)
+    return {"probe": probe, "port": port, "no_flash": bool(args.no_flash)}
 
 
 STAGES = [
@@ -91,15 +115,19 @@ STAGES = [
 
 
 def run_tests(board, build: Path, overrides, args) -> int:
+    hardware = None
+    if getattr(args, "hardware", False):
+        hardware = hardware_preflight(board, build, args)
     build.mkdir(parents=True, exist_ok=True)
     ctx = {"board": board, "build": build, "overrides": overrides, "accel": args.accel,
-           "pytest_args": args.pytest_args, "unit_only": args.unit_only}
+           "pytest_args": args.pytest_args, "unit_only": args.unit_only,
+           "hardware": hardware}
     results = []
     for name, fn, kind in STAGES:
         if (args.hil_only and kind != "hil") or (args.unit_only and kind != "unit"):
             continue
         if kind == "hil":
-            name = f"{name} ({board.name} twin)"
+            name = f"{name} ({board.name} {'hardware' if hardware else 'twin'})"
         print(f"\n=== {name} ===", flush=True)
         start = time.monotonic()
         status, detail = fn(ctx)

@@ -104,6 +104,7 @@ def test_discovery_kit_flash_methods_and_pins():
     assert b.flash_method("pyocd")["target"] == "stm32l475xg"
     dfu = b.flash_method("dfu")
     assert (dfu["usb_vid"], dfu["usb_pid"]) == (0x0483, 0xdf11)
+    assert b.console["usb_serial"] == "0483:374b"     # the ST-LINK V2-1 VCP (tools/hardware.py)
     button, led = b.gpio_pin("button"), b.gpio_pin("led")
     assert (button["direction"], button["qtest_device"], button["qtest_pin"]) == \
         ("input", "/machine/soc/gpioc", 13)
