@@ -10,7 +10,10 @@ def test_bench_format(dut, kconfig):
     if kconfig.get("BENCH") == "y":
         assert "ipc_roundtrip" in figures
     for f in figures.values():
-        assert 0 < f.min <= f.median, f
+        # This boot runs without -icount: on arm-m the clock is SysTick in
+        # QEMU's host-time virtual clock, so one batch may see no tick at
+        # all (min 0); the median of the batches must still be positive.
+        assert 0 <= f.min <= f.median and f.median > 0, f
         assert f.operations >= 100, f          # iterations x batch (arm-m prints batch=)
         if f.batch is not None:
             assert f.hz > 0 and f.iterations >= 5, f
