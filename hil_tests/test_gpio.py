@@ -31,8 +31,9 @@ def test_gpio_reads_the_button(button_low):
 def test_gpio_wait_sees_a_rising_edge(button_low):
     dut = button_low
     dut.console.drain(0.0)
-    dut.send_line("gpio wait 2000")
-    time.sleep(0.4)                 # let the shell start waiting (the echo is not enough)
+    dut.send_line("gpio wait 10000")
+    time.sleep(1.0)                 # let the shell start waiting (the echo is not enough;
+                                    # generous: a loaded host slows the TCG guest)
     dut.set_pin("button", 1)
     m = dut.expect(r"^(PC13 rose|PC13 fell|gpio: timeout)$", timeout=15)
     dut.expect(r"nagi> ", timeout=10)
@@ -52,8 +53,9 @@ def test_first_rising_edge_after_boot_is_seen(fresh_gpio):
     first `gpio wait` and the first rising edge give `PC13 rose`."""
     dut = fresh_gpio
     dut.console.drain(0.0)
-    dut.send_line("gpio wait 2000")
-    time.sleep(0.4)                 # let the shell start waiting (the echo is not enough)
+    dut.send_line("gpio wait 10000")
+    time.sleep(1.0)                 # let the shell start waiting (the echo is not enough;
+                                    # generous: a loaded host slows the TCG guest)
     dut.set_pin("button", 1)        # the first change of PC13 since reset
     m = dut.expect(r"^(PC13 rose|PC13 fell|gpio: timeout)$", timeout=15)
     dut.expect(r"nagi> ", timeout=10)
