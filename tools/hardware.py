@@ -98,7 +98,7 @@ class HardwareBoard:
         self.board, self.build = board, Path(build)
         self.probe_uid, self.port, self.want_flash = probe, port, flash
         self.flasher = PyocdFlasher(board, api, out=out)   # no pyocd method: one line
-        self.api, self.out, self.comports = self.flasher.api, out, comports
+        self.out, self.comports = out, comports
         self.baud = int(board.console.get("baud", 115200))
         self.probe = None
         self.console: Console | None = None
@@ -134,19 +134,7 @@ class HardwareBoard:
 
     def reset(self) -> None:
         """session.target.reset() on the chosen probe (the core runs on)."""
-        session = self.api.open_session(self.probe.uid, self.flasher.target)
-        try:
-            self.api.reset(session)
-        except ToolError:
-            raise
-        except Exception as e:
-            from .flashers.pyocd_flasher import _usb_problem
-            raise ToolError(_usb_problem(e)) from None
-        finally:
-            try:
-                self.api.close(session)
-            except Exception:
-                pass
+        self.flasher.reset(self.probe)
 
     def stop(self) -> None:
         if self.console is not None:

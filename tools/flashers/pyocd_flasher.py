@@ -10,6 +10,7 @@ the USB device, no probe)."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -129,8 +130,7 @@ class PyocdFlasher:
             raise ToolError(f"{bin_path} is {len(expected)} bytes; the flash holds {size}")
         self.out(f"pyocd: programming {hex_path.name} on {probe.uid} ({probe.description}), "
                  f"target {self.target}")
-        session = self.api.open_session(probe.uid, self.target)
-        try:
+        with self.session(probe) as session:
             bar = progress_bar(f"flash {hex_path.name}")
             try:
                 self.api.program(session, hex_path, bar.update_to)
@@ -145,6 +145,19 @@ class PyocdFlasher:
             self.out(f"pyocd: verified {len(expected)} bytes at 0x{base:08x}")
             self.api.reset(session)
             self.out("pyocd: reset; the board runs the new image")
+
+    def reset(self, probe: Probe) -> None:
+        """Reset the target through the probe (the core runs on)."""
+        with self.session(probe) as session:
+            self.api.reset(session)
+
+    @contextmanager
+    def session(self, probe: Probe):
+        """A pyocd session on probe; whatever pyocd or libusb raises inside
+        becomes one ToolError line, and the session is always closed."""
+        session = self.api.open_session(probe.uid, self.target)
+        try:
+            yield session
         except ToolError:
             raise
         except Exception as e:
