@@ -34,18 +34,28 @@ static bool inside(uint32_t a, uint32_t n, uint32_t base, uint32_t size) {
     return a >= base && a - base <= size && n <= size - (a - base);
 }
 
-static const struct table_entry *find(const char *name) {
+/* The table's entries and their number, or NULL if there is no valid
+ * table header. */
+static const struct table_entry *entries(uint32_t *count) {
     const uint8_t *t = task_table;
-    uint32_t count, hsize;
+    uint32_t hsize;
     if (!t || memcmp(t, TABLE_MAGIC, 8) != 0)
         return NULL;
-    memcpy(&count, t + 8, 4);
+    memcpy(count, t + 8, 4);
     memcpy(&hsize, t + 12, 4);
-    if (count > TABLE_MAX || hsize != 16)
+    if (*count > TABLE_MAX || hsize != 16)
+        return NULL;
+    return (const void *)(t + 16);
+}
+
+static const struct table_entry *find(const char *name) {
+    uint32_t count;
+    const struct table_entry *table = entries(&count);
+    if (!table)
         return NULL;
     size_t len = strnlen(name, TASK_NAME_MAX);
     for (uint32_t i = 0; i < count; i++) {
-        const struct table_entry *e = (const void *)(t + 16 + i * sizeof(*e));
+        const struct table_entry *e = &table[i];
         if (strnlen(e->name, sizeof(e->name)) == len && len < sizeof(e->name) &&
             memcmp(e->name, name, len) == 0)
             return e;
@@ -80,17 +90,12 @@ static bool in_use(const struct table_entry *e, struct task *self) {
 
 /* Bytes of RAM in the regions of programs that run now. */
 size_t image_table_ram_in_use(void) {
-    const uint8_t *t = task_table;
     uint32_t count;
+    const struct table_entry *table = entries(&count);
     size_t used = 0;
-    if (!t || memcmp(t, TABLE_MAGIC, 8) != 0)
-        return 0;
-    memcpy(&count, t + 8, 4);
-    for (uint32_t i = 0; i < count && i < TABLE_MAX; i++) {
-        const struct table_entry *e = (const void *)(t + 16 + i * sizeof(*e));
-        if (in_use(e, NULL))
-            used += e->ram_size;
-    }
+    for (uint32_t i = 0; table && i < count; i++)
+        if (in_use(&table[i], NULL))
+            used += table[i].ram_size;
     return used;
 }
 

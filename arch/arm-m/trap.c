@@ -137,8 +137,7 @@ void arm_trap(uint32_t exc, uint32_t *regs) {
         arm_systick_wraps++;
         kernel_timer_tick();
     } else if (exc >= EXC_IRQ0) {
-        irq_mask(exc - EXC_IRQ0);
-        kernel_irq(exc - EXC_IRQ0);
+        kernel_irq(exc - EXC_IRQ0);       /* masks the line until it is served */
     } else if (exc != EXC_PENDSV) {
         user_fault(exc, top);
     }
