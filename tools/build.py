@@ -16,7 +16,7 @@ from .boards import Board
 from .config import configure
 from .errors import ToolError
 from .initfs import pack
-from .paths import REPO
+from .paths import REPO, write_if_changed
 from .progress import Step
 
 USER_PROGRAMS = ["init", "memory", "console", "shell", "ipc_peer", "faulter"]
@@ -179,7 +179,7 @@ class Builder:
         files = [(p.name, p.read_bytes()) for p in elfs]
         assert files[0][0] == "init", "init must be the first entry"
         out = self.build / "initfs.bin"
-        wrote = write_if_changed_bytes(out, pack(files))
+        wrote = write_if_changed(out, pack(files))
         step.finish(f"wrote {out.name} ({len(files)} programs)" if wrote else "up to date")
         return out
 
@@ -277,7 +277,7 @@ class Builder:
             step.finish("FAILED")
             raise
         mm = lay.memory_map(self.board.name, mem, usage, layout)
-        write_if_changed_bytes(self.build / "memory-map.json",
+        write_if_changed(self.build / "memory-map.json",
                                lay.memory_map_json(mm).encode())
         step.finish(f"wrote {', '.join(p.name for p in files.changed)}" if files.changed
                     else "up to date")
@@ -298,16 +298,3 @@ class Builder:
         initfs = self.step_initfs(elfs)
         image = self.step_kernel(initfs)
         return BuildResult(image=image, elf=self.build / "nagi.elf", config=config)
-
-
-def write_if_changed_bytes(path: Path, data: bytes) -> bool:
-    try:
-        if path.read_bytes() == data:
-            return False
-    except OSError:
-        pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-    return True

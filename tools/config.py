@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .boards import Board
 from .errors import ToolError
-from .paths import REPO
+from .paths import REPO, write_if_changed
 
 
 @dataclass
@@ -21,21 +21,6 @@ class ConfigResult:
     """What configure() produced; `changed` lists the files rewritten."""
     values: dict[str, str]
     changed: list[Path]
-
-
-def write_if_changed(path: Path, content: str) -> bool:
-    """Write `content` to `path` unless it already holds exactly that.
-    Returns True when the file was (re)written."""
-    try:
-        if path.read_text() == content:
-            return False
-    except (OSError, UnicodeDecodeError):
-        pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(content)
-    os.replace(tmp, path)
-    return True
 
 
 def parse_overrides(items: list[str]) -> list[tuple[str, str]]:

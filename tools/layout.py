@@ -28,6 +28,7 @@ from typing import Callable
 from .elfimage import (EM_ARM, PF_R, PF_X, SHF_ALLOC, SHT_NOBITS, Elf32, ElfError,
                        LoadPiece, flat_binary, intel_hex, read_elf, write_elf)
 from .errors import ToolError
+from .paths import write_if_changed
 
 MSGBUF_BYTES = 576          # message buffer (512) + bootinfo, 8-aligned
 MIN_RAM_REGION = 4096       # kernel stack (R/8) must be at least 512 bytes
@@ -308,17 +309,6 @@ def ld_script(t: TaskRegion, note: str) -> str:
             f"TASK_DATA_START = 0x{t.data_start:08x}; /* after kernel stack, stack, msgbuf */\n")
 
 
-def _write_if_changed(path: Path, text: str) -> bool:
-    try:
-        if path.read_text() == text:
-            return False
-    except OSError:
-        pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    return True
-
-
 # -- checking a relinked program --------------------------------------------------
 
 def check_program(elf: Elf32, t: TaskRegion) -> None:
@@ -393,7 +383,7 @@ def link_programs(mem: McuMemory, programs: list[str], all_programs: list[str],
     def write_scripts(final: Layout | None) -> None:
         for n in all_programs:
             t = final.task(n) if final and n in programs else measuring[n]
-            _write_if_changed(layout_dir / f"{n}.ld",
+            write_if_changed(layout_dir / f"{n}.ld",
                               ld_script(t, "final" if final and n in programs else
                                         "measuring layout"))
 
@@ -452,7 +442,7 @@ def link_programs(mem: McuMemory, programs: list[str], all_programs: list[str],
         raise LayoutError("layout: the program sizes keep changing between links")
     for t in again.tasks:
         check_program(elfs[t.name], t)
-    _write_if_changed(state_file, json.dumps(_state(again)))
+    write_if_changed(state_file, json.dumps(_state(again)))
     return again, elfs
 
 
@@ -585,18 +575,6 @@ class ImageFiles:
     changed: list[Path] = field(default_factory=list)
 
 
-def _write_bytes_if_changed(path: Path, data: bytes) -> bool:
-    try:
-        if path.read_bytes() == data:
-            return False
-    except OSError:
-        pass
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
-    return True
-
-
 def merge_image(kernel: Elf32, mem: McuMemory, layout: Layout, elfs: dict[str, Elf32],
                 out_dir: Path) -> ImageFiles:
     """Write nagi.elf, nagi.bin (flat from FLASH_BASE) and nagi.hex."""
@@ -610,7 +588,7 @@ def merge_image(kernel: Elf32, mem: McuMemory, layout: Layout, elfs: dict[str, E
     files = ImageFiles(out_dir / "nagi.elf", out_dir / "nagi.bin", out_dir / "nagi.hex")
     for path, data in ((files.elf, elf_bytes), (files.bin, flat_binary(pieces, mem.flash_base)),
                        (files.hex, intel_hex(pieces, start=kernel.entry).encode())):
-        if _write_bytes_if_changed(path, data):
+        if write_if_changed(path, data):
             files.changed.append(path)
     return files
 
