@@ -41,7 +41,7 @@ def test_gpio_wait_sees_a_rising_edge(button_low):
 
 
 def test_first_rising_edge_after_boot_is_seen(fresh_gpio):
-    """QEMU twin difference (userland/gpio/src/stm32l4.rs,
+    """QEMU twin difference (userland/drivers/gpio/src/stm32l4.rs,
     sync_twin_exti_level): QEMU 10's EXTI model detects edges against the
     level it last saw per line, and SYSCFG forwards pin changes but not
     EXTICR switches; at reset EXTI13 follows PA13 (SWDIO, pulled up), so

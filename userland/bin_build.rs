@@ -20,7 +20,13 @@ TASK_DATA_START = 0x20000000;\n";
 
 fn main() {
     let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
-    let userland = manifest.parent().expect("userland/").to_path_buf();
+    // userland/ is the workspace root: the first ancestor holding user.ld
+    // (programs sit one group deep: userland/<group>/<program>).
+    let userland = manifest
+        .ancestors()
+        .find(|d| d.join("user.ld").is_file())
+        .expect("userland/user.ld above the program's manifest")
+        .to_path_buf();
     let target = env::var("TARGET").unwrap_or_default();
     if target == ARM_TARGET {
         arm(&userland);

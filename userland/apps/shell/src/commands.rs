@@ -156,7 +156,7 @@ fn sleep(_: &mut Services, rest: &str) {
     println!("slept {} ms (uptime {} -> {})", ms, a, b);
 }
 
-/// faulter modes (see faulter/src/main.rs).
+/// faulter modes (see userland/tests/faulter/src/main.rs).
 const FAULT_KERNEL: u64 = 1;
 const FAULT_UNMAPPED: u64 = 2;
 const FAULT_NULL: u64 = 3;
