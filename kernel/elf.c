@@ -125,6 +125,35 @@ int elf_prepare_task(struct task *t, const char *name) {
     return 0;
 }
 
+/* PT_LOAD segment i of the file, or false if it is not one (or empty). */
+static bool load_segment_at(const uint8_t *file, const struct elf64_ehdr *eh,
+                            unsigned i, struct elf64_phdr *ph) {
+    memcpy(ph, file + eh->phoff + i * sizeof(*ph), sizeof(*ph));
+    return ph->type == PT_LOAD && ph->memsz != 0;
+}
+
+/* Every PT_LOAD segment lies in the image window, within the file, and
+ * apart from every other one: overlapping segments would map one page
+ * with the union of their rights and let the later copy overwrite the
+ * earlier, so they are refused before anything is mapped. */
+static bool segments_valid(const uint8_t *file, size_t size,
+                           const struct elf64_ehdr *eh) {
+    struct elf64_phdr ph, other;
+    for (unsigned i = 0; i < eh->phnum; i++) {
+        if (!load_segment_at(file, eh, i, &ph))
+            continue;
+        if (ph.vaddr < ARCH_IMAGE_BASE || ph.memsz > IMAGE_LIMIT ||
+            ph.vaddr - ARCH_IMAGE_BASE > IMAGE_LIMIT - ph.memsz ||
+            ph.filesz > ph.memsz || ph.offset > size || ph.filesz > size - ph.offset)
+            return false;
+        for (unsigned j = 0; j < i; j++)
+            if (load_segment_at(file, eh, j, &other) &&
+                ph.vaddr < other.vaddr + other.memsz && other.vaddr < ph.vaddr + ph.memsz)
+                return false;
+    }
+    return true;
+}
+
 /* Load initfs file `name` into t and prepare its first entry with arg. */
 int image_load_elf(struct task *t, const char *name, uint64_t arg) {
     const uint8_t *file;
@@ -146,15 +175,13 @@ int image_load_elf(struct task *t, const char *name, uint64_t arg) {
         eh.phentsize != sizeof(struct elf64_phdr) || eh.phnum > 32 ||
         eh.phoff > size || eh.phnum * sizeof(struct elf64_phdr) > size - eh.phoff)
         return -E_INVAL;
+    if (!segments_valid(file, size, &eh))
+        return -E_INVAL;
     for (unsigned i = 0; i < eh.phnum; i++) {
         struct elf64_phdr ph;
         memcpy(&ph, file + eh.phoff + i * sizeof(ph), sizeof(ph));
         if (ph.type != PT_LOAD || ph.memsz == 0)
             continue;
-        if (ph.vaddr < ARCH_IMAGE_BASE || ph.memsz > IMAGE_LIMIT ||
-            ph.vaddr - ARCH_IMAGE_BASE > IMAGE_LIMIT - ph.memsz ||
-            ph.filesz > ph.memsz || ph.offset > size || ph.filesz > size - ph.offset)
-            return -E_INVAL;
         err = load_segment(t, file, &ph);
         if (err < 0)
             return err;

@@ -136,6 +136,35 @@ TEST(elf_segments_sharing_a_page_widen_its_rights) {
     CHECK_EQ(attrs & (VM_EXEC | VM_WRITE), VM_EXEC | VM_WRITE);
 }
 
+TEST(elf_refuses_overlapping_segments) {
+    kt_boot();
+    static const uint8_t a[] = { 1, 2, 3, 4 }, b[] = { 5, 6, 7, 8 };
+    /* Exactly adjacent segments are fine; one byte of overlap is not,
+     * whichever comes first in the header table, and neither is one
+     * segment inside another. */
+    const struct { uint64_t second; uint64_t memsz; int want; } cases[] = {
+        { ARCH_IMAGE_BASE + 0x1004, 4, 0 },
+        { ARCH_IMAGE_BASE + 0x1003, 4, -E_INVAL },
+        { ARCH_IMAGE_BASE + 0x0ffd, 4, -E_INVAL },
+        { ARCH_IMAGE_BASE + 0x1001, 2, -E_INVAL },
+        { ARCH_IMAGE_BASE + 0x0800, 0x1000, -E_INVAL },
+    };
+    for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        kt_boot();
+        struct kt_seg segs[] = {
+            { 5, ARCH_IMAGE_BASE + 0x1000, 4, a, 4 },
+            { 6, cases[i].second, cases[i].memsz, b, 2 },
+        };
+        size_t n = kt_elf(img, sizeof(img), ARCH_IMAGE_BASE + 0x1000, segs, 2);
+        struct task *t;
+        CHECK_EQ(load(n, &t), cases[i].want);
+        if (cases[i].want < 0) {
+            /* nothing of the program was mapped before the refusal */
+            CHECK(kt_uptr(t, ARCH_IMAGE_BASE + 0x1000) == NULL);
+        }
+    }
+}
+
 /* A valid image, then one corruption; the load must fail with -E_INVAL and
  * release everything once the task is killed. */
 struct corruption {
