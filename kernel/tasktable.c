@@ -48,11 +48,14 @@ static const struct table_entry *entries(uint32_t *count) {
     return (const void *)(t + 16);
 }
 
-static const struct table_entry *find(const char *name) {
+static const struct table_entry *find(const char *name, const struct table_entry **all,
+                                      uint32_t *count_out) {
     uint32_t count;
     const struct table_entry *table = entries(&count);
     if (!table)
         return NULL;
+    *all = table;
+    *count_out = count;
     size_t len = strnlen(name, TASK_NAME_MAX);
     for (uint32_t i = 0; i < count; i++) {
         const struct table_entry *e = &table[i];
@@ -75,6 +78,58 @@ static bool entry_valid(const struct table_entry *e) {
         e->stack_top > user_base && inside(e->stack_top, 0, user_base, user_size) &&
         (e->stack_top & 7) == 0 && (e->msgbuf & 7) == 0 &&
         inside(e->msgbuf, MSGBUF_BYTES, user_base, user_size);
+}
+
+/* [a, a+n) and [b, b+m) share a byte (both non-empty, no wrap-around:
+ * entry_valid has checked the regions' shapes). */
+static bool overlap(uint32_t a, uint32_t n, uint32_t b, uint32_t m) {
+    return n && m && a < b + m && b < a + n;
+}
+
+/* Why entry e of the table may not run, in a phrase for the console, or
+ * NULL. Beyond its own fields (entry_valid): its regions are MPU-shaped
+ * (power of two, aligned to their size, so the kernel stack is exactly
+ * the lowest subregion), its flash does not cover the table itself, and
+ * neither region overlaps that of a program EARLIER in the table: of two
+ * overlapping entries the later is refused, so no two tasks ever share
+ * memory, whatever order they start in, and the earlier (init comes
+ * first) still runs. The arch refuses regions
+ * outside task memory (the kernel's own flash and RAM included). */
+static const char *entry_problem(const struct table_entry *table, uint32_t count,
+                                 const struct table_entry *e, const char **other) {
+    uint32_t table_bytes = 16 + count * (uint32_t)sizeof(*e);
+    uint32_t table_addr = (uint32_t)(uintptr_t)task_table;
+    *other = NULL;
+    if ((e->ram_size & (e->ram_size - 1)) || (e->ram_base & (e->ram_size - 1)))
+        return "RAM region is not a power of two aligned to its size "
+               "(its kernel stack would not be the MPU's lowest subregion)";
+    if (!e->flash_size || (e->flash_size & (e->flash_size - 1)) ||
+        (e->flash_base & (e->flash_size - 1)))
+        return "flash region is not a power of two aligned to its size";
+    if (!entry_valid(e))
+        return "a field points outside its regions";
+    if (overlap(e->flash_base, e->flash_size, table_addr, table_bytes))
+        return "flash region overlaps the task table";
+    for (const struct table_entry *o = table; o < e; o++) {
+        *other = o->name;
+        if (overlap(e->flash_base, e->flash_size, o->flash_base, o->flash_size))
+            return "flash region overlaps that of";
+        if (overlap(e->ram_base, e->ram_size, o->ram_base, o->ram_size))
+            return "RAM region overlaps that of";
+    }
+    *other = NULL;
+    return NULL;
+}
+
+/* Refuse table entry e with one console line naming the program. */
+static int refuse(const struct table_entry *e, const char *why, const char *other) {
+    char name[sizeof(e->name) + 1], with[sizeof(e->name) + 1] = "";
+    strlcpy_k(name, e->name, sizeof(name));      /* a bad table may not end its names */
+    if (other)
+        strlcpy_k(with, other, sizeof(with));
+    printk("nagi: task table: '%s' refused: %s%s%s%s\n", name, why,
+           other ? " '" : "", with, other ? "'" : "");
+    return -E_INVAL;
 }
 
 /* Another live task runs this program (its RAM region is in use). */
@@ -100,18 +155,19 @@ size_t image_table_ram_in_use(void) {
 }
 
 int image_load_table(struct task *t, const char *name, uint64_t arg) {
-    const struct table_entry *e = find(name);
-    int err;
-    if (!e)
+    const struct table_entry *table = NULL, *e;
+    const char *why, *other;
+    uint32_t count = 0;
+    if (!(e = find(name, &table, &count)))
         return -E_NOENT;
-    if (!entry_valid(e))
-        return -E_INVAL;
+    if ((why = entry_problem(table, count, e, &other)))
+        return refuse(e, why, other);
     if (in_use(e, t))
         return -E_BUSY;
-    if ((err = arch_vm_add_region(&t->vm, e->flash_base, e->flash_size, VM_EXEC)) < 0 ||
-        (err = arch_vm_add_region(&t->vm, e->ram_base, e->ram_size,
-                                  VM_WRITE | VM_KSTACK_LOW)) < 0)
-        return err;
+    if (arch_vm_add_region(&t->vm, e->flash_base, e->flash_size, VM_EXEC) < 0)
+        return refuse(e, "flash region is outside task flash (or in the kernel's)", NULL);
+    if (arch_vm_add_region(&t->vm, e->ram_base, e->ram_size, VM_WRITE | VM_KSTACK_LOW) < 0)
+        return refuse(e, "RAM region is outside task RAM (or in the kernel's)", NULL);
     t->name = e->name;
     t->kstack = arch_phys_to_virt(e->ram_base);
     t->kstack_size = e->ram_size / 8;

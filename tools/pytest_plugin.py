@@ -11,7 +11,8 @@ Loaded by hil_tests/conftest.py. Gives the tests:
     before and after the test), `gpio` (the session's device, with pin
     control: skipped unless the board grants 'gpio', and on hardware,
     where pin control needs an actuator) and `fresh_gpio` (the same for a
-    freshly booted device);
+    freshly booted device), `twin_image` (boots a variant image a test
+    made, e.g. a corrupted task table, on the twin);
   - the mark @pytest.mark.needs("capability"): skipped, with the reason,
     when board.toml does not grant it;
   - on failure, the full console transcript as a report section and in
@@ -145,6 +146,14 @@ def boot_dut(config, tag: str) -> Dut:
     if image is None or not image.is_file():
         pytest.exit(f"error: no image at {image}; run `python3 flash.py build` first",
                     returncode=2)
+    return boot_twin(config, image, tag)
+
+
+def boot_twin(config, image: Path, tag: str, wait_for_prompt: bool = True) -> Dut:
+    """Boot `image` (the build's, or a variant a test made) on the board's
+    twin; with wait_for_prompt, wait for the shell's first prompt."""
+    st = _state(config)
+    board = st["board"]
     st["boots"] += 1
     pin_control = board.has("gpio")
     twin = QemuTwin(board, image, _accel(config), qtest=pin_control,
@@ -154,7 +163,8 @@ def boot_dut(config, tag: str) -> Dut:
     try:
         if pin_control:
             dut.pins = QtestPins(twin.qtest, PinMap.from_board(board))
-        dut.wait_for_boot(config.getoption("boot_timeout"))
+        if wait_for_prompt:
+            dut.wait_for_boot(config.getoption("boot_timeout"))
     except (AssertionError, ToolError):
         _write_log(st["logs"] / f"boot-{tag}.log", dut.transcript)
         dut.close()
@@ -199,6 +209,33 @@ def fresh_gpio(request):
     """Like `gpio`, on a device booted for this test alone (fresh_dut)."""
     _need_pin_control(request.config)
     return request.getfixturevalue("fresh_dut")
+
+
+@pytest.fixture(scope="session")
+def build(request) -> Path:
+    """The build directory the session's image comes from."""
+    return _state(request.config)["build"]
+
+
+@pytest.fixture
+def twin_image(request):
+    """boot(image, wait_for_prompt=True) -> Dut: boot a variant image (a
+    corrupted copy the test made) on the board's twin for this test alone;
+    closed after the test. Skipped on hardware (it would reflash the board)."""
+    st = _state(request.config)
+    if st["hardware"]:
+        pytest.skip("boots variant images on the twin only (it would reflash the board)")
+    booted = []
+
+    def boot(image: Path, wait_for_prompt: bool = True) -> Dut:
+        d = boot_twin(request.config, Path(image),
+                      f"{_safe_name(request.node.nodeid)}-{len(booted)}", wait_for_prompt)
+        booted.append(d)
+        return d
+
+    yield boot
+    for d in booted:
+        d.close()
 
 
 @pytest.fixture(scope="session")

@@ -206,3 +206,80 @@ TEST(tasktable_kernel_stack_is_not_user_memory) {
     CHECK_EQ(kt_syscall(t, SYS_DEBUG_WRITE, (long)(e.ram_base + e.ram_size - 4), 8), -E_FAULT);
     CHECK_EQ(kt_syscall(t, SYS_DEBUG_WRITE, (long)e.flash_base, 4), 4);   /* flash is readable */
 }
+
+/* A second program "peer" placed apart from good(): flash 0x10008000
+ * (16 KiB), RAM 0x20008000 (8 KiB). */
+static struct entry peer(void) {
+    struct entry e = good();
+    uint32_t df = 0x4000, dr = 0x4000;
+    memcpy(e.name, "peer", 5);
+    e.flash_base += df; e.entry += df; e.data_load += df;
+    e.ram_base += dr; e.stack_top += dr; e.msgbuf += dr;
+    e.data_start += dr; e.bss_start += dr; e.heap_base += dr;
+    return e;
+}
+
+/* Move a whole entry's RAM region (and everything in it) by delta. */
+static void move_ram(struct entry *e, int32_t delta) {
+    e->ram_base += delta; e->stack_top += delta; e->msgbuf += delta;
+    e->data_start += delta; e->bss_start += delta; e->heap_base += delta;
+}
+
+TEST(tasktable_refuses_overlaps_with_a_line_naming_both) {
+    static const struct {
+        const char *what, *line;
+    } cases[] = {
+        { "RAM overlaps another program's",
+          "'peer' refused: RAM region overlaps that of 'prog'" },
+        { "flash overlaps another program's",
+          "'peer' refused: flash region overlaps that of 'prog'" },
+        { "flash covers the table itself",
+          "'peer' refused: flash region overlaps the task table" },
+        { "RAM region not a power of two (kernel stack not a subregion)",
+          "'peer' refused: RAM region is not a power of two" },
+    };
+    for (unsigned i = 0; i < ARRAY_SIZE(cases); i++) {
+        kt_boot();
+        host_console_clear();
+        struct entry e[2] = { good(), peer() };
+        switch (i) {
+        case 0: move_ram(&e[1], -0x4000); break;             /* onto prog's RAM */
+        case 1: e[1].flash_base -= 0x4000; e[1].entry -= 0x4000;   /* onto prog's flash */
+                e[1].data_load -= 0x4000; break;
+        case 2: e[1].flash_base = FLASH; e[1].flash_size = 0x4000;
+                e[1].entry = FLASH + 0x101; e[1].data_load = FLASH + 0x800; break;
+        case 3: e[1].ram_size = 0x1800; break;
+        }
+        put_table(e, 2);
+        int err;
+        struct task *t = load("peer", &err);
+        if (err != -E_INVAL || !host_console_contains(cases[i].line))
+            printf("  %s: error %d, console: %s\n", cases[i].what, err, host_console);
+        CHECK_EQ(err, -E_INVAL);
+        CHECK(host_console_contains(cases[i].line));
+        task_kill(t, TASK_STATE_KILLED, NULL);
+        /* of two overlapping entries only the later is refused: prog,
+         * first in the table, still loads */
+        {
+            t = load("prog", &err);
+            if (err)
+                printf("  %s: prog: error %d\n", cases[i].what, err);
+            CHECK_EQ(err, 0);
+            task_kill(t, TASK_STATE_KILLED, NULL);
+        }
+    }
+}
+
+TEST(tasktable_unterminated_names_print_safely) {
+    kt_boot();
+    host_console_clear();
+    struct entry e[2] = { peer(), good() };
+    memset(e[0].name, 'x', sizeof(e[0].name));            /* no NUL */
+    move_ram(&e[0], -0x4000);
+    put_table(e, 2);
+    int err;
+    load("prog", &err);                                    /* prog comes after 'xxx…' */
+    CHECK_EQ(err, -E_INVAL);
+    CHECK(host_console_contains("'prog' refused: RAM region overlaps that of "
+                                "'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'"));
+}
