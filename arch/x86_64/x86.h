@@ -15,6 +15,10 @@
 
 #define IRQ_BASE 32      /* PIC interrupts start at vector 32 */
 
+/* Model-specific registers (Intel SDM vol. 4, AMD APM vol. 2 A) */
+#define MSR_EFER   0xc0000080   /* extended feature enable */
+#define EFER_NXE   (1u << 11)   /* no-execute bit in page entries */
+
 /* Registers saved by trap_common, lowest address first. */
 struct int_frame {
     uint64_t r15, r14, r13, r12, r11, r10, r9, r8;
