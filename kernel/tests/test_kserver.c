@@ -348,3 +348,47 @@ TEST(ks_yield_returns_zero) {
     struct task *t = kt_task("t", 3, 0);
     CHECK_EQ(kt_kcall(t, KS_YIELD, NULL, 0), 0);
 }
+
+/* KS_MMIO runs arm-m's own regions.c on the host (arch/host/host.c): a
+ * grant takes one of the three device slots of the MPU (a repeated grant
+ * takes none), only device memory of a shape the MPU can express is
+ * granted, and the kernel never copies from it. */
+static long mmio(struct task *t, uint32_t base, uint32_t size) {
+    uint8_t d[8];
+    put_u32(d, base);
+    put_u32(d + 4, size);
+    return kt_kcall(t, KS_MMIO, d, 8);
+}
+
+TEST(ks_mmio_grants_device_regions_as_the_mpu_port_does) {
+    kt_boot();
+    struct task *t = kt_task("t", 3, CAP_IO);
+    CHECK_EQ(mmio(t, 0x40013800, 0x400), 0);
+    CHECK_EQ(mmio(t, 0x40013800, 0x400), 0);          /* already granted */
+    CHECK_EQ(mmio(t, 0x48000000, 0x400), 0);
+    CHECK_EQ(mmio(t, 0x48000800, 0x400), 0);
+    CHECK_EQ(mmio(t, 0x50000000, 0x1000), -E_NOMEM);  /* 3 device slots */
+    CHECK_EQ(mmio(t, 0x40013800, 0x400), 0);          /* still granted */
+    CHECK_EQ(t->vm.r[2].rbar & ~0x1fu, 0x40013800);
+    CHECK(t->vm.r[2].rasr & (1u << 28));              /* never executable */
+    uintptr_t pa;
+    unsigned attrs;
+    CHECK_EQ(arch_vm_lookup(&t->vm, 0x40013800, &pa, &attrs), -E_FAULT);
+    CHECK_EQ(kt_syscall(t, SYS_DEBUG_WRITE, 0x40013800, 4), -E_FAULT);
+    /* the task's paged memory is still reachable beside the grants */
+    CHECK(kt_uptr(t, ARCH_MSGBUF_ADDR) != NULL);
+}
+
+TEST(ks_mmio_refuses_what_the_mpu_port_refuses) {
+    kt_boot();
+    struct task *t = kt_task("t", 3, CAP_IO);
+    struct task *u = kt_task("u", 3, CAP_ALL & ~CAP_IO);
+    CHECK_EQ(mmio(u, 0x40013800, 0x400), -E_PERM);    /* no CAP_IO */
+    CHECK_EQ(mmio(t, 0x20000000, 0x400), -E_PERM);    /* RAM, not a device */
+    CHECK_EQ(mmio(t, 0x60000000, 0x400), -E_PERM);    /* past the device range */
+    CHECK_EQ(mmio(t, 0x40013800, 0x300), -E_INVAL);   /* not a power of two */
+    CHECK_EQ(mmio(t, 0x40013900, 0x400), -E_INVAL);   /* misaligned */
+    CHECK_EQ(mmio(t, 0x40013800, 16), -E_INVAL);      /* below 32 bytes */
+    for (int i = 0; i < ARM_TASK_REGIONS; i++)
+        CHECK_EQ(t->vm.r[i].rasr, 0);
+}
