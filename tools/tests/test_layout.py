@@ -9,7 +9,8 @@ import pytest
 
 from tools import layout as lay
 from tools.errors import ToolError
-from tools.elfimage import parse_intel_hex, read_elf
+from tools.elfimage import read_elf
+from tools.tests.test_elfimage import read_hex
 from tools.tests.arm_standins import READELF, build_kernel, build_program, needs_gcc
 
 MPS2 = dict(FLASH_BASE="0x0", FLASH_SIZE="0x400000", RAM_BASE="0x20000000",
@@ -294,7 +295,7 @@ def test_merged_image(tmp_path, config):
     # the kernel's vector table is first
     assert binary[:8] == kernel.loads[0].data[:8]
     # nagi.hex holds exactly the bytes of the pieces
-    memory, start = parse_intel_hex(files.hex.read_text())
+    memory, start = read_hex(files.hex.read_text())
     assert start == kernel.entry
     for addr, byte in list(memory.items())[::97]:
         assert binary[addr - mem.flash_base] == byte
