@@ -4,6 +4,7 @@ errors, the task table, the two-pass link and the merged image."""
 import json
 import re
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -97,7 +98,7 @@ def _measures(names, flash=1000, data=16, bss=64):
 def test_compute_layout_places_after_the_table_and_the_kernel():
     mem = lay.McuMemory.from_config(DISCO)
     names = ["init", "console", "shell"]
-    sizes = lay.load_task_sizes(lay.Path("/nonexistent/tasks.toml"), names)
+    sizes = lay.load_task_sizes(Path("/nonexistent/tasks.toml"), names)
     ms = _measures(names)
     ms["shell"] = lay.Measure(flash=9000, data=100, bss=400, span=504)
     layout = lay.compute_layout(mem, names, sizes, ms)
