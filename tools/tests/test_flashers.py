@@ -199,51 +199,114 @@ def test_run_on_pc_boots_the_twin(no_build):
 
 
 # -- USB DFU --------------------------------------------------------------------------
-class FakeDfu:
-    """A DfuSe bootloader in memory: records requests, keeps a flash array."""
-
-    def __init__(self, base):
-        self.base, self.flash, self.ptr, self.log = base, bytearray(b"\xff" * 8192), base, []
-        self.state = dfu.STATE_IDLE
-
-    def ctrl_out(self, request, value, data):
-        self.log.append((request, value, bytes(data[:5]) if value == 0 else len(data)))
-        if request == dfu.DFU_DNLOAD and value == 0 and data:
-            cmd, addr = struct.unpack("<BI", bytes(data))
-            if cmd == dfu.CMD_SET_ADDRESS:
-                self.ptr = addr
-            elif cmd == dfu.CMD_ERASE:
-                off = addr - self.base
-                self.flash[off:off + dfu.PAGE_SIZE] = b"\xff" * dfu.PAGE_SIZE
-            self.state = dfu.STATE_DNBUSY
-        elif request == dfu.DFU_DNLOAD and value >= 2:
-            off = self.ptr - self.base + (value - 2) * dfu.TRANSFER_SIZE
-            self.flash[off:off + len(data)] = data
-            self.state = dfu.STATE_DNBUSY
-        elif request == dfu.DFU_ABORT:
-            self.state = dfu.STATE_IDLE
-
-    def ctrl_in(self, request, value, length):
-        if request == dfu.DFU_GETSTATUS:
-            state, self.state = self.state, (dfu.STATE_DNLOAD_IDLE if self.state == dfu.STATE_DNBUSY
-                                             else self.state)
-            return bytes([0, 1, 0, 0, state, 0])
-        assert request == dfu.DFU_UPLOAD and self.state == dfu.STATE_IDLE
-        off = self.ptr - self.base
-        return bytes(self.flash[off:off + length])
+# The device is tools/tests/dfuse_device.py, written from USB DFU 1.1 and AN3156;
+# the expected transfers below are spelled in the specifications' terms.
+from tools.tests import dfuse_device as spec   # noqa: E402
 
 
-def test_dfu_erases_writes_verifies_and_leaves(l475, tmp_path):
-    data = bytes(range(256)) * 12          # 3072 bytes: two pages, two blocks
+def dnload(block, data):
+    return (0x21, spec.DNLOAD, block, 0, bytes(data))
+
+
+def command(cmd, addr=None):
+    return dnload(0, bytes([cmd]) + (b"" if addr is None else addr.to_bytes(4, "little")))
+
+
+GETSTATUS = (0xA1, spec.GETSTATUS, 0, 0, 6)
+ABORT = (0x21, spec.ABORT, 0, 0, b"")
+CLRSTATUS = (0x21, spec.CLRSTATUS, 0, 0, b"")
+
+
+def upload(block, length):
+    return (0xA1, spec.UPLOAD, block, 0, length)
+
+
+def run_dfu(board, tmp_path, data, device):
     (tmp_path / "nagi.bin").write_bytes(data)
-    dev = FakeDfu(0x0800_0000)
-    out = []
-    dfu.DfuFlasher(l475, dev, out=out.append, sleep=lambda s: None).flash(tmp_path / "nagi.bin")
+    out, sleeps = [], []
+    flasher = dfu.DfuFlasher(board, dfu.UsbDfuDevice(device), out=out.append,
+                             sleep=sleeps.append)
+    flasher.flash(tmp_path / "nagi.bin")
+    return out, sleeps
+
+
+def test_dfu_transfers_follow_dfuse(l475, tmp_path):
+    data = bytes(range(256)) * 12          # 3072 bytes: two pages, two blocks
+    dev = spec.Stm32DfuBootloader(poll_ms=(25, 4))
+    out, sleeps = run_dfu(l475, tmp_path, data, dev)
+    base = 0x0800_0000
+    busy_then_idle = [GETSTATUS, GETSTATUS]    # dfuDNBUSY, then dfuDNLOAD-IDLE
+    assert dev.transfers == [
+        GETSTATUS, ABORT,
+        command(0x41, base), *busy_then_idle,
+        command(0x41, base + 2048), *busy_then_idle,
+        command(0x21, base), *busy_then_idle, dnload(2, data[:2048]), *busy_then_idle,
+        command(0x21, base + 2048), *busy_then_idle, dnload(2, data[2048:]), *busy_then_idle,
+        command(0x21, base), *busy_then_idle, ABORT, upload(2, 2048), ABORT,
+        command(0x21, base + 2048), *busy_then_idle, ABORT, upload(2, 1024), ABORT,
+        command(0x21, base), *busy_then_idle,
+        dnload(0, b""), GETSTATUS]               # manifestation: leave DFU mode
+    assert sleeps == [0.025, 0.025, 0.0, 0.004, 0.0, 0.004, 0.0, 0.0, 0.0]
     assert bytes(dev.flash[:len(data)]) == data
-    erases = [e for e in dev.log if e[0] == dfu.DFU_DNLOAD and e[1] == 0 and e[2][:1] == b"\x41"]
-    assert [struct.unpack("<I", e[2][1:])[0] for e in erases] == [0x0800_0000, 0x0800_0800]
-    assert dev.log[-1] == (dfu.DFU_DNLOAD, 0, b"")      # zero-length DNLOAD leaves DFU mode
+    assert bytes(dev.flash[len(data):4096]) == b"\xff" * (4096 - len(data))  # erased page tail
+    assert bytes(dev.flash[4096:4100]) == b"OLD!"                           # untouched page
+    assert dev.left_at == base and dev.state == spec.dfuMANIFEST
     assert any("verified 3072 bytes" in l for l in out)
+
+
+def test_dfu_read_protected_flash_is_one_line_and_cleared(l475, tmp_path):
+    dev = spec.Stm32DfuBootloader(read_protected=True)
+    with pytest.raises(ToolError) as e:
+        run_dfu(l475, tmp_path, b"\x01" * 64, dev)
+    assert str(e.value) == ("DFU: erase of 0x08000000 failed (status 11: errVENDOR: the flash is "
+                            "read-protected (RDP); removing it erases the chip; state 10)")
+    assert dev.transfers[-3:] == [GETSTATUS, GETSTATUS, CLRSTATUS]
+    assert dev.state == spec.dfuIDLE
+
+
+def test_dfu_image_past_the_flash_fails_at_the_erase(l475, tmp_path):
+    dev = spec.Stm32DfuBootloader(size=4096)
+    with pytest.raises(ToolError, match=r"erase of 0x08001000 failed \(status 1: errTARGET"):
+        run_dfu(l475, tmp_path, b"\x02" * 5000, dev)
+
+
+def test_dfu_device_left_in_error_is_cleared_first(l475, tmp_path):
+    dev = spec.Stm32DfuBootloader()
+    dev.state, dev.status = spec.dfuERROR, spec.errTARGET    # an earlier session's failure
+    run_dfu(l475, tmp_path, b"\x03" * 16, dev)
+    assert dev.transfers[:4] == [GETSTATUS, CLRSTATUS, ABORT, command(0x41, 0x0800_0000)]
+    assert bytes(dev.flash[:16]) == b"\x03" * 16 and dev.left_at == 0x0800_0000
+
+
+def test_dfu_device_that_goes_away_is_one_line(l475, tmp_path):
+    dev = spec.Stm32DfuBootloader()
+    dev.left_at = 0x0800_0000                  # reset into the application meanwhile
+    with pytest.raises(ToolError, match=r"^DFU: USB request 3 \(wValue 0\) failed: .*No such"):
+        run_dfu(l475, tmp_path, b"\x03" * 16, dev)
+
+
+# The fake device's own rules, so a flasher that skipped one would fail above.
+def test_fake_flash_refuses_a_write_without_erase():
+    dev = spec.Stm32DfuBootloader()
+    dev.ctrl_transfer(0x21, spec.DNLOAD, 0, 0, b"\x21\x00\x00\x00\x08")
+    assert dev.ctrl_transfer(0xA1, spec.GETSTATUS, 0, 0, 6)[4] == spec.dfuDNBUSY
+    assert dev.ctrl_transfer(0xA1, spec.GETSTATUS, 0, 0, 6)[4] == spec.dfuDNLOAD_IDLE
+    dev.ctrl_transfer(0x21, spec.DNLOAD, 2, 0, b"\x00" * 8)
+    assert dev.ctrl_transfer(0xA1, spec.GETSTATUS, 0, 0, 6) == bytes([0, 3, 0, 0, 4, 0])
+    assert dev.ctrl_transfer(0xA1, spec.GETSTATUS, 0, 0, 6)[:1] == bytes([spec.errPROG])
+    assert dev.state == spec.dfuERROR and bytes(dev.flash[:4]) == b"OLD!"
+
+
+def test_fake_upload_needs_idle_and_keyword_arguments_follow_pyusb():
+    import usb.core
+    dev = spec.Stm32DfuBootloader()
+    assert dev.ctrl_transfer(0xA1, spec.UPLOAD, 0, 0, 4) == bytes([0x00, 0x21, 0x41, 0x92])
+    dev.ctrl_transfer(0x21, spec.DNLOAD, 0, 0, b"\x21\x00\x00\x00\x08")
+    with pytest.raises(usb.core.USBError):          # dfuDNLOAD-SYNC: UPLOAD stalls
+        dev.ctrl_transfer(bmRequestType=0xA1, bRequest=spec.UPLOAD, wValue=2, wIndex=0,
+                          data_or_wLength=16)
+    with pytest.raises(TypeError):                   # not pyusb's signature
+        dev.ctrl_transfer(0xA1, spec.GETSTATUS, 0, 0, length=6)
 
 
 def test_dfu_without_device_is_no_probe(l475, tmp_path, monkeypatch):
