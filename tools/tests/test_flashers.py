@@ -2,17 +2,17 @@
 programming + verify + reset, the one-line errors, USB DFU requests, and
 what `flash.py run` / `flash` do with and without a probe."""
 
-import struct
 import sys
-import types
 
 import pytest
 
 from tools import cli
 from tools.boards import load_board
+from tools.elfimage import LoadPiece, flat_binary, intel_hex
 from tools.errors import ToolError
 from tools.flashers import NoProbe, flash_board, hardware_methods
 from tools.flashers import dfu_flasher as dfu
+from tools.flashers import pyocd_flasher
 from tools.flashers.pyocd_flasher import Probe, PyocdApi, PyocdFlasher
 
 
@@ -70,57 +70,110 @@ def test_probe_choice(l475):
                             "or pass --probe UID")
 
 
-def images(tmp_path, data=b"\x00\x10\x00\x20\x41\x00\x00\x08" * 8):
-    (tmp_path / "nagi.hex").write_text(":00000001FF\n")
-    (tmp_path / "nagi.bin").write_bytes(data)
-    return tmp_path / "nagi.hex", tmp_path / "nagi.bin", data
+# -- pyocd: the real PyocdApi against a stand-in held to pyocd's signatures ----------
+pyocd_standin = pytest.importorskip("tools.tests.pyocd_standin")
+BASE = 0x0800_0000
+# nagi.hex as the build writes it: pieces with gaps (a vector table, the
+# task table in the next sector, a task further on); nagi.bin fills the gaps.
+PIECES = [LoadPiece("kernel", BASE, bytes(range(256)) + b"\x11" * 100),
+          LoadPiece("table", BASE + 0x1000, b"NAGITASK" + b"\x02" * 8),
+          LoadPiece("task", BASE + 0x3000 + 16, b"\x33" * 40)]
 
 
-def test_flash_programs_verifies_resets(l475, tmp_path):
-    hex_path, bin_path, data = images(tmp_path)
-    api = FakeApi([("X", "STLINK")], flash=data + b"\xff" * 16)
+def images(tmp_path, pieces=PIECES):
+    (tmp_path / "nagi.hex").write_text(intel_hex(pieces))
+    return tmp_path / "nagi.hex"
+
+
+def test_flash_programs_the_hex_verifies_its_segments_resets(l475, tmp_path, monkeypatch):
+    pyocd = pyocd_standin.PyocdStandin().install(monkeypatch)
+    bars = []
+
+    class Bar:
+        def __init__(self, desc):
+            self.desc, self.updates, self.closed = desc, [], False
+            bars.append(self)
+
+        def update_to(self, fraction):
+            self.updates.append(fraction)
+
+        def close(self):
+            self.closed = True
+    monkeypatch.setattr(pyocd_flasher, "progress_bar", Bar)
     out = []
-    PyocdFlasher(l475, api, out=out.append).flash(Probe("X", "STLINK"), hex_path, bin_path)
-    assert api.calls == [("open", "X", "stm32l475xg"), ("program", "nagi.hex"),
-                         ("read", "0x8000000", len(data)), ("reset",), ("close",)]
-    assert any("verified 64 bytes at 0x08000000" in l for l in out)
+    flasher = PyocdFlasher(l475, out=out.append)
+    probe = flasher.choose_probe(None)
+    flasher.flash(probe, images(tmp_path))
+    session_args = {"blocking": False, "unique_id": "066DFF",
+                    "kwargs": {"target_override": "stm32l475xg"}}
+    assert pyocd.calls == [
+        ("get_all_connected_probes", {"blocking": False}),
+        ("session_with_chosen_probe", session_args),
+        ("open", {}),
+        ("FileProgrammer", {"chip_erase": "sector", "trust_crc": False}),
+        ("program", {"file_or_path": str(tmp_path / "nagi.hex")}),
+        *[("read_memory_block8", {"addr": p.addr, "size": len(p.data)}) for p in PIECES],
+        ("reset", {}),
+        ("close", {})]
+    assert pyocd.progress == [1 / 3, 2 / 3, 1.0]
+    assert [(b.desc, b.updates, b.closed) for b in bars] == \
+        [("flash nagi.hex", [1 / 3, 2 / 3, 1.0], True)]           # one bar per flash
+    for p in PIECES:
+        assert bytes(pyocd.flash[p.addr - BASE:p.addr - BASE + len(p.data)]) == p.data
+    # sectors the image does not touch keep their old contents: not nagi.bin's 0xff
+    assert bytes(pyocd.flash[0x800:0x804]) == b"OLD!"
+    assert flat_binary(PIECES, BASE)[0x800:0x804] == b"\xff" * 4
+    assert "pyocd: verified 412 bytes in 3 segment(s)" in out
 
 
-def test_flash_verify_mismatch(l475, tmp_path):
-    hex_path, bin_path, data = images(tmp_path)
-    bad = data[:10] + b"\xee" + data[11:]
-    api = FakeApi(flash=bad)
-    with pytest.raises(ToolError, match="verify failed: flash differs from nagi.bin at 0x0800000a"):
-        PyocdFlasher(l475, api, out=lambda s: None).flash(Probe("X", ""), hex_path, bin_path)
-    assert ("reset",) not in api.calls and api.calls[-1] == ("close",)
+def test_flash_verify_mismatch(l475, tmp_path, monkeypatch):
+    pyocd = pyocd_standin.PyocdStandin(corrupt_at=BASE + 0x1003).install(monkeypatch)
+    with pytest.raises(ToolError, match="verify failed: flash differs from nagi.hex at 0x08001003"):
+        PyocdFlasher(l475, out=lambda s: None).flash(Probe("066DFF", ""), images(tmp_path))
+    assert "reset" not in [c[0] for c in pyocd.calls] and pyocd.calls[-1][0] == "close"
 
 
-def fake_pyocd(monkeypatch, get_probes):
-    helpers = types.ModuleType("pyocd.core.helpers")
-    helpers.ConnectHelper = types.SimpleNamespace(get_all_connected_probes=get_probes)
-    fp = types.ModuleType("pyocd.flash.file_programmer")
-    fp.FileProgrammer = object
-    for name, mod in [("pyocd", types.ModuleType("pyocd")), ("pyocd.core", types.ModuleType("x")),
-                      ("pyocd.core.helpers", helpers), ("pyocd.flash", types.ModuleType("y")),
-                      ("pyocd.flash.file_programmer", fp)]:
-        monkeypatch.setitem(sys.modules, name, mod)
+def test_flash_refuses_an_image_outside_the_flash(l475, tmp_path, monkeypatch):
+    pyocd = pyocd_standin.PyocdStandin().install(monkeypatch)
+    hex_path = images(tmp_path, [LoadPiece("ram", 0x2000_0000, b"\x01" * 4)])
+    with pytest.raises(ToolError, match=r"nagi.hex: 4 bytes at 0x20000000 are outside the flash"):
+        PyocdFlasher(l475, out=lambda s: None).flash(Probe("066DFF", ""), hex_path)
+    assert pyocd.calls == []
+    (tmp_path / "nagi.hex").write_text(":00000001FF\n")
+    with pytest.raises(ToolError, match="nagi.hex holds no data"):
+        PyocdFlasher(l475, out=lambda s: None).flash(Probe("066DFF", ""), tmp_path / "nagi.hex")
+
+
+def test_standin_refuses_what_pyocd_would(monkeypatch):
+    """The checks that make the calls above mean something."""
+    import pyocd.flash.file_programmer as fp
+    from pyocd.core.helpers import ConnectHelper
+    pyocd_standin.PyocdStandin().install(monkeypatch)
+    with pytest.raises(TypeError, match="deprecated argument no_reset"):
+        fp.FileProgrammer("session", chip_erase="sector", no_reset=False)
+    with pytest.raises(TypeError):
+        fp.FileProgrammer("session", erase="sector")              # no such parameter
+    with pytest.raises(TypeError, match="not pyocd session options"):
+        ConnectHelper.session_with_chosen_probe(unique_id="066DFF", target="stm32l475xg")
+    session = ConnectHelper.session_with_chosen_probe(unique_id="066DFF", blocking=False)
+    with pytest.raises(TypeError):
+        session.target.read_memory_block8(BASE, length=4)            # it is `size`
+    with pytest.raises(TypeError):
+        session.target.reset(halt=True)
 
 
 def test_real_api_lists_probes_through_connect_helper(monkeypatch):
-    seen = {}
-
-    def get(blocking=True):
-        seen["blocking"] = blocking
-        return [types.SimpleNamespace(unique_id="066DFF", description="ST-LINK/V2-1")]
-    fake_pyocd(monkeypatch, get)
+    pyocd = pyocd_standin.PyocdStandin(probes=[("066DFF", "ST-LINK/V2-1")]).install(monkeypatch)
     assert PyocdApi().list_probes() == [Probe("066DFF", "ST-LINK/V2-1")]
-    assert seen == {"blocking": False}
+    assert pyocd.calls == [("get_all_connected_probes", {"blocking": False})]
 
 
 def test_usb_permission_is_one_line(monkeypatch):
+    from pyocd.core.helpers import ConnectHelper
+
     def get(blocking=True):
         raise OSError(13, "Access denied (insufficient permissions)")
-    fake_pyocd(monkeypatch, get)
+    monkeypatch.setattr(ConnectHelper, "get_all_connected_probes", get)
     with pytest.raises(ToolError) as e:
         PyocdApi().list_probes()
     assert str(e.value).startswith("no permission to open the USB debug probe")
@@ -189,7 +242,7 @@ def test_run_with_several_probes_needs_one(no_build, monkeypatch, capsys):
 def test_run_with_probe_programs_it(no_build, monkeypatch):
     with_probes(monkeypatch, ["A1", "B2"])
     flashed = []
-    monkeypatch.setattr(PyocdFlasher, "flash", lambda self, p, h, b: flashed.append((p.uid, h.name)))
+    monkeypatch.setattr(PyocdFlasher, "flash", lambda self, p, h: flashed.append((p.uid, h.name)))
     assert cli.main(["run", "--board", "b-l475e-iot01a", "--probe", "B2"]) == 0
     assert flashed == [("B2", "nagi.hex")] and no_build == []
 
