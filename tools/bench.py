@@ -13,7 +13,7 @@ SYS_CLOCK counts at `hz` (docs/mcu-port.md, "Benchmark on arm-m"); under
 -icount shift=0 one count is 1e9/hz instructions, so the figures are
 converted (BenchFigure.instructions) and their resolution is reported.
 MCU builds also report the kernel's flash and RAM use from
-build/<b>/memory-map.json (written by tools/layout.py)."""
+build/<b>/memory-map.json (written by tools/layout/report.py)."""
 
 from __future__ import annotations
 

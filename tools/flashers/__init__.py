@@ -65,7 +65,7 @@ def flash_board(board, build: Path, method: str | None = None, probe: str | None
         from .pyocd_flasher import PyocdFlasher
         flasher = PyocdFlasher(board, out=out)
         chosen = flasher.choose_probe(probe)
-        flasher.flash(chosen, build / "nagi.hex", build / "nagi.bin")
+        flasher.flash(chosen, build / "nagi.hex")
     else:
         from .dfu_flasher import DfuFlasher
         if probe:

@@ -4,12 +4,14 @@ errors, the task table, the two-pass link and the merged image."""
 import json
 import re
 import subprocess
+from pathlib import Path
 
 import pytest
 
 from tools import layout as lay
 from tools.errors import ToolError
-from tools.elfimage import parse_intel_hex, read_elf
+from tools.elfimage import read_elf
+from tools.tests.test_elfimage import read_hex
 from tools.tests.arm_standins import READELF, build_kernel, build_program, needs_gcc
 
 MPS2 = dict(FLASH_BASE="0x0", FLASH_SIZE="0x400000", RAM_BASE="0x20000000",
@@ -96,7 +98,7 @@ def _measures(names, flash=1000, data=16, bss=64):
 def test_compute_layout_places_after_the_table_and_the_kernel():
     mem = lay.McuMemory.from_config(DISCO)
     names = ["init", "console", "shell"]
-    sizes = lay.load_task_sizes(lay.Path("/nonexistent/tasks.toml"), names)
+    sizes = lay.load_task_sizes(Path("/nonexistent/tasks.toml"), names)
     ms = _measures(names)
     ms["shell"] = lay.Measure(flash=9000, data=100, bss=400, span=504)
     layout = lay.compute_layout(mem, names, sizes, ms)
@@ -294,7 +296,7 @@ def test_merged_image(tmp_path, config):
     # the kernel's vector table is first
     assert binary[:8] == kernel.loads[0].data[:8]
     # nagi.hex holds exactly the bytes of the pieces
-    memory, start = parse_intel_hex(files.hex.read_text())
+    memory, start = read_hex(files.hex.read_text())
     assert start == kernel.entry
     for addr, byte in list(memory.items())[::97]:
         assert binary[addr - mem.flash_base] == byte
