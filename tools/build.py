@@ -134,20 +134,34 @@ class Builder:
         names = list(MCU_PROGRAMS if self.is_mcu else USER_PROGRAMS)
         if config.get("BENCH") == "y":
             names.append("bench_server")
+        if config.get("FUZZ") == "y":
+            names += ["fuzz", "fuzz_peer"]
         if self.is_mcu and config.get("GPIO") == "y":
             names.append("gpio")
         return names
 
     def workspace_programs(self) -> list[str]:
-        """Every binary crate of userland/Cargo.toml (all members except the
-        runtime): each needs its layout file, in the image or not."""
+        """Every program (binary) of userland/Cargo.toml's members but the
+        runtime's: each needs its layout file, in the image or not. A
+        member's programs are its [[bin]] names (default: the crate's)."""
         import tomllib
+        userland = self.repo / "userland"
         try:
-            data = tomllib.loads((self.repo / "userland" / "Cargo.toml").read_text())
+            data = tomllib.loads((userland / "Cargo.toml").read_text())
             members = data.get("workspace", {}).get("members", [])
         except (OSError, tomllib.TOMLDecodeError):
             members = []
-        return [Path(m).name for m in members if Path(m).name != "runtime"]
+        names = []
+        for m in members:
+            if Path(m).name == "runtime":
+                continue
+            try:
+                crate = tomllib.loads((userland / m / "Cargo.toml").read_text())
+            except (OSError, tomllib.TOMLDecodeError):
+                crate = {}
+            bins = [b.get("name") for b in crate.get("bin", ()) if b.get("name")]
+            names += bins or [Path(m).name]
+        return names
 
     def elf_dir(self) -> Path:
         target = RUST_TARGET.get(self.board.arch)

@@ -10,6 +10,7 @@ pub const CONFIG_ARCH_HAS_FPU: bool = false;
 pub const CONFIG_TICK_HZ: u32 = 100;
 pub const CONFIG_DEBUG_COMMANDS: bool = true;
 pub const CONFIG_BENCH: bool = true;
+pub const CONFIG_FUZZ: bool = true;
 pub const CONFIG_CONSOLE_UART: &str = "16550";
 pub const CONFIG_CONSOLE_BASE: u64 = 0x3f8;
 pub const CONFIG_CONSOLE_IRQ: u32 = 4;

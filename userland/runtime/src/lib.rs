@@ -20,6 +20,7 @@ pub mod lineedit;
 pub mod mmio;
 pub mod msg;
 pub mod print;
+pub mod rng;
 pub mod proto;
 pub mod service;
 pub mod stats;
@@ -41,6 +42,7 @@ mod config_defaults {
     pub const CONFIG_TICK_HZ: u32 = 100;
     pub const CONFIG_DEBUG_COMMANDS: bool = false;
     pub const CONFIG_BENCH: bool = false;
+    pub const CONFIG_FUZZ: bool = false;
     pub const CONFIG_ARCH: &str = "x86_64";
     pub const CONFIG_ARCH_ARM_M: bool = false;
     pub const CONFIG_ARCH_HAS_MMU: bool = false;
