@@ -27,10 +27,11 @@ from typing import Callable
 
 from .elfimage import (EM_ARM, PF_R, PF_X, SHF_ALLOC, SHT_NOBITS, Elf32, ElfError,
                        LoadPiece, flat_binary, intel_hex, read_elf, write_elf)
+from .abigen import msgbuf_bytes
 from .errors import ToolError
 from .paths import write_if_changed
 
-MSGBUF_BYTES = 576          # message buffer (512) + bootinfo, 8-aligned
+MSGBUF_BYTES = msgbuf_bytes()   # message buffer + bootinfo (kernel/abi.toml), 8-aligned
 MIN_RAM_REGION = 4096       # kernel stack (R/8) must be at least 512 bytes
 MIN_FLASH_REGION = 32       # the MPU's smallest region
 TABLE_MAGIC = b"NAGITASK"
