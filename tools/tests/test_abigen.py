@@ -88,17 +88,22 @@ def test_no_hand_copy_of_the_abi_is_left():
     assert not re.search(r"pub const \w+", rs), "abi.rs defines constants by hand"
 
 
+def both_outputs(tmp_path: Path, abi) -> tuple[str, str]:
+    """What the C and the Rust program print, each built from its output."""
+    c, rs = tmp_path / "c", tmp_path / "rs"
+    c.mkdir(), rs.mkdir()
+    r = compile_c(c, abigen.c_header(abi))
+    assert r.returncode == 0, r.stderr
+    r = compile_rust(rs, abigen.rust_module(abi))
+    assert r.returncode == 0, r.stderr
+    return run(c / "c.out"), run(rs / "rs.out")
+
+
 @needs_gcc
 @needs_rustc
 def test_a_changed_constant_reaches_both_outputs(tmp_path):
     path = edited(tmp_path, 'KS_TIMER = ["0x0109"', 'KS_TIMER = ["0x0199"')
-    abi = abigen.load(path)
-    c, rs = tmp_path / "c", tmp_path / "rs"
-    c.mkdir(), rs.mkdir()
-    assert compile_c(c, abigen.c_header(abi)).returncode == 0
-    r = compile_rust(rs, abigen.rust_module(abi))
-    assert r.returncode == 0, r.stderr
-    assert run(c / "c.out") == run(rs / "rs.out") == "409 80 32"
+    assert both_outputs(tmp_path, abigen.load(path)) == ("409 80 32", "409 80 32")
 
 
 @needs_gcc
@@ -106,13 +111,7 @@ def test_a_changed_constant_reaches_both_outputs(tmp_path):
 def test_a_changed_struct_reaches_both_outputs(tmp_path):
     # A field more in the bootinfo: both compilers see the new size.
     path = edited(tmp_path, '    ["scratch", "u64",', '    ["extra", "u64", ""],\n    ["scratch", "u64",')
-    abi = abigen.load(path)
-    c, rs = tmp_path / "c", tmp_path / "rs"
-    c.mkdir(), rs.mkdir()
-    assert compile_c(c, abigen.c_header(abi)).returncode == 0
-    r = compile_rust(rs, abigen.rust_module(abi))
-    assert r.returncode == 0, r.stderr
-    assert run(c / "c.out") == run(rs / "rs.out") == "265 88 32"
+    assert both_outputs(tmp_path, abigen.load(path)) == ("265 88 32", "265 88 32")
 
 
 @needs_gcc
