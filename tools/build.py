@@ -12,6 +12,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import abigen
 from .boards import Board
 from .config import configure
 from .errors import ToolError
@@ -107,10 +108,13 @@ class Builder:
         """The userland build: Debian's toolchain named explicitly (rustup's
         comes first in PATH on these machines)."""
         target_dir = (self.build / "userland").resolve()
+        abi_rs = (self.build / "include" / "generated" / "abi.rs").resolve()
+        abigen.generate_rust(abi_rs)       # AbiError is a ToolError: one line
         env = dict(os.environ)
         env.update(PATH="/usr/bin:" + env.get("PATH", ""), RUSTC="/usr/bin/rustc",
                    RUSTC_BOOTSTRAP="1", CARGO_TARGET_DIR=str(target_dir),
-                   NAGI_CONFIG_RS=str((self.build / "nagi_config.rs").resolve()))
+                   NAGI_CONFIG_RS=str((self.build / "nagi_config.rs").resolve()),
+                   NAGI_ABI_RS=str(abi_rs))
         cmd = ["/usr/bin/cargo", "build", "--release",
                "--manifest-path", "userland/Cargo.toml"]
         cross = CARGO_CONFIG.get(self.board.arch, "userland/cross.toml")

@@ -392,3 +392,71 @@ TEST(ks_mmio_refuses_what_the_mpu_port_refuses) {
     for (int i = 0; i < ARM_TASK_REGIONS; i++)
         CHECK_EQ(t->vm.r[i].rasr, 0);
 }
+
+/* What abi.toml documents for each label: the capability a caller needs
+ * and the request struct (its size is the shortest request, except
+ * KS_CREATE_TASK's, which needs one byte of name). */
+static const struct { uint16_t label; uint8_t cap; uint8_t min_len; } documented[] = {
+    { KS_CREATE_TASK, CAP_TASK, offsetof(struct ks_create_task_req, name) + 1 },
+    { KS_SET_PAGER, CAP_TASK, sizeof(struct ks_tid_req) },
+    { KS_START_TASK, CAP_TASK, sizeof(struct ks_tid_req) },
+    { KS_EXIT, 0, 0 },
+    { KS_KILL, CAP_TASK, sizeof(struct ks_tid_req) },
+    { KS_ALLOC_PAGE, CAP_MEMORY, sizeof(struct ks_alloc_page_req) },
+    { KS_LISTEN_IRQ, CAP_IRQ, sizeof(struct ks_listen_irq_req) },
+    { KS_IOPORT, CAP_IO, sizeof(struct ks_ioport_req) },
+    { KS_TIMER, 0, sizeof(struct ks_timer_req) },
+    { KS_UPTIME, 0, 0 },
+    { KS_TASK_INFO, 0, sizeof(struct ks_task_info_req) },
+    { KS_MEM_INFO, 0, 0 },
+    { KS_PANIC, 0, 0 },
+    { KS_YIELD, 0, 0 },
+    { KS_MMIO, CAP_IO, sizeof(struct ks_mmio_req) },
+    { KS_SUPERVISE, CAP_TASK, sizeof(struct ks_supervise_req) },
+};
+
+TEST(ks_table_matches_the_documented_requirements) {
+    CHECK_EQ(ARRAY_SIZE(documented), KS_OP_COUNT);
+    for (unsigned i = 0; i < ARRAY_SIZE(documented); i++) {
+        const struct ks_op *op = kserver_op(documented[i].label);
+        REQUIRE(op != NULL);
+        CHECK_EQ(op->cap, documented[i].cap);
+        CHECK_EQ(op->min_len, documented[i].min_len);
+    }
+    CHECK(kserver_op(KS_FIRST - 1) == NULL);
+    CHECK(kserver_op(KS_FIRST + KS_OP_COUNT) == NULL);
+}
+
+TEST(ks_table_enforces_each_capability) {
+    kt_boot();
+    uint8_t zeros[MSG_INLINE_MAX] = { 0 };
+    unsigned checked = 0;
+    for (unsigned label = KS_FIRST; label < KS_FIRST + KS_OP_COUNT; label++) {
+        const struct ks_op *op = kserver_op(label);
+        if (!op || !op->cap)
+            continue;
+        /* Every other capability, a well-formed length: still refused. */
+        struct task *t = kt_task("t", 3, CAP_ALL & ~op->cap);
+        CHECK_EQ(kt_kcall(t, (uint16_t)label, zeros, 48), -E_PERM);
+        CHECK_EQ(t->msgbuf->len, 0);
+        checked++;
+    }
+    CHECK_EQ(checked, 9);
+}
+
+TEST(ks_table_refuses_short_requests_with_e_inval) {
+    kt_boot();
+    struct task *t = kt_task("t", 3, CAP_ALL);
+    uint8_t zeros[MSG_INLINE_MAX] = { 0 };
+    unsigned checked = 0;
+    for (unsigned label = KS_FIRST; label < KS_FIRST + KS_OP_COUNT; label++) {
+        const struct ks_op *op = kserver_op(label);
+        if (!op || !op->min_len)
+            continue;
+        for (unsigned len = 0; len < op->min_len; len++)
+            CHECK_EQ(kt_kcall(t, (uint16_t)label, zeros, (uint16_t)len), -E_INVAL);
+        checked++;
+    }
+    CHECK_EQ(checked, 11);
+    CHECK_EQ(t->state, TASK_STATE_RUNNABLE);
+}

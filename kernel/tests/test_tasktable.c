@@ -45,7 +45,7 @@ static struct entry good(void) {
     e.data_load = e.flash_base + 0x800; e.data_size = 16;
     e.stack_top = e.ram_base + 0x400 + 0x800;
     e.msgbuf = e.stack_top;
-    e.data_start = e.msgbuf + 576;
+    e.data_start = e.msgbuf + BOOTINFO_OFFSET + sizeof(struct nagi_bootinfo);
     e.bss_start = e.data_start + 16; e.bss_size = 64;
     e.heap_base = e.bss_start + 64; e.heap_size = 1024;
     return e;

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..abigen import msgbuf_bytes
 from ..elfimage import Elf32, ElfError
 from .memory import LayoutError, McuMemory, align_up, is_pow2, pow2_at_least
 from .sizes import TaskSizes
 from .writers import table_size
 
-MSGBUF_BYTES = 576          # message buffer (512) + bootinfo, 8-aligned
+MSGBUF_BYTES = msgbuf_bytes()   # message buffer + bootinfo (kernel/abi.toml), 8-aligned
 MIN_RAM_REGION = 4096       # kernel stack (R/8) must be at least 512 bytes
 MIN_FLASH_REGION = 32       # the MPU's smallest region
 PROGRAM_SYMBOLS = ("__data_load", "__data_start", "__data_end", "__bss_start", "__bss_end",

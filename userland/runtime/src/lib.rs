@@ -1,5 +1,5 @@
 //! runtime - the library every Nagi user program links: the ABI (abi.rs,
-//! mirrored from kernel/abi.h), raw syscalls (sys), channels (chan), the
+//! generated from kernel/abi.toml), raw syscalls (sys), channels (chan), the
 //! kernel-server client (ks), the user protocols (proto, service), console
 //! printing (print), the entry point and heap (start, heap), and the pure
 //! helpers the shell uses (args, stats, lineedit, fmt). Pure modules are

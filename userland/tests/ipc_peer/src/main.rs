@@ -139,35 +139,12 @@ fn fpu_helper(from: Channel, rounds: u64) {
     }
 }
 
-/// Other values in every FP register, then spin `cycles` of SYS_CLOCK.
+/// Other values in every FP register, then spin `cycles` of SYS_CLOCK
+/// (the same asm block as the shell's check).
 #[cfg(target_arch = "arm")]
 fn fpu_burst(cycles: u32) {
-    // SAFETY: writes only the registers it declares (r0, r2, r3, r12,
-    // d0-d15 = s0-s31, flags); `svc #0` with r12 = SYS_CLOCK (8) changes
-    // only r0 (docs/mcu-port.md). No memory is touched.
-    unsafe {
-        core::arch::asm!(
-            ".irp i, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31",
-            "vmov s\\i, r0",
-            "adds r0, r0, #1",
-            ".endr",
-            "mov r12, #8",
-            "svc #0",
-            "mov r2, r0",
-            "2:",
-            "mov r12, #8",
-            "svc #0",
-            "subs r3, r0, r2",
-            "cmp r3, r1",
-            "blo 2b",
-            inout("r0") FPU_PEER_SEED => _,
-            in("r1") cycles,
-            out("r2") _, out("r3") _, out("r12") _,
-            out("d0") _, out("d1") _, out("d2") _, out("d3") _, out("d4") _, out("d5") _, out("d6") _, out("d7") _,
-            out("d8") _, out("d9") _, out("d10") _, out("d11") _, out("d12") _, out("d13") _, out("d14") _, out("d15") _,
-            options(nomem, nostack),
-        )
-    }
+    let mut spin = runtime::fpucheck::Spin::burst(cycles);
+    runtime::fpucheck::spin_with_fpu(&mut spin, FPU_PEER_SEED);
 }
 
 #[cfg(not(target_arch = "arm"))]
