@@ -1,19 +1,22 @@
 /*
- * devices.c (x86_64) - the few devices the kernel itself drives: the COM1
- * serial port (kernel console output), the 8259 PICs and the 8254 PIT.
- * Everything else, including console input, belongs to user drivers.
+ * devices.c (x86_64) - the few devices the kernel itself drives: the
+ * console's 16550 (kernel console output; the board's CONFIG_CONSOLE_BASE
+ * and CONFIG_CONSOLE_BAUD, from its board.toml: COM1 at 115200 on pc), the
+ * 8259 PICs and the 8254 PIT. Everything else, including console input,
+ * belongs to user drivers.
  */
 #include "x86.h"
 
-#define COM1 0x3f8
+#define COM1 CONFIG_CONSOLE_BASE
+#define UART_CLOCK_DIV 115200u   /* the 16550's 1.8432 MHz clock / 16 */
 #define PIC1 0x20
 #define PIC2 0xa0
 
 void x86_serial_init(void) {
     outb(COM1 + 1, 0x00);    /* no interrupts until the console server asks */
     outb(COM1 + 3, 0x80);    /* DLAB */
-    outb(COM1 + 0, 0x01);    /* 115200 baud */
-    outb(COM1 + 1, 0x00);
+    outb(COM1 + 0, (UART_CLOCK_DIV / CONFIG_CONSOLE_BAUD) & 0xff);  /* divisor */
+    outb(COM1 + 1, (UART_CLOCK_DIV / CONFIG_CONSOLE_BAUD) >> 8);
     outb(COM1 + 3, 0x03);    /* 8N1 */
     outb(COM1 + 2, 0xc7);    /* FIFO on, cleared */
     outb(COM1 + 4, 0x0b);    /* DTR, RTS, OUT2 (IRQ line enabled) */
