@@ -153,8 +153,7 @@ class _Checker:
             return value
         # bool is an int in Python: a count given as `true` is still wrong.
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            self.fail(full, f"expected {_kind_name(kind)}, got {_kind_name(type(value))} "
-                            f"{value!r}")
+            self.fail(full, f"expected {_kind_name(kind)}, got {_toml_value(value)}")
         if kind is int and value < 0:
             self.fail(full, f"must not be negative, got {value}")
         return value
@@ -300,6 +299,15 @@ class _Checker:
                 self.get(entry, "qtest_device", str, w, required=False)
                 self.get(entry, "irq", int, w, required=False)
         return dict(g)
+
+
+def _toml_value(value) -> str:
+    """A value as board.toml would spell it, for messages."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "a table"
+    return repr(value)
 
 
 def _kind_name(kind) -> str:

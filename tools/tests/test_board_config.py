@@ -143,11 +143,11 @@ def test_the_tree_parses_without_the_fragment(repo):
 # -- validation: one line naming the board, the key and the problem ----------
 
 @pytest.mark.parametrize("old, new, message", [
-    ('cpu_hz = 4_000_000', 'cpu_hz = "fast"', "cpu_hz: expected an integer, got a string 'fast'"),
+    ('cpu_hz = 4_000_000', 'cpu_hz = "fast"', "cpu_hz: expected an integer, got 'fast'"),
     ('cpu_hz = 4_000_000', '', "cpu_hz: missing"),
     ('cpu = "cortex-m4f"', 'cpu = "cortex-a53"', "cpu: 'cortex-a53' is not one of cortex-m3"),
     ('irq_count = 82', 'irq_count = 600', "irq_count: 600 is not in 1..496"),
-    ('baud = 115200', 'baud = true', "console.baud: expected an integer, got true or false"),
+    ('baud = 115200', 'baud = true', "console.baud: expected an integer, got true"),
     ('base = 0x4001_3800', '', "console.base: missing"),
     ('uart = "stm32-usart"', 'uart = "pl011"', "console.uart: 'pl011' is not one of 16550"),
     ('tx = "PB6"', 'tx = "PB16"', "console.tx: 'PB16' is not a pin"),
@@ -161,7 +161,7 @@ def test_the_tree_parses_without_the_fragment(repo):
     ('kind = "ram"', 'kind = "sram"', "memory[1].kind: 'sram' is not one of flash, ram"),
     ('arch = "arm-m"', 'arch = "riscv"', "arch: 'riscv' is not one of x86_64, arm-m"),
     ('[capabilities]\n', '[capabilities]\nfpu = true\n', "capabilities.fpu: follows from cpu"),
-    ('console = true', 'console = "yes"', "capabilities.console: expected true or false"),
+    ('console = true', 'console = "yes"', "capabilities.console: expected true or false, got 'yes'"),
     ('name = "b-l475e-iot01a"', 'name = "other"', "name: 'other' but the directory is"),
 ])
 def test_board_toml_is_checked(repo, old, new, message):
