@@ -1,15 +1,20 @@
 /*
- * devices.c (x86_64) - the few devices the kernel itself drives: the COM1
- * serial port (kernel console output), the 8259 PICs and the 8254 PIT.
- * Everything else, including console input, belongs to user drivers.
+ * devices.c (x86_64) - the few devices the kernel itself drives: the
+ * console's 16550 (kernel console output; the board's CONFIG_CONSOLE_BASE
+ * and CONFIG_CONSOLE_BAUD, from its board.toml: COM1 at 115200 on pc), the
+ * 8259 PICs and the 8254 PIT. Everything else, including console input,
+ * belongs to user drivers.
  */
 #include "x86.h"
+
+#define UART_CLOCK_DIV 115200u   /* the 16550's 1.8432 MHz clock / 16 */
+#define UART_DIVISOR (UART_CLOCK_DIV / CONFIG_CONSOLE_BAUD)
 
 void x86_serial_init(void) {
     outb(COM1 + UART_IER, 0);     /* no interrupts until the console server asks */
     outb(COM1 + UART_LCR, LCR_DLAB);
-    outb(COM1 + UART_DLL, UART_DIVISOR_115200);
-    outb(COM1 + UART_DLM, 0);
+    outb(COM1 + UART_DLL, UART_DIVISOR & 0xff);
+    outb(COM1 + UART_DLM, UART_DIVISOR >> 8);
     outb(COM1 + UART_LCR, LCR_8N1);
     outb(COM1 + UART_FCR, FCR_ENABLE | FCR_CLEAR_RX | FCR_CLEAR_TX | FCR_TRIGGER_14);
     outb(COM1 + UART_MCR, MCR_DTR | MCR_RTS | MCR_OUT2);

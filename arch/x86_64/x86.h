@@ -108,7 +108,7 @@
 #define PIT_MODE_RATE 0x04      /* mode 2: rate generator */
 
 /* 16550 UART: registers at COM1 + offset */
-#define COM1      0x3f8
+#define COM1      CONFIG_CONSOLE_BASE   /* the board's console port (board.toml) */
 #define UART_THR  0     /* transmit holding (DLAB=0), divisor low (DLAB=1) */
 #define UART_IER  1     /* interrupt enable (DLAB=0), divisor high (DLAB=1) */
 #define UART_DLL  0
@@ -127,7 +127,6 @@
 #define MCR_RTS   0x02
 #define MCR_OUT2  0x08  /* gates the UART's interrupt line to the PIC */
 #define LSR_THRE  0x20  /* transmit holding register empty */
-#define UART_DIVISOR_115200 1
 
 #ifndef __ASSEMBLER__
 #include <kernel.h>

@@ -14,4 +14,5 @@ pub const CONFIG_FUZZ: bool = true;
 pub const CONFIG_CONSOLE_UART: &str = "16550";
 pub const CONFIG_CONSOLE_BASE: u64 = 0x3f8;
 pub const CONFIG_CONSOLE_IRQ: u32 = 4;
+pub const CONFIG_CONSOLE_BAUD: u32 = 115200;
 pub const CONFIG_GPIO: bool = false;

@@ -34,8 +34,9 @@ pub use chan::Channel;
 pub use error::{Error, Result};
 
 /// Defaults for configuration symbols the generated file may leave out
-/// (Kconfig omits bools that are off). Items defined by the included file
-/// shadow these glob-imported ones.
+/// (Kconfig omits bools that are off; the BOARD_* constants exist only on
+/// boards whose board.toml has those facts). Items defined by the included
+/// file shadow these glob-imported ones.
 #[allow(dead_code)]
 mod config_defaults {
     pub const CONFIG_BOARD: &str = "pc";
@@ -52,7 +53,15 @@ mod config_defaults {
     pub const CONFIG_CONSOLE_UART: &str = "16550";
     pub const CONFIG_CONSOLE_BASE: u64 = 0x3f8;
     pub const CONFIG_CONSOLE_IRQ: u32 = 4;
+    pub const CONFIG_CONSOLE_BAUD: u32 = 115200;
     pub const CONFIG_GPIO: bool = false;
+    // The gpio task's pins (board.toml [gpio] "button", "led"); it runs
+    // only where CONFIG_GPIO says the board has them.
+    pub const BOARD_GPIO_BUTTON_PORT: u32 = 0;
+    pub const BOARD_GPIO_BUTTON_PIN: u32 = 0;
+    pub const BOARD_GPIO_BUTTON_IRQ: u32 = 0;
+    pub const BOARD_GPIO_LED_PORT: u32 = 0;
+    pub const BOARD_GPIO_LED_PIN: u32 = 0;
 }
 
 /// `a == b` in const context (to select code by string Kconfig symbols,
