@@ -40,6 +40,12 @@
 
 #define ICSR_PENDSTSET (1u << 26)
 
+/* FPU: CPACR grants CP10 and CP11 (the FPU); FPCCR selects the stacking of
+ * FP state at exception entry (ARMv7-M ARM, B3.2.20 and B3.2.22). */
+#define CPACR_FPU_FULL   (0xfu << 20)   /* CP10, CP11: full access */
+#define FPCCR_ASPEN      (1u << 31)     /* FP instructions set CONTROL.FPCA */
+#define FPCCR_LSPEN      (1u << 30)     /* lazy stacking (we leave it off) */
+
 /* exception numbers */
 #define EXC_HARDFAULT 3
 #define EXC_MEMMANAGE 4
@@ -61,6 +67,9 @@ void arm_mpu_init(void);
 void arm_mpu_load(struct arch_vm *vm);
 bool arm_vm_ram(struct arch_vm *vm, uint32_t *base, uint32_t *size);
 extern struct arch_vm *arm_mpu_loaded;
+
+/* entry.S */
+void arm_fp_reset(void);
 
 /* trap.c */
 _Noreturn void arm_return_to_user(void);

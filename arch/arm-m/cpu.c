@@ -17,10 +17,11 @@ __attribute__((used, noreturn)) void arm_reset(void) {
     for (uint32_t *d = __bss_start; d < __bss_end;)
         *d++ = 0;
     if (CONFIG_ARCH_HAS_FPU + 0) {
-        SCB_CPACR |= 0xfu << 20;              /* CP10, CP11: full access */
-        FPU_FPCCR = 1u << 31;                 /* ASPEN, no lazy stacking */
+        SCB_CPACR |= CPACR_FPU_FULL;
+        FPU_FPCCR = FPCCR_ASPEN;              /* no FPCCR_LSPEN: eager stacking */
         dsb();
         isb();
+        arm_fp_reset();                       /* registers zero (entry.S) */
     }
     arch_early_init();
     kernel_main();
@@ -49,7 +50,7 @@ void arch_init(void) {
     SYST_CVR = 0;
     SYST_CSR = 7;                              /* processor clock, interrupt, on */
     printk("nagi: %s, MPU with %u regions, %u IRQ lines, CPU %u Hz\n",
-           (SCB_CPACR & (0xfu << 20)) ? "FPU on" : "no FPU",
+           (SCB_CPACR & CPACR_FPU_FULL) ? "FPU on" : "no FPU",
            (unsigned)((MPU_TYPE >> 8) & 0xff), (unsigned)CONFIG_IRQ_COUNT,
            (unsigned)CONFIG_CPU_HZ);
 }
