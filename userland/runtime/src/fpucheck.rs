@@ -1,7 +1,14 @@
-//! fpucheck.rs - the bookkeeping of the shell's `fpu` command (the asm
-//! that fills and checks the registers is in shell/src/fpu.rs): spin
-//! bounds from the clock and tick rates, and the comparison of the stored
-//! s0-s31. Pure, host-tested.
+//! fpucheck.rs - the bookkeeping of the shell's `fpu` and `fpu leak`
+//! commands (the asm that fills and reads the registers is in
+//! shell/src/fpu.rs and faulter): spin bounds from the clock and tick
+//! rates, the comparison of the stored registers, and the verdict on what
+//! a task without FP state found in the FPU. Pure, host-tested.
+//!
+//! The 32 "registers" of the `fpu` check are s0-s31 on arm and, on x86_64,
+//! the low 64 bits of xmm0-xmm15 as two 32-bit halves (xmm<i> holds
+//! seed + 2i, seed + 2i + 1 in each of its quadwords).
+
+use core::fmt;
 
 /// Minimum and maximum spin, in scheduler ticks.
 pub const MIN_TICKS: u32 = 3;
@@ -39,6 +46,88 @@ impl Spin {
     }
 }
 
+/// Clock cycles per second from a calibration: `cycles` counted over `ms`
+/// milliseconds (where the board does not state CONFIG_CPU_HZ: x86_64's
+/// TSC). At least 1000, so a tick is never zero cycles.
+pub fn hz_from(cycles: u64, ms: u64) -> u32 {
+    (cycles.saturating_mul(1000) / ms.max(1)).clamp(1000, u32::MAX as u64) as u32
+}
+
+/// What the shell's `fpu leak` puts in the FPU before a task without FP
+/// state looks: s0-s31 / the xmm lanes = FPU_SHELL_SEED + i (proto.rs),
+/// and these status values (condition and sticky exception flags set).
+pub const LEAK_FPSCR: u32 = 0xf000_009f;
+pub const LEAK_MXCSR: u32 = 0x1f80 | 0x3f;
+
+/// The first thing that is not clear in the FP state a task without FP
+/// state finds (the `fpu leak` spy, faulter mode FAULT_FPU_SPY).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dirty {
+    /// A data register (`s3`, `xmm3[1]` = 32-bit lane 1, `st2` bytes)
+    /// holds a non-zero 32-bit word.
+    Reg(&'static str, usize, Option<usize>, u32),
+    /// A control or status register differs from its clear value.
+    Status(&'static str, u32),
+}
+
+impl fmt::Display for Dirty {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        match *self {
+            Dirty::Reg(name, i, None, v) => write!(f, "{}{}={:#010x}", name, i, v),
+            Dirty::Reg(name, i, Some(lane), v) => write!(f, "{}{}[{}]={:#010x}", name, i, lane, v),
+            Dirty::Status(name, v) => write!(f, "{}={:#x}", name, v),
+        }
+    }
+}
+
+/// arm: s0-s31 and FPSCR as read by a task that never used the FPU.
+pub fn check_arm(s: &[u32; 32], fpscr: u32) -> Option<Dirty> {
+    if let Some((i, v)) = s.iter().enumerate().find(|(_, v)| **v != 0) {
+        return Some(Dirty::Reg("s", i, None, *v));
+    }
+    (fpscr != 0).then_some(Dirty::Status("fpscr", fpscr))
+}
+
+/// The clear x87 control word (FNINIT) and MXCSR (reset value).
+pub const FCW_CLEAR: u16 = 0x037f;
+pub const MXCSR_CLEAR: u32 = 0x1f80;
+
+fn le16(b: &[u8], at: usize) -> u16 {
+    u16::from_le_bytes([b[at], b[at + 1]])
+}
+
+fn le32(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+
+/// x86_64: an FXSAVE image (Intel SDM vol. 1, table 10-2) taken by a task
+/// that never used the FPU. Clear: FCW 0x37f, FSW 0, FTW 0 (all empty),
+/// FOP/FIP/FDP 0, MXCSR 0x1f80, st0-st7 and xmm0-xmm15 zero. (MXCSR_MASK
+/// at 28 is the CPU's and not checked; bytes 416.. are not state.)
+pub fn check_fxsave(img: &[u8; 512]) -> Option<Dirty> {
+    let status = [
+        ("fcw", le16(img, 0) as u32, FCW_CLEAR as u32),
+        ("fsw", le16(img, 2) as u32, 0),
+        ("ftw", img[4] as u32, 0),
+        ("fop", le16(img, 6) as u32, 0),
+        ("fip", le32(img, 8) | le32(img, 12), 0),
+        ("fdp", le32(img, 16) | le32(img, 20), 0),
+        ("mxcsr", le32(img, 24), MXCSR_CLEAR),
+    ];
+    for (i, st) in img[32..160].chunks(16).enumerate() {
+        // 80 bits of each x87 register; the rest of its 16 bytes is reserved.
+        if let Some(w) = (0..3).map(|k| le32(&st[..12], 4 * k) & if k == 2 { 0xffff } else { !0 }).find(|w| *w != 0) {
+            return Some(Dirty::Reg("st", i, None, w));
+        }
+    }
+    for (i, x) in img[160..416].chunks(16).enumerate() {
+        if let Some((lane, w)) = (0..4).map(|k| (k, le32(x, 4 * k))).find(|(_, w)| *w != 0) {
+            return Some(Dirty::Reg("xmm", i, Some(lane), w));
+        }
+    }
+    status.iter().find(|(_, v, clear)| v != clear).map(|(name, v, _)| Dirty::Status(name, *v))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -64,5 +153,59 @@ mod tests {
         s.regs[17] = 0xdead_0011;
         assert_eq!(s.first_mismatch(0x5eed_0000), Some((17, 0xdead_0011)));
         assert_eq!(Spin::new(1, 1).first_mismatch(u32::MAX), Some((0, 0)));
+    }
+
+    #[test]
+    fn calibration() {
+        assert_eq!(hz_from(30_000_000, 10), 3_000_000_000);
+        assert_eq!(hz_from(5, 0), 5000);
+        assert_eq!(hz_from(0, 10), 1000);
+        assert_eq!(hz_from(u64::MAX, 1), u32::MAX);
+    }
+
+    #[test]
+    fn arm_leak_verdict() {
+        let mut s = [0u32; 32];
+        assert_eq!(check_arm(&s, 0), None);
+        assert_eq!(check_arm(&s, LEAK_FPSCR), Some(Dirty::Status("fpscr", LEAK_FPSCR)));
+        s[5] = 0x5eed_0005;
+        assert_eq!(check_arm(&s, LEAK_FPSCR), Some(Dirty::Reg("s", 5, None, 0x5eed_0005)));
+        extern crate std;
+        use std::string::ToString;
+        assert_eq!(check_arm(&s, 0).unwrap().to_string(), "s5=0x5eed0005");
+        assert_eq!(Dirty::Status("fpscr", 0x9f).to_string(), "fpscr=0x9f");
+    }
+
+    fn clean_fxsave() -> [u8; 512] {
+        let mut img = [0u8; 512];
+        img[0..2].copy_from_slice(&FCW_CLEAR.to_le_bytes());
+        img[24..28].copy_from_slice(&MXCSR_CLEAR.to_le_bytes());
+        img[28..32].copy_from_slice(&0xffffu32.to_le_bytes()); // MXCSR_MASK: the CPU's
+        img[416..512].fill(0xaa); // not state
+        img
+    }
+
+    #[test]
+    fn fxsave_leak_verdict() {
+        extern crate std;
+        use std::string::ToString;
+        let clean = clean_fxsave();
+        assert_eq!(check_fxsave(&clean), None);
+        let mut img = clean;
+        img[160 + 16 * 3 + 4..160 + 16 * 3 + 8].copy_from_slice(&0x5eed_000du32.to_le_bytes());
+        assert_eq!(check_fxsave(&img).unwrap().to_string(), "xmm3[1]=0x5eed000d");
+        let mut img = clean;
+        img[32 + 16 * 2 + 8] = 0xff; // st2's exponent
+        assert_eq!(check_fxsave(&img), Some(Dirty::Reg("st", 2, None, 0xff)));
+        let mut img = clean;
+        img[32 + 16 * 2 + 12] = 0xff; // st2's reserved bytes: not state
+        assert_eq!(check_fxsave(&img), None);
+        let mut img = clean;
+        img[24..28].copy_from_slice(&LEAK_MXCSR.to_le_bytes());
+        assert_eq!(check_fxsave(&img).unwrap().to_string(), "mxcsr=0x1fbf");
+        let mut img = clean;
+        img[0] = 0x7f;
+        img[1] = 0x02;
+        assert_eq!(check_fxsave(&img), Some(Dirty::Status("fcw", 0x027f)));
     }
 }

@@ -1,8 +1,8 @@
 //! ipc_peer - the partner of the shell's `ipctest`: echoes messages, sends
 //! a ping through a channel it is given, returns a page with a magic
 //! number, and answers slowly on request (docs/protocols.md). PEER_FPU
-//! makes it the helper of the shell's `fpu` command (arm-m): reply first,
-//! then bursts of other values in s0-s31 that preempt the caller.
+//! makes it the helper of the shell's `fpu` command: reply first, then
+//! bursts of other values in the FP registers that preempt the caller.
 #![no_std]
 #![no_main]
 
@@ -44,7 +44,7 @@ fn handle(listen: Channel, m: &mut Msg) {
         PEER_ECHO_CHANNEL => return echo_channel(from, m),
         PEER_PAGE => give_page(),
         PEER_SLOW => slow(m.arg, m.channel_payload().map(Channel::from_raw)),
-        PEER_FPU => return fpu_helper(from, m.arg),
+        PEER_FPU => return fpu_helper(from, m.arg, m.get_u32(0).unwrap_or(0)),
         _ => Err(Error::NoSys),
     };
     let _ = from.reply(&reply.unwrap_or_else(|e| error_reply(m.label, e)));
@@ -121,9 +121,10 @@ fn slow(ms: u64, notify: Option<Channel>) -> Result<Msg, Error> {
 extern crate alloc;
 
 /// PEER_FPU: reply, then `rounds` times: sleep to the next tick, fill
-/// s0-s31 with FPU_PEER_SEED + i and spin half a tick.
-fn fpu_helper(from: Channel, rounds: u64) {
-    if !runtime::config::CONFIG_ARCH_HAS_FPU || !cfg!(target_arch = "arm") {
+/// the FP registers with FPU_PEER_SEED + i and spin `burst` cycles (0:
+/// half a tick).
+fn fpu_helper(from: Channel, rounds: u64, burst: u32) {
+    if !runtime::config::CONFIG_ARCH_HAS_FPU {
         let _ = from.reply(&error_reply(PEER_FPU, Error::NotSup));
         return;
     }
@@ -131,11 +132,12 @@ fn fpu_helper(from: Channel, rounds: u64) {
         return;
     }
     let tick = runtime::config::CONFIG_CPU_HZ / runtime::config::CONFIG_TICK_HZ.max(1);
+    let burst = if burst == 0 { tick / 2 } else { burst };
     for _ in 0..rounds.min(PEER_FPU_MAX_ROUNDS) {
         if service::sleep_ms(1).is_err() {
             return;
         }
-        fpu_burst(tick / 2);
+        fpu_burst(burst);
     }
 }
 
@@ -170,5 +172,39 @@ fn fpu_burst(cycles: u32) {
     }
 }
 
-#[cfg(not(target_arch = "arm"))]
-fn fpu_burst(_cycles: u32) {}
+/// Other values in xmm0-xmm15 (fpucheck.rs's layout), then spin `cycles`
+/// of SYS_CLOCK (the TSC).
+#[cfg(target_arch = "x86_64")]
+fn fpu_burst(cycles: u32) {
+    // SAFETY: writes only the registers it declares (rax, rcx, rdx, r8,
+    // r11, flags) and xmm0-xmm15, which the compiler never uses: user
+    // programs are built for x86_64-unknown-none, soft-float (so they
+    // cannot be named as clobbers either). `syscall` with rax = SYS_CLOCK
+    // (8) returns in rax and clobbers rcx and r11 only. No memory touched.
+    unsafe {
+        core::arch::asm!(
+            ".irp i, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15",
+            "lea ecx, [rax + 1]",
+            "shl rcx, 32",
+            "mov edx, eax",
+            "or rdx, rcx",
+            "movq xmm\\i, rdx",
+            "punpcklqdq xmm\\i, xmm\\i",
+            "add eax, 2",
+            ".endr",
+            "mov eax, 8",
+            "syscall",
+            "mov r8d, eax",
+            "2:",
+            "mov eax, 8",
+            "syscall",
+            "sub eax, r8d",
+            "cmp eax, esi",
+            "jb 2b",
+            inout("rax") FPU_PEER_SEED as u64 => _,
+            in("rsi") cycles,
+            out("rcx") _, out("rdx") _, out("r8") _, out("r11") _,
+            options(nomem, nostack),
+        )
+    }
+}
