@@ -25,6 +25,7 @@
  * (one would raise #NM in the kernel, a panic, whenever TS is set).
  */
 #include "x86.h"
+#include "fpu_plan.h"
 #include <task.h>
 
 /* The FXSAVE image's header (Intel SDM vol. 1, table 10-2); the x87
@@ -79,20 +80,22 @@ void x86_fpu_init(void) {
     stts();
 }
 
-/* From arch_switch when prev or next has X86_WORK_FPU. */
+/* From arch_switch when prev or next has X86_WORK_FPU; the steps in
+ * the order fpu_plan.h gives them. */
 void x86_fpu_switch(struct task *prev, struct task *next) {
-    bool prev_fpu = prev->arch.switch_work & X86_WORK_FPU;
+    unsigned plan = x86_fpu_plan(prev->arch.switch_work & X86_WORK_FPU,
+                                 next->arch.switch_work & X86_WORK_FPU);
 
-    if (prev_fpu)
+    if (plan & FPU_SAVE_PREV)
         fxsave(prev->arch.fpu);
-    if (next->arch.switch_work & X86_WORK_FPU) {
-        if (!prev_fpu)
-            clts();
+    if (plan & FPU_CLEAR_TS)
+        clts();
+    if (plan & FPU_LOAD_NEXT)
         fxrstor(next->arch.fpu);
-    } else {
-        fxrstor(fpu_clean.bytes);   /* nothing of prev's stays loaded */
+    if (plan & FPU_LOAD_CLEAN)
+        fxrstor(fpu_clean.bytes);
+    if (plan & FPU_SET_TS)
         stts();
-    }
 }
 
 /* #NM from user mode: the current task used the FPU for the first time.
