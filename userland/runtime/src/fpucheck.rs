@@ -10,6 +10,44 @@
 
 use core::fmt;
 
+/// The asm that fills the FP registers with seed + i in the layout above,
+/// as a template piece: `asm!(runtime::fp_fill_asm!(), ...)`.
+/// arm: r0 = seed (changed); writes s0-s31 (declare d0-d15 clobbered).
+#[cfg(target_arch = "arm")]
+#[macro_export]
+macro_rules! fp_fill_asm {
+    () => {
+        concat!(
+            ".irp i, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31\n",
+            "vmov s\\i, r0\n",
+            "adds r0, r0, #1\n",
+            ".endr\n",
+        )
+    };
+}
+
+/// x86_64: eax = seed (changed), rcx and rdx clobbered; writes xmm0-xmm15
+/// (both quadwords of xmm<i> = seed + 2i, seed + 2i + 1). User programs are
+/// soft-float: the compiler keeps nothing in xmm registers (nor can they be
+/// named as clobbers).
+#[cfg(target_arch = "x86_64")]
+#[macro_export]
+macro_rules! fp_fill_asm {
+    () => {
+        concat!(
+            ".irp i, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15\n",
+            "lea ecx, [rax + 1]\n",
+            "shl rcx, 32\n",
+            "mov edx, eax\n",
+            "or rdx, rcx\n",
+            "movq xmm\\i, rdx\n",
+            "punpcklqdq xmm\\i, xmm\\i\n",
+            "add eax, 2\n",
+            ".endr\n",
+        )
+    };
+}
+
 /// Minimum and maximum spin, in scheduler ticks.
 pub const MIN_TICKS: u32 = 3;
 pub const MAX_TICKS: u32 = 100;

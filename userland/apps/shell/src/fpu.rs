@@ -161,10 +161,7 @@ fn fill_leak_pattern(seed: u32) {
     // stay at their defaults, only condition and sticky flags are set.
     unsafe {
         core::arch::asm!(
-            ".irp i, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31",
-            "vmov s\\i, r0",
-            "adds r0, r0, #1",
-            ".endr",
+            runtime::fp_fill_asm!(),
             "vmsr fpscr, r1",
             inout("r0") seed => _,
             in("r1") fpucheck::LEAK_FPSCR,
@@ -188,15 +185,7 @@ fn fill_leak_pattern(seed: u32) {
     // empty, as the ABI wants.
     unsafe {
         core::arch::asm!(
-            ".irp i, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15",
-            "lea ecx, [rax + 1]",
-            "shl rcx, 32",
-            "mov edx, eax",
-            "or rdx, rcx",
-            "movq xmm\\i, rdx",
-            "punpcklqdq xmm\\i, xmm\\i",
-            "add eax, 2",
-            ".endr",
+            runtime::fp_fill_asm!(),
             "ldmxcsr [{m}]",
             "fld1",
             "fstp st(0)",
@@ -218,10 +207,7 @@ fn spin_with_fpu(spin: &mut Spin, seed: u32) {
     // only r0 (docs/mcu-port.md).
     unsafe {
         core::arch::asm!(
-            ".irp i, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31",
-            "vmov s\\i, r0",
-            "adds r0, r0, #1",
-            ".endr",
+            runtime::fp_fill_asm!(),
             "mov r12, #8",
             "svc #0",
             "mov r2, r0",        // start
@@ -272,15 +258,7 @@ fn spin_with_fpu(spin: &mut Spin, seed: u32) {
     // and r11 only.
     unsafe {
         core::arch::asm!(
-            ".irp i, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15",
-            "lea ecx, [rax + 1]",
-            "shl rcx, 32",
-            "mov edx, eax",
-            "or rdx, rcx",
-            "movq xmm\\i, rdx",
-            "punpcklqdq xmm\\i, xmm\\i",
-            "add eax, 2",
-            ".endr",
+            runtime::fp_fill_asm!(),
             "mov eax, 8",
             "syscall",
             "mov r8d, eax",      // start

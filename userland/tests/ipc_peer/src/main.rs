@@ -149,10 +149,7 @@ fn fpu_burst(cycles: u32) {
     // only r0 (docs/mcu-port.md). No memory is touched.
     unsafe {
         core::arch::asm!(
-            ".irp i, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31",
-            "vmov s\\i, r0",
-            "adds r0, r0, #1",
-            ".endr",
+            runtime::fp_fill_asm!(),
             "mov r12, #8",
             "svc #0",
             "mov r2, r0",
@@ -183,15 +180,7 @@ fn fpu_burst(cycles: u32) {
     // (8) returns in rax and clobbers rcx and r11 only. No memory touched.
     unsafe {
         core::arch::asm!(
-            ".irp i, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15",
-            "lea ecx, [rax + 1]",
-            "shl rcx, 32",
-            "mov edx, eax",
-            "or rdx, rcx",
-            "movq xmm\\i, rdx",
-            "punpcklqdq xmm\\i, xmm\\i",
-            "add eax, 2",
-            ".endr",
+            runtime::fp_fill_asm!(),
             "mov eax, 8",
             "syscall",
             "mov r8d, eax",
