@@ -161,7 +161,7 @@ void kernel_timer_tick(void);                /* every timer interrupt */
 void kernel_irq(unsigned irq);               /* a device interrupt; the
                                                 kernel masks the line until
                                                 the listener waits again */
-/* The current task faulted in user mode. For FAULT_* flags see abi.h.
+/* The current task faulted in user mode. For FAULT_* flags see abi.toml.
  * is_memory: a memory access fault at addr; otherwise an illegal
  * instruction or similar, described by reason. */
 void kernel_user_fault(bool is_memory, uintptr_t addr, unsigned flags,

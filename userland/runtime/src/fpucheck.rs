@@ -1,8 +1,10 @@
-//! fpucheck.rs - the bookkeeping of the shell's `fpu` and `fpu leak`
-//! commands (the asm that fills and reads the registers is in
-//! shell/src/fpu.rs and faulter): spin bounds from the clock and tick
-//! rates, the comparison of the stored registers, and the verdict on what
-//! a task without FP state found in the FPU. Pure, host-tested.
+//! fpucheck.rs - the FPU checks of the shell's `fpu` and `fpu leak`
+//! commands and of their helpers (ipc_peer's burst, faulter's spy):
+//! [`spin_with_fpu`], the one asm block that fills the FP registers, spins
+//! on SYS_CLOCK and stores them back, and the pure, host-tested
+//! bookkeeping (spin bounds from the clock and tick rates, the comparison
+//! of the stored registers, the verdict on what a task without FP state
+//! found in the FPU).
 //!
 //! The 32 "registers" of the `fpu` check are s0-s31 on arm and, on x86_64,
 //! the low 64 bits of xmm0-xmm15 as two 32-bit halves (xmm<i> holds
@@ -30,7 +32,7 @@ macro_rules! fp_fill_asm {
 /// (both quadwords of xmm<i> = seed + 2i, seed + 2i + 1). User programs are
 /// soft-float: the compiler keeps nothing in xmm registers (nor can they be
 /// named as clobbers).
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", target_os = "none"))]
 #[macro_export]
 macro_rules! fp_fill_asm {
     () => {
@@ -52,16 +54,20 @@ macro_rules! fp_fill_asm {
 pub const MIN_TICKS: u32 = 3;
 pub const MAX_TICKS: u32 = 100;
 
-/// The spin's parameters and results, shared with the asm by address
-/// (field offsets are fixed: the asm uses them).
+/// The spin's parameters and results, shared with the asm by address (it
+/// takes the field offsets from `offset_of!`).
 #[repr(C)]
 pub struct Spin {
-    pub min_cycles: u32, // +0
-    pub max_cycles: u32, // +4
-    pub gap_cycles: u32, // +8
-    pub preempted: u32,  // +12
-    pub elapsed: u32,    // +16
-    pub regs: [u32; 32], // +20: s0..s31 after the spin
+    /// Spin at least this long, and until preempted once ...
+    pub min_cycles: u32,
+    /// ... but never longer than this.
+    pub max_cycles: u32,
+    /// A gap between two clock readings longer than this is a preemption.
+    pub gap_cycles: u32,
+    pub preempted: u32,
+    pub elapsed: u32,
+    /// s0..s31 after the spin.
+    pub regs: [u32; 32],
 }
 
 impl Spin {
@@ -78,9 +84,134 @@ impl Spin {
         }
     }
 
+    /// Spin exactly `cycles`, whether preempted or not (the helper's burst).
+    pub fn burst(cycles: u32) -> Spin {
+        Spin { min_cycles: cycles, max_cycles: cycles, gap_cycles: u32::MAX, preempted: 0, elapsed: 0, regs: [0; 32] }
+    }
+
     /// The first register that does not hold `seed + i`, with its value.
     pub fn first_mismatch(&self, seed: u32) -> Option<(usize, u32)> {
         self.regs.iter().enumerate().find(|(i, v)| **v != seed.wrapping_add(*i as u32)).map(|(i, v)| (i, *v))
+    }
+}
+
+/// Fill the FP registers with `seed + i` (s0-s31; x86_64: see the
+/// module comment), spin as `spin` says (reading SYS_CLOCK:
+/// until min_cycles passed and a preemption was seen, or max_cycles
+/// passed), then store them into `spin.regs`. Fill, spin and store are
+/// one asm block, so the compiler cannot touch an FP register in between:
+/// whatever differs afterwards was changed by someone else (a context
+/// switch that lost FPU state).
+#[cfg(target_arch = "arm")]
+pub fn spin_with_fpu(spin: &mut Spin, seed: u32) {
+    use core::mem::offset_of;
+    // SAFETY: the asm writes only the registers it declares (r0, r2-r5,
+    // r8, r12, d0-d15 = s0-s31, flags) and the Spin it is given by a
+    // unique reference, at offsets from offset_of!. `svc #0` with
+    // r12 = SYS_CLOCK is the clock system call: the kernel changes only r0
+    // (docs/mcu-port.md) and uses its own stack.
+    unsafe {
+        core::arch::asm!(
+            crate::fp_fill_asm!(),
+            "mov r12, #{clock}",
+            "svc #0",
+            "mov r2, r0",        // start
+            "mov r3, r0",        // previous reading
+            "movs r5, #0",       // preemptions
+            "2:",
+            "mov r12, #{clock}",
+            "svc #0",
+            "subs r4, r0, r3",   // gap since the previous reading
+            "mov r3, r0",
+            "ldr r8, [r1, #{gap}]",
+            "cmp r4, r8",
+            "it hi",
+            "addhi r5, r5, #1",
+            "subs r4, r0, r2",   // elapsed
+            "ldr r8, [r1, #{max}]",
+            "cmp r4, r8",
+            "bhs 3f",
+            "ldr r8, [r1, #{min}]",
+            "cmp r4, r8",
+            "blo 2b",
+            "cmp r5, #0",
+            "beq 2b",
+            "3:",
+            "str r5, [r1, #{preempted}]",
+            "str r4, [r1, #{elapsed}]",
+            "add r8, r1, #{regs}",
+            "vstmia r8, {{s0-s31}}",
+            clock = const crate::abi::SYS_CLOCK,
+            min = const offset_of!(Spin, min_cycles),
+            max = const offset_of!(Spin, max_cycles),
+            gap = const offset_of!(Spin, gap_cycles),
+            preempted = const offset_of!(Spin, preempted),
+            elapsed = const offset_of!(Spin, elapsed),
+            regs = const offset_of!(Spin, regs),
+            inout("r0") seed => _,
+            in("r1") spin as *mut Spin,
+            out("r2") _, out("r3") _, out("r4") _, out("r5") _, out("r8") _, out("r12") _,
+            out("d0") _, out("d1") _, out("d2") _, out("d3") _, out("d4") _, out("d5") _, out("d6") _, out("d7") _,
+            out("d8") _, out("d9") _, out("d10") _, out("d11") _, out("d12") _, out("d13") _, out("d14") _, out("d15") _,
+            options(nostack),
+        );
+    }
+}
+
+/// x86_64: the same, on xmm0-xmm15 (the low quadwords are stored).
+#[cfg(all(target_arch = "x86_64", target_os = "none"))]
+pub fn spin_with_fpu(spin: &mut Spin, seed: u32) {
+    use core::mem::offset_of;
+    // SAFETY: the asm writes only the registers it declares (rax, rcx,
+    // rdx, r8-r11, flags), xmm0-xmm15 (never used by the compiler: user
+    // programs are soft-float, see fp_fill_asm!) and the Spin it is given
+    // by a unique reference, at offsets from offset_of!. `syscall` with
+    // rax = SYS_CLOCK returns in rax and clobbers rcx and r11 only; the
+    // kernel uses its own stack.
+    unsafe {
+        core::arch::asm!(
+            crate::fp_fill_asm!(),
+            "mov eax, {clock}",
+            "syscall",
+            "mov r8d, eax",      // start
+            "mov r9d, eax",      // previous reading
+            "xor r10d, r10d",    // preemptions
+            "2:",
+            "mov eax, {clock}",
+            "syscall",
+            "mov edx, eax",
+            "sub edx, r9d",      // gap since the previous reading
+            "mov r9d, eax",
+            "cmp edx, [rdi + {gap}]",
+            "jbe 4f",
+            "inc r10d",
+            "4:",
+            "mov edx, eax",
+            "sub edx, r8d",      // elapsed
+            "cmp edx, [rdi + {max}]",
+            "jae 3f",
+            "cmp edx, [rdi + {min}]",
+            "jb 2b",
+            "test r10d, r10d",
+            "jz 2b",
+            "3:",
+            "mov [rdi + {preempted}], r10d",
+            "mov [rdi + {elapsed}], edx",
+            ".irp i, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15",
+            "movq [rdi + {regs} + 8 * \\i], xmm\\i",
+            ".endr",
+            clock = const crate::abi::SYS_CLOCK,
+            min = const offset_of!(Spin, min_cycles),
+            max = const offset_of!(Spin, max_cycles),
+            gap = const offset_of!(Spin, gap_cycles),
+            preempted = const offset_of!(Spin, preempted),
+            elapsed = const offset_of!(Spin, elapsed),
+            regs = const offset_of!(Spin, regs),
+            inout("eax") seed => _,
+            in("rdi") spin as *mut Spin,
+            out("rcx") _, out("rdx") _, out("r8") _, out("r9") _, out("r10") _, out("r11") _,
+            options(nostack),
+        );
     }
 }
 
@@ -178,7 +309,10 @@ mod tests {
         // No clock rate: still a non-zero spin.
         let s = Spin::new(0, 0);
         assert!(s.min_cycles > 0 && s.gap_cycles > 0);
-        assert_eq!(core::mem::offset_of!(Spin, regs), 20);
+        // The asm's immediates: ldr/str offsets fit, regs stays in reach of add.
+        assert!(core::mem::offset_of!(Spin, regs) < 256);
+        let b = Spin::burst(500);
+        assert_eq!((b.min_cycles, b.max_cycles, b.gap_cycles), (500, 500, u32::MAX));
     }
 
     #[test]

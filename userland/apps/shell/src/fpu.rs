@@ -23,10 +23,12 @@
 //! `fpu leak: LEAKED <register>=<value>`; the shell waits for it to end
 //! and prints `fpu leak: spy task N exited`.
 #![cfg_attr(not(any(target_arch = "arm", target_arch = "x86_64")), allow(dead_code, unused_imports))]
+// (spin_with_fpu, the asm of the `fpu` check, is in runtime::fpucheck; the
+// leak pattern's fill is here.)
 
 use crate::Services;
 use runtime::abi::{TASK_STATE_EXITED, TASK_STATE_KILLED};
-use runtime::fpucheck::{self, Spin, MIN_TICKS};
+use runtime::fpucheck::{self, spin_with_fpu, Spin, MIN_TICKS};
 use runtime::proto::{FPU_SHELL_SEED, PEER_FPU};
 use runtime::{config, ks, println, service, sys, Error, Msg, Result};
 
@@ -196,108 +198,6 @@ fn fill_leak_pattern(seed: u32) {
         );
     }
 }
-
-/// Fill the FP registers with seed + i, spin as `Spin` says, store them.
-#[cfg(target_arch = "arm")]
-fn spin_with_fpu(spin: &mut Spin, seed: u32) {
-    // SAFETY: the asm writes only the registers it declares (r0, r2-r5,
-    // r8, r12, d0-d15 = s0-s31, flags) and the Spin it is given by a
-    // unique reference (offsets as documented on Spin). `svc #0` with
-    // r12 = SYS_CLOCK (8) is the clock system call: the kernel changes
-    // only r0 (docs/mcu-port.md).
-    unsafe {
-        core::arch::asm!(
-            runtime::fp_fill_asm!(),
-            "mov r12, #8",
-            "svc #0",
-            "mov r2, r0",        // start
-            "mov r3, r0",        // previous reading
-            "movs r5, #0",       // preemptions
-            "2:",
-            "mov r12, #8",
-            "svc #0",
-            "subs r4, r0, r3",   // gap since the previous reading
-            "mov r3, r0",
-            "ldr r8, [r1, #8]",
-            "cmp r4, r8",
-            "it hi",
-            "addhi r5, r5, #1",
-            "subs r4, r0, r2",   // elapsed
-            "ldr r8, [r1, #4]",
-            "cmp r4, r8",
-            "bhs 3f",
-            "ldr r8, [r1, #0]",
-            "cmp r4, r8",
-            "blo 2b",
-            "cmp r5, #0",
-            "beq 2b",
-            "3:",
-            "str r5, [r1, #12]",
-            "str r4, [r1, #16]",
-            "add r8, r1, #20",
-            "vstmia r8, {{s0-s31}}",
-            inout("r0") seed => _,
-            in("r1") spin as *mut Spin,
-            out("r2") _, out("r3") _, out("r4") _, out("r5") _, out("r8") _, out("r12") _,
-            out("d0") _, out("d1") _, out("d2") _, out("d3") _, out("d4") _, out("d5") _, out("d6") _, out("d7") _,
-            out("d8") _, out("d9") _, out("d10") _, out("d11") _, out("d12") _, out("d13") _, out("d14") _, out("d15") _,
-            options(nostack),
-        );
-    }
-}
-
-/// x86_64: xmm<i> holds seed + 2i, seed + 2i + 1 in each quadword; the
-/// low quadwords are stored as Spin::regs (fpucheck's layout).
-#[cfg(target_arch = "x86_64")]
-fn spin_with_fpu(spin: &mut Spin, seed: u32) {
-    // SAFETY: the asm writes only the registers it declares (rax, rcx,
-    // rdx, r8-r11, flags), xmm0-xmm15 (never used by the compiler: user
-    // programs are soft-float, see fill_leak_pattern) and the Spin it is
-    // given by a unique reference (offsets as documented on Spin).
-    // `syscall` with rax = SYS_CLOCK (8) returns in rax and clobbers rcx
-    // and r11 only.
-    unsafe {
-        core::arch::asm!(
-            runtime::fp_fill_asm!(),
-            "mov eax, 8",
-            "syscall",
-            "mov r8d, eax",      // start
-            "mov r9d, eax",      // previous reading
-            "xor r10d, r10d",    // preemptions
-            "2:",
-            "mov eax, 8",
-            "syscall",
-            "mov edx, eax",
-            "sub edx, r9d",      // gap since the previous reading
-            "mov r9d, eax",
-            "cmp edx, [rdi + 8]",
-            "jbe 4f",
-            "inc r10d",
-            "4:",
-            "mov edx, eax",
-            "sub edx, r8d",      // elapsed
-            "cmp edx, [rdi + 4]",
-            "jae 3f",
-            "cmp edx, [rdi]",
-            "jb 2b",
-            "test r10d, r10d",
-            "jz 2b",
-            "3:",
-            "mov [rdi + 12], r10d",
-            "mov [rdi + 16], edx",
-            ".irp i, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15",
-            "movq [rdi + 20 + 8 * \\i], xmm\\i",
-            ".endr",
-            inout("eax") seed => _,
-            in("rdi") spin as *mut Spin,
-            out("rcx") _, out("rdx") _, out("r8") _, out("r9") _, out("r10") _, out("r11") _,
-            options(nostack),
-        );
-    }
-}
-
-#[cfg(not(any(target_arch = "arm", target_arch = "x86_64")))]
-fn spin_with_fpu(_spin: &mut Spin, _seed: u32) {}
 
 #[cfg(not(any(target_arch = "arm", target_arch = "x86_64")))]
 fn fill_leak_pattern(_seed: u32) {}

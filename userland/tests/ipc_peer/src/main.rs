@@ -141,59 +141,13 @@ fn fpu_helper(from: Channel, rounds: u64, burst: u32) {
     }
 }
 
-/// Other values in every FP register, then spin `cycles` of SYS_CLOCK.
-#[cfg(target_arch = "arm")]
+/// Other values in every FP register, then spin `cycles` of SYS_CLOCK
+/// (the same asm block as the shell's check).
+#[cfg(any(target_arch = "arm", target_arch = "x86_64"))]
 fn fpu_burst(cycles: u32) {
-    // SAFETY: writes only the registers it declares (r0, r2, r3, r12,
-    // d0-d15 = s0-s31, flags); `svc #0` with r12 = SYS_CLOCK (8) changes
-    // only r0 (docs/mcu-port.md). No memory is touched.
-    unsafe {
-        core::arch::asm!(
-            runtime::fp_fill_asm!(),
-            "mov r12, #8",
-            "svc #0",
-            "mov r2, r0",
-            "2:",
-            "mov r12, #8",
-            "svc #0",
-            "subs r3, r0, r2",
-            "cmp r3, r1",
-            "blo 2b",
-            inout("r0") FPU_PEER_SEED => _,
-            in("r1") cycles,
-            out("r2") _, out("r3") _, out("r12") _,
-            out("d0") _, out("d1") _, out("d2") _, out("d3") _, out("d4") _, out("d5") _, out("d6") _, out("d7") _,
-            out("d8") _, out("d9") _, out("d10") _, out("d11") _, out("d12") _, out("d13") _, out("d14") _, out("d15") _,
-            options(nomem, nostack),
-        )
-    }
+    let mut spin = runtime::fpucheck::Spin::burst(cycles);
+    runtime::fpucheck::spin_with_fpu(&mut spin, FPU_PEER_SEED);
 }
 
-/// Other values in xmm0-xmm15 (fpucheck.rs's layout), then spin `cycles`
-/// of SYS_CLOCK (the TSC).
-#[cfg(target_arch = "x86_64")]
-fn fpu_burst(cycles: u32) {
-    // SAFETY: writes only the registers it declares (rax, rcx, rdx, r8,
-    // r11, flags) and xmm0-xmm15, which the compiler never uses: user
-    // programs are built for x86_64-unknown-none, soft-float (so they
-    // cannot be named as clobbers either). `syscall` with rax = SYS_CLOCK
-    // (8) returns in rax and clobbers rcx and r11 only. No memory touched.
-    unsafe {
-        core::arch::asm!(
-            runtime::fp_fill_asm!(),
-            "mov eax, 8",
-            "syscall",
-            "mov r8d, eax",
-            "2:",
-            "mov eax, 8",
-            "syscall",
-            "sub eax, r8d",
-            "cmp eax, esi",
-            "jb 2b",
-            inout("rax") FPU_PEER_SEED as u64 => _,
-            in("rsi") cycles,
-            out("rcx") _, out("rdx") _, out("r8") _, out("r11") _,
-            options(nomem, nostack),
-        )
-    }
-}
+#[cfg(not(any(target_arch = "arm", target_arch = "x86_64")))]
+fn fpu_burst(_cycles: u32) {}
