@@ -156,6 +156,7 @@
 #define HW_XPSR 7
 #define HW_FRAME_WORDS 8
 
+
 /* exception numbers */
 #define EXC_HARDFAULT 3
 #define EXC_MEMMANAGE 4
@@ -178,6 +179,9 @@ void arm_mpu_init(void);
 void arm_mpu_load(struct arch_vm *vm);
 bool arm_vm_ram(struct arch_vm *vm, uint32_t *base, uint32_t *size);
 extern struct arch_vm *arm_mpu_loaded;
+
+/* entry.S */
+void arm_fp_reset(void);
 
 /* trap.c */
 _Noreturn void arm_return_to_user(void);

@@ -18,9 +18,10 @@ __attribute__((used, noreturn)) void arm_reset(void) {
         *d++ = 0;
     if (CONFIG_ARCH_HAS_FPU + 0) {
         SCB_CPACR |= CPACR_CP10_CP11_FULL;
-        FPU_FPCCR = FPCCR_ASPEN;              /* no lazy stacking */
+        FPU_FPCCR = FPCCR_ASPEN;              /* no FPCCR_LSPEN: eager stacking */
         dsb();
         isb();
+        arm_fp_reset();                       /* registers zero (entry.S) */
     }
     arch_early_init();
     kernel_main();

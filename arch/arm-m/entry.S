@@ -15,6 +15,14 @@
  * Trap frame at the top of a task's kernel stack (kstack_top = T):
  *   T-4 EXC_RETURN, T-8 PSP, then s16-s31 (64 bytes, only if EXC_RETURN
  *   bit 4 is clear), then r4-r11 (32 bytes).
+ *
+ * FP state is private (docs/mcu-port.md, "Floating point"): while the
+ * kernel runs, and while a task without FP state runs, s0-s31 are zero
+ * and FPSCR is 0. A task has FP state once it executed an FP instruction
+ * (CONTROL.FPCA, so each of its exceptions stacks an FP frame: s0-s15 and
+ * FPSCR on its PSP by the hardware, s16-s31 here); trap_entry clears the
+ * registers right after saving them (FP_CLEAR), and the way back restores
+ * them for that task only. A task that never used the FPU never pays.
  */
 #include <arch_impl.h>
 #include "armv7m.h"
@@ -23,6 +31,19 @@
     .cpu cortex-m4
     .fpu fpv4-sp-d16
     .thumb
+
+/* s0-s31 = 0, FPSCR = 0 (clobbers r0). */
+    .macro FP_CLEAR
+    ldr     r0, =arm_fp_zeros
+    vldmia  r0, {s0-s31}
+    movs    r0, #0
+    vmsr    fpscr, r0
+    .endm
+
+    .section .rodata
+    .balign 4
+arm_fp_zeros:
+    .space  128
 
     .section .vectors, "a", %progbits
     .align 9
@@ -53,10 +74,11 @@ trap_entry:
     beq     from_kernel
     mrs     r0, psp
     push    {r0, lr}                /* T-8 = PSP, T-4 = EXC_RETURN */
-    tst     lr, #EXC_RETURN_NOFP
-    it      eq
-    vpusheq {s16-s31}
-    push    {r4-r11}
+    tst     lr, #EXC_RETURN_NOFP    /* clear: an FP frame */
+    bne     1f
+    vpush   {s16-s31}
+    FP_CLEAR                        /* nothing of this task's stays loaded */
+1:  push    {r4-r11}
     mrs     r0, ipsr
     mov     r1, sp                  /* arm_trap(exception, &r4) */
     sub     sp, sp, #(HW_FRAME_WORDS * 4)   /* a frame to return into thread mode */
@@ -117,6 +139,19 @@ arch_switch:
     ldr     r2, [r1, #0]            /* next->arch.ksp */
     mov     sp, r2
     pop     {r3-r11, pc}
+
+/* void arm_fp_reset(void): at boot, once the FPU is enabled. The FP
+ * registers are UNKNOWN after reset: clear them, and leave the kernel with
+ * no FP context (CONTROL.FPCA = 0) so its own exceptions stay basic frames. */
+    .thumb_func
+    .global arm_fp_reset
+arm_fp_reset:
+    FP_CLEAR
+    mrs     r0, control
+    bic     r0, r0, #4              /* FPCA */
+    msr     control, r0
+    isb
+    bx      lr
 
 /* First kernel context of a task (arch_task_init): go to user mode. */
     .thumb_func

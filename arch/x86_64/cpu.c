@@ -87,6 +87,7 @@ void x86_cpu_init(void) {
     wrmsr(MSR_LSTAR, (uint64_t)syscall_entry);
     wrmsr(MSR_SFMASK, RFLAGS_IF | RFLAGS_TF | RFLAGS_DF | RFLAGS_AC |
                       RFLAGS_NT | RFLAGS_IOPL);
+    x86_fpu_init();
 }
 
 void x86_set_kernel_stack(uint64_t top) {
@@ -110,6 +111,7 @@ int arch_ioport_grant(struct task *t, unsigned base, unsigned count) {
         x86_set_io_range(t->arch.io_base, t->arch.io_count, false);
     t->arch.io_base = base;
     t->arch.io_count = count;
+    t->arch.switch_work |= X86_WORK_IO;
     if (t == current)
         x86_set_io_range(base, count, true);
     return 0;
@@ -147,6 +149,8 @@ void x86_trap(struct int_frame *f) {
                   (void *)read_cr2(), f->error);
         panic("%s in kernel (error %lx)", exception_name(f->vector), f->error);
     }
+    if (f->vector == VEC_NM && x86_fpu_first_use())
+        return;
     if (f->vector == VEC_PAGE_FAULT) {
         unsigned flags = 0;
         if (f->error & PF_W) flags |= FAULT_WRITE;
@@ -177,6 +181,7 @@ void arch_task_init(struct task *t, uintptr_t entry, uint64_t arg,
     *--sp = 0;                       /* r15 */
     t->arch.rsp = (uint64_t)sp;
     t->arch.io_count = 0;
+    t->arch.switch_work = 0;         /* no I/O ports, no FP state (fpu.c) */
 }
 
 void arch_kthread_init(struct task *t, void (*fn)(void)) {
@@ -192,18 +197,31 @@ void arch_kthread_init(struct task *t, void (*fn)(void)) {
     *--sp = 0;
     *--sp = 0;
     t->arch.rsp = (uint64_t)sp;
+    t->arch.switch_work = 0;
     t->vm.pml4 = boot_pml4;
+}
+
+/* arch_switch's slow path (a task holds I/O ports or has FP state): the
+ * extra work, then the stack switch itself. Kept out of line and entered
+ * by a tail call, so the common path saves no registers for it. */
+static __attribute__((noinline)) void switch_with_work(struct task *prev,
+                                                       struct task *next) {
+    if (prev->arch.io_count)
+        x86_set_io_range(prev->arch.io_base, prev->arch.io_count, false);
+    if (next->arch.io_count)
+        x86_set_io_range(next->arch.io_base, next->arch.io_count, true);
+    if ((prev->arch.switch_work | next->arch.switch_work) & X86_WORK_FPU)
+        x86_fpu_switch(prev, next);
+    x86_switch_stack(&prev->arch.rsp, next->arch.rsp);
 }
 
 void arch_switch(struct task *prev, struct task *next) {
     if (prev->vm.pml4 != next->vm.pml4)
         write_cr3((uint64_t)next->vm.pml4);
     x86_set_kernel_stack(next->arch.kstack_top);
-    if (unlikely(prev->arch.io_count | next->arch.io_count)) {
-        if (prev->arch.io_count)
-            x86_set_io_range(prev->arch.io_base, prev->arch.io_count, false);
-        if (next->arch.io_count)
-            x86_set_io_range(next->arch.io_base, next->arch.io_count, true);
+    if (unlikely(prev->arch.switch_work | next->arch.switch_work)) {
+        switch_with_work(prev, next);
+        return;
     }
     x86_switch_stack(&prev->arch.rsp, next->arch.rsp);
 }

@@ -44,6 +44,7 @@
 
 #define IO_PORTS        65536   /* I/O port space (one TSS bitmap bit each) */
 
+#define VEC_NM           7   /* #NM, device not available (CR0.TS set) */
 #define VEC_PAGE_FAULT  14
 
 /* Page-fault error code (pushed by the CPU with VEC_PAGE_FAULT) */
@@ -69,6 +70,18 @@
 #define CR0_CD   0x40000000    /* cache disable */
 #define CR0_PG   0x80000000    /* paging */
 #define CR4_PAE  0x00000020    /* physical address extension (long mode needs it) */
+/* ... and the bits the FPU set-up uses (SDM vol. 3A, 2.5; fpu.c) */
+#define CR0_MP   0x00000002    /* WAIT/FWAIT honours TS too */
+#define CR0_EM   0x00000004    /* x87 emulation: must be clear for SSE */
+#define CR0_TS   0x00000008    /* task switched: any FP instruction -> #NM */
+#define CR0_NE   0x00000020    /* x87 errors as #MF, not the legacy IRQ 13 */
+#define CR4_OSFXSR     0x00000200   /* FXSAVE/FXRSTOR and SSE enabled */
+#define CR4_OSXMMEXCPT 0x00000400   /* unmasked SSE exceptions -> #XM */
+
+/* The FXSAVE image (SDM vol. 1, 10.5.1): 512 bytes, 16-aligned. */
+#define FXSAVE_SIZE   512
+#define FCW_DEFAULT   0x037f   /* after FNINIT: all x87 exceptions masked */
+#define MXCSR_DEFAULT 0x1f80   /* after reset: all SSE exceptions masked */
 
 /* ---- Model-specific registers (SDM vol. 4, APM vol. 2 appendix A) ------------ */
 #define MSR_EFER   0xc0000080   /* extended feature enable */
@@ -168,12 +181,33 @@ static inline uint64_t read_cr3(void) {
 static inline void write_cr3(uint64_t v) {
     __asm__ volatile("mov %0, %%cr3" ::"r"(v) : "memory");
 }
+static inline uint64_t read_cr0(void) {
+    uint64_t v;
+    __asm__ volatile("mov %%cr0, %0" : "=r"(v));
+    return v;
+}
+static inline void write_cr0(uint64_t v) {
+    __asm__ volatile("mov %0, %%cr0" ::"r"(v) : "memory");
+}
+static inline uint64_t read_cr4(void) {
+    uint64_t v;
+    __asm__ volatile("mov %%cr4, %0" : "=r"(v));
+    return v;
+}
+static inline void write_cr4(uint64_t v) {
+    __asm__ volatile("mov %0, %%cr4" ::"r"(v) : "memory");
+}
 
 /* cpu.c */
 void x86_cpu_init(void);
 void x86_set_kernel_stack(uint64_t top);
 void x86_set_io_range(unsigned base, unsigned count, bool allow);
 extern struct int_frame *x86_last_frame;
+
+/* fpu.c */
+void x86_fpu_init(void);
+void x86_fpu_switch(struct task *prev, struct task *next);
+bool x86_fpu_first_use(void);
 
 /* devices.c */
 void x86_serial_init(void);

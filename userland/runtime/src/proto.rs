@@ -24,13 +24,15 @@ pub const PEER_PING: u16 = 0x0503;
 pub const PEER_PAGE: u16 = 0x0504;
 pub const PEER_SLOW: u16 = 0x0505;
 
-/// The `fpu` helper mode of ipc_peer (arm-m): `arg` = rounds. ipc_peer
-/// replies arg 0 at once, then `arg` times (at most PEER_FPU_MAX_ROUNDS):
-/// sleeps to the next tick (so it preempts the caller, which runs at a
-/// lower priority), fills s0-s31 with FPU_PEER_SEED + i and spins half a
-/// tick on SYS_CLOCK. -E_NOTSUP without an FPU. (On MCU boards a program
-/// runs at most once, so the helper is the running ipc_peer server, not a
-/// second instance started with INIT_SPAWN.)
+/// The `fpu` helper mode of ipc_peer: `arg` = rounds, data: u32 burst =
+/// SYS_CLOCK cycles to spin (0 or absent: half a tick of CONFIG_CPU_HZ).
+/// ipc_peer replies arg 0 at once, then `arg` times (at most
+/// PEER_FPU_MAX_ROUNDS): sleeps to the next tick (so it preempts the
+/// caller, which runs at a lower priority), fills the FP registers with
+/// FPU_PEER_SEED + i (fpucheck.rs: s0-s31 on arm, xmm0-15 on x86_64) and
+/// spins `burst` cycles on SYS_CLOCK. -E_NOTSUP without an FPU. (On MCU
+/// boards a program runs at most once, so the helper is the running
+/// ipc_peer server, not a second instance started with INIT_SPAWN.)
 pub const PEER_FPU: u16 = 0x0506;
 pub const PEER_FPU_MAX_ROUNDS: u64 = 100;
 /// s<i> of the fpu helper holds FPU_PEER_SEED + i; the shell uses FPU_SHELL_SEED + i.

@@ -1,8 +1,8 @@
 //! ipc_peer - the partner of the shell's `ipctest`: echoes messages, sends
 //! a ping through a channel it is given, returns a page with a magic
 //! number, and answers slowly on request (docs/protocols.md). PEER_FPU
-//! makes it the helper of the shell's `fpu` command (arm-m): reply first,
-//! then bursts of other values in s0-s31 that preempt the caller.
+//! makes it the helper of the shell's `fpu` command: reply first, then
+//! bursts of other values in the FP registers that preempt the caller.
 #![no_std]
 #![no_main]
 
@@ -44,7 +44,7 @@ fn handle(listen: Channel, m: &mut Msg) {
         PEER_ECHO_CHANNEL => return echo_channel(from, m),
         PEER_PAGE => give_page(),
         PEER_SLOW => slow(m.arg, m.channel_payload().map(Channel::from_raw)),
-        PEER_FPU => return fpu_helper(from, m.arg),
+        PEER_FPU => return fpu_helper(from, m.arg, m.get_u32(0).unwrap_or(0)),
         _ => Err(Error::NoSys),
     };
     let _ = from.reply(&reply.unwrap_or_else(|e| error_reply(m.label, e)));
@@ -121,9 +121,10 @@ fn slow(ms: u64, notify: Option<Channel>) -> Result<Msg, Error> {
 extern crate alloc;
 
 /// PEER_FPU: reply, then `rounds` times: sleep to the next tick, fill
-/// s0-s31 with FPU_PEER_SEED + i and spin half a tick.
-fn fpu_helper(from: Channel, rounds: u64) {
-    if !runtime::config::CONFIG_ARCH_HAS_FPU || !cfg!(target_arch = "arm") {
+/// the FP registers with FPU_PEER_SEED + i and spin `burst` cycles (0:
+/// half a tick).
+fn fpu_helper(from: Channel, rounds: u64, burst: u32) {
+    if !runtime::config::CONFIG_ARCH_HAS_FPU {
         let _ = from.reply(&error_reply(PEER_FPU, Error::NotSup));
         return;
     }
@@ -131,21 +132,22 @@ fn fpu_helper(from: Channel, rounds: u64) {
         return;
     }
     let tick = runtime::config::CONFIG_CPU_HZ / runtime::config::CONFIG_TICK_HZ.max(1);
+    let burst = if burst == 0 { tick / 2 } else { burst };
     for _ in 0..rounds.min(PEER_FPU_MAX_ROUNDS) {
         if service::sleep_ms(1).is_err() {
             return;
         }
-        fpu_burst(tick / 2);
+        fpu_burst(burst);
     }
 }
 
 /// Other values in every FP register, then spin `cycles` of SYS_CLOCK
 /// (the same asm block as the shell's check).
-#[cfg(target_arch = "arm")]
+#[cfg(any(target_arch = "arm", target_arch = "x86_64"))]
 fn fpu_burst(cycles: u32) {
     let mut spin = runtime::fpucheck::Spin::burst(cycles);
     runtime::fpucheck::spin_with_fpu(&mut spin, FPU_PEER_SEED);
 }
 
-#[cfg(not(target_arch = "arm"))]
+#[cfg(not(any(target_arch = "arm", target_arch = "x86_64")))]
 fn fpu_burst(_cycles: u32) {}
