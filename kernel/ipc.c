@@ -17,13 +17,24 @@
  */
 #include "channel.h"
 
+/* m is the kernel's page-fault message of t (fault.c), not a task's. */
+static bool is_fault_msg(struct task *t UNUSED, struct nagi_msg *m UNUSED) {
+#if ARCH_HAS_PAGING
+    return m == &t->fault_msg;
+#else
+    return false;
+#endif
+}
+
 /* Check what the sender asks to move, before anything blocks. */
 static long check_send(struct task *t, struct channel *through) {
     struct nagi_msg *m = t->ipc_buf;
 
     if (m->len > MSG_INLINE_MAX)
         return -E_TOOBIG;
-    if (m->flags & ~(MSG_CHANNEL | MSG_PAGE))
+    /* MSG_KERNEL only on the kernel's own page-fault message (fault.c):
+     * a task can never make a message pass for the kernel's. */
+    if (m->flags & ~(MSG_CHANNEL | MSG_PAGE | (is_fault_msg(t, m) ? MSG_KERNEL : 0)))
         return -E_INVAL;
     if (m->flags & MSG_CHANNEL) {
         struct channel *c = channel_get(t, m->channel);
