@@ -91,6 +91,24 @@ TEST(a_task_cannot_forge_the_kernels_mark) {
     CHECK_EQ(kt_ipc(a, ca, IPC_CALL), -E_INVAL);
 }
 
+TEST(a_task_cannot_send_a_kernel_label) {
+    kt_boot();
+    struct task *a = kt_task("a", 3, 0), *b = kt_task("b", 3, 0);
+    long ca, cb;
+    kt_connect(a, &ca, b, &cb);
+    const uint16_t forged[] = { LABEL_NOTIFICATION, LABEL_PAGE_FAULT, KERNEL_LABEL_FIRST, 0xffff };
+    for (unsigned i = 0; i < ARRAY_SIZE(forged); i++) {
+        kt_msg(a, forged[i], NULL, 0);
+        CHECK_EQ(kt_ipc(a, ca, IPC_SEND | IPC_NOBLOCK), -E_INVAL);
+        kt_msg(a, forged[i], NULL, 0);
+        CHECK_EQ(kt_ipc(a, ca, IPC_CALL), -E_INVAL);       /* the fastpath too */
+    }
+    kt_msg(a, LABEL_PAGE_FAULT_REPLY, NULL, 0);           /* a pager's answer is fine */
+    CHECK_EQ(kt_ipc(a, ca, IPC_SEND | IPC_NOBLOCK), -E_WOULDBLOCK);
+    kt_msg(a, KERNEL_LABEL_FIRST - 1, NULL, 0);
+    CHECK_EQ(kt_ipc(a, ca, IPC_SEND | IPC_NOBLOCK), -E_WOULDBLOCK);
+}
+
 TEST(ks_free_page_gives_a_page_back) {
     kt_boot();
     struct task *t = kt_task("t", 3, CAP_MEMORY);

@@ -144,6 +144,8 @@ impl Init {
             return;
         }
         let from = Channel::from_raw(m.from);
+        // No init request carries a payload: drop what a child sends along.
+        runtime::service::drop_payloads(&m);
         match m.label {
             LABEL_NOTIFICATION => {
                 if m.arg & NOTIFY_TASK_DIED != 0 {

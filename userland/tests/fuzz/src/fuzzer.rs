@@ -34,7 +34,7 @@ const CHILDREN: usize = 8;
 const PROGRESS_EVERY: u32 = 1 << 16;
 const GUARD_MS: u32 = 2;
 const NO_TRACE: u32 = u32::MAX;
-const CONFIG_WAIT_MS: u32 = 5000;
+const CONFIG_WAIT_MS: u32 = 1000;
 
 /// Channel ids worth trying besides the fuzzer's own: the kernel, the
 /// bootstrap channel, the edges of the table and of the integer.
@@ -323,6 +323,12 @@ impl Fuzzer {
         self.rng.fill(&mut m.data[..(len as usize).min(MSG_INLINE_MAX)]);
         m.len = len;
         m.arg = self.rng.edgy_u64();
+        // Requests that are slow by design (ipc_peer sleeps `arg` ms, up to
+        // 10 s, or runs `arg` FPU rounds of a tick each) get small args:
+        // the point is hostile input, not waiting.
+        if m.label == PEER_SLOW || m.label == PEER_FPU {
+            m.arg %= 4;
+        }
         let mut moved = None;
         match self.rng.below(6) {
             0 if self.n_own > 0 => {
