@@ -71,6 +71,11 @@ fn echo(_: &mut Services, rest: &str) {
 }
 
 fn ps(_: &mut Services, _: &str) {
+    print_ps();
+}
+
+/// The task table as `ps` prints it.
+pub fn print_ps() {
     println!("{}", PS_HEADER);
     for index in 0.. {
         match ks::task_info(index) {
