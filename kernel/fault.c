@@ -71,6 +71,11 @@ void kernel_user_fault(bool is_memory, uintptr_t addr, unsigned flags,
     else if (!t->pager) {
         if (!in_heap(addr) || task_map_new_page(t, page, VM_WRITE) < 0)
             kill_current("page fault outside the heap", addr);
+    } else if (t->pager->linked && t->pager->linked->transfer_to->owner == t) {
+        /* Its pager channel leads back to itself (a creator may hand a
+         * child both ends): the fault would wait for its own reply for
+         * good, holding its slot and memory. */
+        kill_current("its pager is itself", addr);
     } else if (call_pager(t, page, flags) < 0) {
         kill_current("pager refused page fault", addr);
     }

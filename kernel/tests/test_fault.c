@@ -171,3 +171,16 @@ TEST(fault_with_an_unlinked_pager_kills_the_task) {
     fault_as(victim, true, ARCH_HEAP_BASE, FAULT_WRITE, NULL);
     expect_killed("pager refused page fault");
 }
+
+TEST(fault_whose_pager_channel_leads_back_to_the_task_kills_it) {
+    /* A creator handed the task both ends of one channel pair: one as its
+     * pager, the other as an ordinary cid. The fault must not wait for the
+     * task's own reply forever. */
+    kt_boot();
+    victim = kt_task("v", 3, 0);
+    long a = channel_open(victim), b = channel_open(victim);
+    REQUIRE(channel_link(victim, a, b) == 0);
+    victim->pager = kt_ch(victim, a);
+    fault_as(victim, true, ARCH_HEAP_BASE, FAULT_WRITE, NULL);
+    expect_killed("its pager is itself");
+}
