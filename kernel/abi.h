@@ -147,7 +147,11 @@ struct nagi_msg {
                                  ports (x86_64) */
 #define KS_SUPERVISE   0x0110 /* data: i32 cid (needs CAP_TASK): the kernel
                                  notifies NOTIFY_TASK_DIED on cid whenever
-                                 a fault kills a task */
+                                 a task dies (a fault, KS_KILL, KS_EXIT) */
+#define KS_HALT        0x0111 /* data: reason text, up to 64 bytes (needs
+                                 CAP_TASK): print it and stop the system
+                                 (the supervisor's answer to the death of
+                                 a critical task). Does not return. */
 
 /* Capabilities (KS_CREATE_TASK caps; a child gets at most its parent's) */
 #define CAP_TASK   0x1

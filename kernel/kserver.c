@@ -175,6 +175,23 @@ static long ks_supervise(struct request *r) {
     return 0;
 }
 
+/* The supervisor stops the system (a critical task died): the reason is
+ * the request's text, printed as given (bounded, non-printing bytes
+ * shown as '?'). */
+static long ks_halt(struct request *r) {
+    char why[65];
+    unsigned n = r->m->len < sizeof(why) - 1 ? r->m->len : sizeof(why) - 1;
+    if (!(r->t->caps & CAP_TASK))
+        return -E_PERM;
+    for (unsigned i = 0; i < n; i++) {
+        uint8_t c = r->m->data[i];
+        why[i] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+    }
+    why[n] = '\0';
+    printk("nagi: system halted by task %d (%s): %s\n", r->t->tid, r->t->name, why);
+    arch_halt();
+}
+
 static long ks_timer(struct request *r) {
     uint32_t cid, ms;
     struct channel *ch;
@@ -251,6 +268,7 @@ long kserver_call(struct task *t, unsigned flags) {
     case KS_YIELD:       sched_yield(); result = 0; break;
     case KS_MMIO:        result = ks_mmio(&r); break;
     case KS_SUPERVISE:   result = ks_supervise(&r); break;
+    case KS_HALT:        result = ks_halt(&r); break;
     case KS_PANIC:
 #ifdef CONFIG_DEBUG_COMMANDS
         panic("requested by task %d (%s)", t->tid, t->name);

@@ -100,6 +100,7 @@ pub const KS_PANIC: u16 = 0x010d;
 pub const KS_YIELD: u16 = 0x010e;
 pub const KS_MMIO: u16 = 0x010f;
 pub const KS_SUPERVISE: u16 = 0x0110;
+pub const KS_HALT: u16 = 0x0111;
 
 pub const CAP_TASK: u32 = 0x1;
 pub const CAP_MEMORY: u32 = 0x2;
