@@ -23,6 +23,7 @@ pub mod print;
 pub mod proto;
 pub mod service;
 pub mod stats;
+pub mod supervise;
 pub mod sys;
 
 #[cfg(all(target_os = "none", not(test)))]
