@@ -88,6 +88,19 @@ impl Client {
     }
 }
 
+/// INIT_STATUS: the supervised tasks that run now and their restart
+/// counts, written into `out`; how many.
+pub fn status(out: &mut [StatusEntry]) -> Result<usize> {
+    let mut m = Msg::new(INIT_STATUS);
+    call_init(&mut m)?;
+    let mut n = 0;
+    for (slot, e) in out.iter_mut().zip(parse_status(&m)) {
+        *slot = e;
+        n += 1;
+    }
+    Ok(n)
+}
+
 /// Start program `name` with `arg` at priority `prio`; its tid.
 pub fn spawn(name: &str, arg: u64, prio: u32) -> Result<u32> {
     call_init(&mut spawn_request(name, arg, prio)?).map(|tid| tid as u32)
