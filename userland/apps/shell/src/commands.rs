@@ -220,17 +220,18 @@ fn kill(_: &mut Services, rest: &str) {
     let (Some(tid), delay, None) = (w.next().and_then(parse_u32), w.next(), w.next()) else {
         return println!("kill: usage: kill <tid> [ms]");
     };
-    let Some(ms) = delay.map(|d| parse_u32(d).filter(|ms| *ms < 1 << 24)) else {
+    let Some(ms) = delay.map(|d| parse_u32(d).filter(|ms| *ms <= 0xffff && tid <= 0xff)) else {
         return match ks::kill(tid) {
             Ok(()) => println!("kill: ok"),
             Err(e) => println!("kill: {}", e),
         };
     };
     let Some(ms) = ms else {
-        return println!("kill: usage: kill <tid> [ms]");
+        return println!("kill: usage: kill <tid> [ms]: ms < 65536, tid < 256 with ms");
     };
-    // The shell goes on (e.g. printing) while a helper waits and kills.
-    let arg = FAULT_KILL | (u64::from(ms) << 8) | (u64::from(tid) << 32);
+    // The shell goes on (e.g. printing) while a helper waits and kills;
+    // the helper's arg is 32 bits on arm-m: mode, ms, tid.
+    let arg = FAULT_KILL | (u64::from(ms) << 8) | (u64::from(tid) << 24);
     let r = ks::create_task("faulter", CAP_TASK, PRIO_KILLER, arg, None).and_then(ks::start_task);
     match r {
         Ok(()) => println!("kill: task {} in {} ms", tid, ms),

@@ -1,9 +1,10 @@
 //! faulter - a task that misbehaves on purpose, spawned by the shell's
 //! `crash` and `spin` commands. arg: 1 = read kernel memory, 2 = read an
 //! unmapped user address, 3 = read address 0, 4 = spin forever,
-//! 5 = recurse until the stack overflows, 6 = sleep (arg bits 8..31, ms)
-//! then kill task arg >> 32 (the shell's deferred `kill <tid> <ms>`; the
-//! shell creates it with CAP_TASK for that).
+//! 5 = recurse until the stack overflows, 6 = sleep (arg bits 8..23, ms)
+//! then kill task arg bits 24..31 (the shell's deferred `kill <tid> <ms>`;
+//! the shell creates it with CAP_TASK for that). The arg is 32 bits wide
+//! on arm-m.
 //! On arm-m (no MMU) "kernel" reads the kernel's RAM (CONFIG_RAM_BASE,
 //! privileged only) and "unmapped" an address outside every MPU region.
 #![no_std]
@@ -54,11 +55,12 @@ fn main(arg: u64) -> i32 {
         },
         5 => deep(0) as i32,
         m if m & 0xff == 6 => {
-            let _ = runtime::service::sleep_ms(((m >> 8) & 0xff_ffff) as u32);
-            match runtime::ks::kill((m >> 32) as u32) {
+            let tid = ((m >> 24) & 0xff) as u32;
+            let _ = runtime::service::sleep_ms(((m >> 8) & 0xffff) as u32);
+            match runtime::ks::kill(tid) {
                 Ok(()) => 0,
                 Err(e) => {
-                    runtime::debug_println!("faulter: kill {}: {}", m >> 32, e);
+                    runtime::debug_println!("faulter: kill {}: {}", tid, e);
                     1
                 }
             }
