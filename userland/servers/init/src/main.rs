@@ -291,7 +291,7 @@ impl Init {
     fn spawn(&mut self, m: &Msg) -> Result<u32> {
         let req = parse_spawn(m).ok_or(Error::Inval)?;
         let prio = req.prio.min(NUM_PRIORITIES - 1);
-        if let Some(i) = PROGRAMS.iter().position(|p| p.name == req.name) {
+        if let Some(i) = index_of(req.name) {
             let c = &self.children[i];
             if PROGRAMS[i].start == Start::Boot || c.tid.is_some() || c.restart_at.is_some() {
                 return Err(Error::Busy);
