@@ -74,7 +74,10 @@ uint64_t arch_cycles(void);
 
 /* Prepare t so that the first arch_switch() to it enters user mode at
  * entry with the first argument register = arg and the second = msgbuf,
- * on the user stack stack_top. t->kstack (ARCH_KSTACK_SIZE bytes) is set. */
+ * on the user stack stack_top. t->kstack (ARCH_KSTACK_SIZE bytes) is set.
+ * t may be a reused slot: it starts with no FP state of its own, and when
+ * it first uses the FPU it finds the registers clear (zero, default
+ * control/status), never values of another task. */
 void arch_task_init(struct task *t, uintptr_t entry, uint64_t arg,
                     uintptr_t msgbuf, uintptr_t stack_top);
 
@@ -86,7 +89,10 @@ void arch_task_init(struct task *t, uintptr_t entry, uint64_t arg,
 void arch_kthread_init(struct task *t, void (*fn)(void));
 
 /* Save the current kernel context into prev, switch address space and
- * kernel stack to next, and resume it. Returns when prev runs again. */
+ * kernel stack to next, and resume it. Returns when prev runs again.
+ * FP state is per task: next runs with its own FP registers, or clear ones
+ * if it has none (the port may save and restore them here, at kernel entry
+ * and exit, or on first use). */
 void arch_switch(struct task *prev, struct task *next);
 
 /* Enable interrupts, wait for one, disable them again. */
@@ -155,7 +161,7 @@ void kernel_timer_tick(void);                /* every timer interrupt */
 void kernel_irq(unsigned irq);               /* a device interrupt; the
                                                 kernel masks the line until
                                                 the listener waits again */
-/* The current task faulted in user mode. For FAULT_* flags see abi.h.
+/* The current task faulted in user mode. For FAULT_* flags see abi.toml.
  * is_memory: a memory access fault at addr; otherwise an illegal
  * instruction or similar, described by reason. */
 void kernel_user_fault(bool is_memory, uintptr_t addr, unsigned flags,

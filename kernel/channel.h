@@ -45,6 +45,21 @@ void ipc_forget(struct task *t);
 /* kserver.c */
 long kserver_call(struct task *t, unsigned flags);
 
+/* One kernel-server label: the capabilities the caller needs (all of
+ * them), the shortest request data accepted, KS_* flags of kserver.c and
+ * the handler. ks_ops is indexed by label - KS_FIRST; tests walk it. */
+struct request;
+struct ks_op {
+    uint8_t cap;
+    uint8_t min_len;
+    uint8_t flags;
+    long (*fn)(struct request *r);
+};
+#define KS_FIRST    KS_CREATE_TASK
+#define KS_OP_COUNT (KS_HALT - KS_CREATE_TASK + 1)
+extern const struct ks_op ks_ops[KS_OP_COUNT];
+const struct ks_op *kserver_op(unsigned label);
+
 /* irq.c and timer.c */
 void irq_forget(struct channel *ch);
 void irq_rearm(struct channel *target);

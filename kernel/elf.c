@@ -95,6 +95,9 @@ static int load_segment(struct task *t, const uint8_t *file,
     return 0;
 }
 
+_Static_assert(ARCH_HEAP_BASE + ARCH_HEAP_SIZE <= ARCH_PAGE_RECV_BASE - PAGE_SIZE,
+              "the scratch page (bootinfo.scratch) must lie above the heap");
+
 static uint8_t kstacks[CONFIG_MAX_TASKS][ARCH_KSTACK_SIZE]
     __attribute__((aligned(16)));
 
@@ -121,6 +124,11 @@ int elf_prepare_task(struct task *t, const char *name) {
     bi->heap_base = ARCH_HEAP_BASE;
     bi->heap_size = ARCH_HEAP_SIZE;
     bi->stack_top = ARCH_STACK_TOP;
+    bi->image_base = ARCH_IMAGE_BASE;
+    /* The page below the page-receive area: above the heap, below the
+     * pages the kernel maps for received payloads (ARCH_PAGE_RECV_BASE
+     * upwards), so neither the heap nor IPC ever lands on it. */
+    bi->scratch = ARCH_PAGE_RECV_BASE - PAGE_SIZE;
     strlcpy_k(bi->name, name, sizeof(bi->name));
     return 0;
 }

@@ -30,12 +30,12 @@ static void kill_current(const char *what, uintptr_t addr) {
 /* Ask t's pager for the page at addr; the reply maps it. 0 or -error. */
 static long call_pager(struct task *t, uintptr_t page, unsigned flags) {
     struct nagi_msg *m = &t->fault_msg;
-    uint64_t data[3] = { (uint64_t)t->tid, page, flags };
+    struct page_fault_msg data = { .tid = (uint64_t)t->tid, .addr = page, .flags = flags };
 
     memset(m, 0, MSG_HEADER_SIZE);
     m->label = LABEL_PAGE_FAULT;
     m->len = sizeof(data);
-    memcpy(m->data, data, sizeof(data));
+    memcpy(m->data, &data, sizeof(data));
     t->ipc_buf = m;
     t->fault_addr = page;
     long err = ipc(t, t->pager, IPC_CALL);

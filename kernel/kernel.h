@@ -6,7 +6,7 @@
 #define NAGI_KERNEL_H
 
 #include <arch.h>
-#include "abi.h"
+#include "abi.h"          /* generated from kernel/abi.toml (tools/abigen.py) */
 
 #define NULL_TID 0
 #define PAGE_SIZE ARCH_PAGE_SIZE

@@ -6,25 +6,25 @@
  */
 #include "channel.h"
 
+/* One request being served: the caller, its message and the request's
+ * data copied out of the message as the label's struct (zero-filled past
+ * the bytes sent; the table below refused it if shorter than min_len). */
 struct request {
     struct task *t;
     struct nagi_msg *m;
+    union {
+        struct ks_create_task_req create;
+        struct ks_tid_req tid;
+        struct ks_exit_req exit;
+        struct ks_alloc_page_req alloc_page;
+        struct ks_listen_irq_req listen_irq;
+        struct ks_ioport_req ioport;
+        struct ks_timer_req timer;
+        struct ks_task_info_req task_info;
+        struct ks_mmio_req mmio;
+        struct ks_supervise_req supervise;
+    } u;
 };
-
-/* Little-endian fields of the request's data; out of range reads fail. */
-static bool get32(struct request *r, unsigned off, uint32_t *v) {
-    if (off + 4 > r->m->len)
-        return false;
-    memcpy(v, r->m->data + off, 4);
-    return true;
-}
-
-static bool get64(struct request *r, unsigned off, uint64_t *v) {
-    if (off + 8 > r->m->len)
-        return false;
-    memcpy(v, r->m->data + off, 8);
-    return true;
-}
 
 /* A task created but not started yet, or NULL. */
 static struct task *stopped_task(uint32_t tid) {
@@ -47,27 +47,27 @@ static struct channel *take_channel(struct request *r, struct task *to, long *er
     return ch;
 }
 
+/* The handlers: called by kserver_call once the table's checks passed
+ * (capability, paging, length); each returns the result or -error. */
+
 static long ks_create_task(struct request *r) {
-    uint32_t caps, prio;
-    uint64_t arg;
+    const struct ks_create_task_req *q = &r->u.create;
+    unsigned name_len = r->m->len - offsetof(struct ks_create_task_req, name);
     char name[TASK_NAME_MAX];
     long err = 0;
 
-    if (!(r->t->caps & CAP_TASK))
-        return -E_PERM;
-    if (!get32(r, 0, &caps) || !get32(r, 4, &prio) || !get64(r, 8, &arg) ||
-        r->m->len <= 16 || r->m->len - 16 >= TASK_NAME_MAX)
+    if (name_len >= TASK_NAME_MAX)
         return -E_INVAL;
-    if (caps & ~r->t->caps)
+    if (q->caps & ~r->t->caps)
         return -E_PERM;
     if ((r->m->flags & MSG_CHANNEL) && !channel_get(r->t, r->m->channel))
         return -E_BADCH;
-    memcpy(name, r->m->data + 16, r->m->len - 16);
-    name[r->m->len - 16] = '\0';
-    struct task *c = task_create(name, (int)prio, caps);
+    memcpy(name, q->name, name_len);
+    name[name_len] = '\0';
+    struct task *c = task_create(name, (int)q->prio, q->caps);
     if (!c)
         return -E_NOMEM;
-    if ((err = task_load(c, name, arg)) < 0) {
+    if ((err = task_load(c, name, q->arg)) < 0) {
         task_kill(c, TASK_STATE_KILLED, NULL);
         c->state = 0;
         return err;
@@ -78,14 +78,9 @@ static long ks_create_task(struct request *r) {
 }
 
 static long ks_set_pager(struct request *r) {
-    uint32_t tid;
     long err = 0;
-    struct task *c;
-    if (!(r->t->caps & CAP_TASK))
-        return -E_PERM;
-    if (!ARCH_HAS_PAGING)
-        return -E_NOTSUP;
-    if (!get32(r, 0, &tid) || !(c = stopped_task(tid)))
+    struct task *c = stopped_task(r->u.tid.tid);
+    if (!c)
         return -E_NOENT;
     struct channel *ch = take_channel(r, c, &err);
     if (!ch)
@@ -95,23 +90,21 @@ static long ks_set_pager(struct request *r) {
 }
 
 static long ks_start_task(struct request *r) {
-    uint32_t tid;
-    struct task *c;
-    if (!(r->t->caps & CAP_TASK))
-        return -E_PERM;
-    if (!get32(r, 0, &tid) || !(c = stopped_task(tid)))
+    struct task *c = stopped_task(r->u.tid.tid);
+    if (!c)
         return -E_NOENT;
     task_start(c);
     return 0;
 }
 
+static long ks_exit(struct request *r) {
+    task_kill(r->t, TASK_STATE_EXITED, NULL);
+    return 0;   /* not reached */
+}
+
 static long ks_kill(struct request *r) {
-    uint32_t tid;
-    struct task *c;
-    if (!(r->t->caps & CAP_TASK))
-        return -E_PERM;
-    if (!get32(r, 0, &tid) || !(c = task_lookup((int)tid)) ||
-        c->state == TASK_STATE_KILLED || c->state == TASK_STATE_EXITED)
+    struct task *c = task_lookup((int)r->u.tid.tid);
+    if (!c || c->state == TASK_STATE_KILLED || c->state == TASK_STATE_EXITED)
         return -E_NOENT;
     if (c == r->t)
         return -E_INVAL;
@@ -120,93 +113,55 @@ static long ks_kill(struct request *r) {
 }
 
 static long ks_alloc_page(struct request *r) {
-    uint64_t vaddr;
-    if (!(r->t->caps & CAP_MEMORY))
-        return -E_PERM;
-    if (!ARCH_HAS_PAGING)
-        return -E_NOTSUP;
-    if (!get64(r, 0, &vaddr) || !IS_ALIGNED(vaddr, PAGE_SIZE))
+    uint64_t vaddr = r->u.alloc_page.vaddr;
+    if (!IS_ALIGNED(vaddr, PAGE_SIZE))
         return -E_INVAL;
     if (vaddr < ARCH_USER_BASE || vaddr >= ARCH_USER_END)
         return -E_FAULT;
     return task_map_new_page(r->t, vaddr, VM_WRITE);
 }
 
+/* The caller's channel `cid` into *ch, or -E_BADCH. */
+static long own_channel(struct request *r, int32_t cid, struct channel **ch) {
+    return (*ch = channel_get(r->t, cid)) ? 0 : -E_BADCH;
+}
+
 static long ks_listen_irq(struct request *r) {
-    uint32_t irq, cid;
     struct channel *ch;
-    if (!(r->t->caps & CAP_IRQ))
-        return -E_PERM;
-    if (!get32(r, 0, &irq) || !get32(r, 4, &cid))
-        return -E_INVAL;
-    if (!(ch = channel_get(r->t, (int32_t)cid)))
-        return -E_BADCH;
-    return irq_listen(irq, ch);
+    long err = own_channel(r, r->u.listen_irq.cid, &ch);
+    return err < 0 ? err : irq_listen(r->u.listen_irq.irq, ch);
 }
 
 static long ks_ioport(struct request *r) {
-    uint32_t v;
-    if (!(r->t->caps & CAP_IO))
-        return -E_PERM;
-    if (!get32(r, 0, &v))
-        return -E_INVAL;
-    return arch_ioport_grant(r->t, v & 0xffff, v >> 16);
+    return arch_ioport_grant(r->t, r->u.ioport.base, r->u.ioport.count);
 }
 
 static long ks_mmio(struct request *r) {
-    uint32_t base, size;
-    if (!(r->t->caps & CAP_IO))
-        return -E_PERM;
-    if (!get32(r, 0, &base) || !get32(r, 4, &size))
-        return -E_INVAL;
-    return arch_mmio_grant(&r->t->vm, base, size);
+    return arch_mmio_grant(&r->t->vm, r->u.mmio.base, r->u.mmio.size);
 }
 
 static long ks_supervise(struct request *r) {
-    uint32_t cid;
     struct channel *ch;
-    if (!(r->t->caps & CAP_TASK))
-        return -E_PERM;
-    if (!get32(r, 0, &cid))
-        return -E_INVAL;
-    if (!(ch = channel_get(r->t, (int32_t)cid)))
-        return -E_BADCH;
-    supervisor = ch;
-    return 0;
-}
-
-/* The supervisor stops the system (a critical task died): the reason is
- * the request's text, printed as given (bounded, non-printing bytes
- * shown as '?'). */
-static long ks_halt(struct request *r) {
-    char why[65];
-    unsigned n = r->m->len < sizeof(why) - 1 ? r->m->len : sizeof(why) - 1;
-    if (!(r->t->caps & CAP_TASK))
-        return -E_PERM;
-    for (unsigned i = 0; i < n; i++) {
-        uint8_t c = r->m->data[i];
-        why[i] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
-    }
-    why[n] = '\0';
-    printk("nagi: system halted by task %d (%s): %s\n", r->t->tid, r->t->name, why);
-    arch_halt();
+    long err = own_channel(r, r->u.supervise.cid, &ch);
+    if (err == 0)
+        supervisor = ch;
+    return err;
 }
 
 static long ks_timer(struct request *r) {
-    uint32_t cid, ms;
     struct channel *ch;
-    if (!get32(r, 0, &cid) || !get32(r, 4, &ms))
-        return -E_INVAL;
-    if (!(ch = channel_get(r->t, (int32_t)cid)))
-        return -E_BADCH;
-    timer_set(ch, ms);
-    return 0;
+    long err = own_channel(r, r->u.timer.cid, &ch);
+    if (err == 0)
+        timer_set(ch, r->u.timer.ms);
+    return err;
+}
+
+static long ks_uptime(struct request *r UNUSED) {
+    return (long)uptime_ms();
 }
 
 static long ks_task_info(struct request *r) {
-    uint32_t index, seen = 0;
-    if (!get32(r, 0, &index))
-        return -E_INVAL;
+    uint32_t index = r->u.task_info.index, seen = 0;
     for (int i = 0; i < CONFIG_MAX_TASKS; i++) {
         struct task *t = &tasks[i];
         if (!t->state || seen++ != index)
@@ -228,57 +183,116 @@ static long ks_task_info(struct request *r) {
 /* Pages of PAGE_SIZE bytes. Without paging: RAM, its part no running task
  * occupies, and the kernel's static RAM. */
 static long ks_mem_info(struct request *r) {
-    uint64_t info[4] = { page_total_count(), page_free_count(), 0, PAGE_SIZE };
-    info[2] = (uint64_t)(__kernel_end - __kernel_start + PAGE_SIZE - 1) / PAGE_SIZE;
+    struct ks_mem_info info = {
+        .total_pages = page_total_count(), .free_pages = page_free_count(),
+        .kernel_pages = (uint64_t)(__kernel_end - __kernel_start + PAGE_SIZE - 1) / PAGE_SIZE,
+        .page_size = PAGE_SIZE,
+    };
     if (!ARCH_HAS_PAGING) {
         uint64_t ram = ARCH_RAM_BYTES;
-        uint64_t taken = info[2] * PAGE_SIZE + image_table_ram_in_use();
-        info[0] = ram / PAGE_SIZE;
-        info[1] = ram > taken ? (ram - taken) / PAGE_SIZE : 0;
+        uint64_t taken = info.kernel_pages * PAGE_SIZE + image_table_ram_in_use();
+        info.total_pages = ram / PAGE_SIZE;
+        info.free_pages = ram > taken ? (ram - taken) / PAGE_SIZE : 0;
     }
-    memcpy(r->m->data, info, sizeof(info));
+    memcpy(r->m->data, &info, sizeof(info));
     r->m->len = sizeof(info);
     return 0;
+}
+
+static long ks_yield(struct request *r UNUSED) {
+    sched_yield();
+    return 0;
+}
+
+/* The supervisor stops the system (a critical task died): the reason is
+ * the request's text, printed as given (bounded, non-printing bytes
+ * shown as '?'). */
+static long ks_halt(struct request *r) {
+    char why[65];
+    unsigned n = MIN((unsigned)r->m->len, (unsigned)sizeof(why) - 1);
+    for (unsigned i = 0; i < n; i++) {
+        uint8_t c = r->m->data[i];
+        why[i] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+    }
+    why[n] = '\0';
+    printk("nagi: system halted by task %d (%s): %s\n", r->t->tid, r->t->name, why);
+    arch_halt();
+}
+
+static long ks_panic(struct request *r UNUSED) {
+#ifdef CONFIG_DEBUG_COMMANDS
+    panic("requested by task %d (%s)", r->t->tid, r->t->name);
+#endif
+    return -E_PERM;
+}
+
+/* Every label: what the caller needs, how long the request must be, who
+ * serves it. Checked in this order by kserver_call: capability (-E_PERM),
+ * paging (-E_NOTSUP), length (-E_INVAL). */
+#define KS_NEEDS_PAGING 0x1   /* -E_NOTSUP without paging */
+#define KS_REPLY_DATA   0x2   /* a successful reply keeps its data */
+#define KS_NO_REPLY     0x4   /* the caller is gone: leave its memory alone */
+#define KS_OP(label, cap, min_len, flags, fn) \
+    [(label) - KS_FIRST] = { (cap), (min_len), (flags), (fn) }
+
+const struct ks_op ks_ops[KS_OP_COUNT] = {
+    KS_OP(KS_CREATE_TASK, CAP_TASK, offsetof(struct ks_create_task_req, name) + 1, 0,
+          ks_create_task),
+    KS_OP(KS_SET_PAGER, CAP_TASK, sizeof(struct ks_tid_req), KS_NEEDS_PAGING, ks_set_pager),
+    KS_OP(KS_START_TASK, CAP_TASK, sizeof(struct ks_tid_req), 0, ks_start_task),
+    KS_OP(KS_EXIT, 0, 0, KS_NO_REPLY, ks_exit),
+    KS_OP(KS_KILL, CAP_TASK, sizeof(struct ks_tid_req), 0, ks_kill),
+    KS_OP(KS_ALLOC_PAGE, CAP_MEMORY, sizeof(struct ks_alloc_page_req), KS_NEEDS_PAGING,
+          ks_alloc_page),
+    KS_OP(KS_LISTEN_IRQ, CAP_IRQ, sizeof(struct ks_listen_irq_req), 0, ks_listen_irq),
+    KS_OP(KS_IOPORT, CAP_IO, sizeof(struct ks_ioport_req), 0, ks_ioport),
+    KS_OP(KS_TIMER, 0, sizeof(struct ks_timer_req), 0, ks_timer),
+    KS_OP(KS_UPTIME, 0, 0, 0, ks_uptime),
+    KS_OP(KS_TASK_INFO, 0, sizeof(struct ks_task_info_req), KS_REPLY_DATA, ks_task_info),
+    KS_OP(KS_MEM_INFO, 0, 0, KS_REPLY_DATA, ks_mem_info),
+    KS_OP(KS_PANIC, 0, 0, 0, ks_panic),
+    KS_OP(KS_YIELD, 0, 0, 0, ks_yield),
+    KS_OP(KS_MMIO, CAP_IO, sizeof(struct ks_mmio_req), 0, ks_mmio),
+    KS_OP(KS_SUPERVISE, CAP_TASK, sizeof(struct ks_supervise_req), 0, ks_supervise),
+    KS_OP(KS_HALT, CAP_TASK, 0, 0, ks_halt),
+};
+
+/* The table entry of `label`, or NULL for a label no one serves. */
+const struct ks_op *kserver_op(unsigned label) {
+    if (label < KS_FIRST || label - KS_FIRST >= KS_OP_COUNT || !ks_ops[label - KS_FIRST].fn)
+        return NULL;
+    return &ks_ops[label - KS_FIRST];
+}
+
+/* Check r's request against its table entry and serve it. */
+static long serve(struct request *r, const struct ks_op *op) {
+    if (!op)
+        return -E_NOSYS;
+    if ((r->t->caps & op->cap) != op->cap)
+        return -E_PERM;
+    if ((op->flags & KS_NEEDS_PAGING) && !ARCH_HAS_PAGING)
+        return -E_NOTSUP;
+    if (r->m->len < op->min_len)
+        return -E_INVAL;
+    /* Copy out the bytes sent (at most the union's size); the rest stays 0. */
+    memset(&r->u, 0, sizeof(r->u));
+    memcpy(&r->u, r->m->data, MIN((size_t)r->m->len, sizeof(r->u)));
+    return op->fn(r);
 }
 
 /* Serve t's IPC_CALL on KERNEL_CID. Returns the syscall result. */
 long kserver_call(struct task *t, unsigned flags) {
     struct request r = { .t = t, .m = t->ipc_buf };
-    long result;
 
     if (flags != IPC_CALL)
         return -E_INVAL;
     if (r.m->len > MSG_INLINE_MAX)
         return -E_TOOBIG;
-    switch (r.m->label) {
-    case KS_CREATE_TASK: result = ks_create_task(&r); break;
-    case KS_SET_PAGER:   result = ks_set_pager(&r); break;
-    case KS_START_TASK:  result = ks_start_task(&r); break;
-    case KS_EXIT:
-        task_kill(t, TASK_STATE_EXITED, NULL);
-        return 0;   /* not reached */
-    case KS_KILL:        result = ks_kill(&r); break;
-    case KS_ALLOC_PAGE:  result = ks_alloc_page(&r); break;
-    case KS_LISTEN_IRQ:  result = ks_listen_irq(&r); break;
-    case KS_IOPORT:      result = ks_ioport(&r); break;
-    case KS_TIMER:       result = ks_timer(&r); break;
-    case KS_UPTIME:      result = (long)uptime_ms(); break;
-    case KS_TASK_INFO:   result = ks_task_info(&r); break;
-    case KS_MEM_INFO:    result = ks_mem_info(&r); break;
-    case KS_YIELD:       sched_yield(); result = 0; break;
-    case KS_MMIO:        result = ks_mmio(&r); break;
-    case KS_SUPERVISE:   result = ks_supervise(&r); break;
-    case KS_HALT:        result = ks_halt(&r); break;
-    case KS_PANIC:
-#ifdef CONFIG_DEBUG_COMMANDS
-        panic("requested by task %d (%s)", t->tid, t->name);
-#endif
-        result = -E_PERM;
-        break;
-    default:             result = -E_NOSYS; break;
-    }
-    /* Only these two replies carry data. */
-    if (result < 0 || (r.m->label != KS_TASK_INFO && r.m->label != KS_MEM_INFO))
+    const struct ks_op *op = kserver_op(r.m->label);
+    long result = serve(&r, op);
+    if (op && (op->flags & KS_NO_REPLY))
+        return 0;   /* not reached on a real kernel */
+    if (result < 0 || !op || !(op->flags & KS_REPLY_DATA))
         r.m->len = 0;
     r.m->flags = 0;
     r.m->from = KERNEL_CID;

@@ -15,7 +15,7 @@ struct task {
     uint8_t *kstack;            /* kstack_size bytes; canary at [0] */
     uint32_t kstack_size;
     int16_t tid;                /* 1.. ; index + 1 in the task table */
-    int8_t state;               /* TASK_STATE_* from abi.h, 0 = free slot */
+    int8_t state;               /* TASK_STATE_* from abi.toml, 0 = free slot */
     int8_t prio;                /* 0 (highest) .. NUM_PRIORITIES-1 */
     unsigned caps;              /* CAP_* */
     const char *name;           /* NUL-terminated, lives as long as the

@@ -183,6 +183,8 @@ int image_load_table(struct task *t, const char *name, uint64_t arg) {
     bi->heap_base = e->heap_base;
     bi->heap_size = e->heap_size;
     bi->stack_top = e->stack_top;
+    bi->image_base = e->flash_base;
+    bi->scratch = 0;                 /* no page payloads without paging */
     strlcpy_k(bi->name, e->name, sizeof(bi->name));
     arch_task_init(t, e->entry, arg, e->msgbuf, e->stack_top);
     return 0;

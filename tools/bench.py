@@ -13,7 +13,7 @@ SYS_CLOCK counts at `hz` (docs/mcu-port.md, "Benchmark on arm-m"); under
 -icount shift=0 one count is 1e9/hz instructions, so the figures are
 converted (BenchFigure.instructions) and their resolution is reported.
 MCU builds also report the kernel's flash and RAM use from
-build/<b>/memory-map.json (written by tools/layout.py)."""
+build/<b>/memory-map.json (written by tools/layout/report.py)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,6 @@ from .accel import Accel
 from .dut import Dut
 from .errors import ToolError
 from .qemu import QemuTwin, accel_for, is_mcu, qemu_version
-from .qtest import board_value
 from .shell_output import parse_bench
 
 MEMORY_MAP_KEYS = ("kernel_flash_bytes", "kernel_ram_bytes")
@@ -111,7 +110,7 @@ def instruction_figures(board, figures: dict) -> dict:
                                    f"{ipc.hz} Hz under -icount shift=0; batches of {ipc.batch} "
                                    f"operations: resolution {ipc.resolution:g} instructions "
                                    f"per operation")
-        want = board_value(board, "cpu_hz")
+        want = board.cpu_hz
         if want is not None and int(want) != ipc.hz:
             out["clock_warning"] = f"the guest says hz={ipc.hz}, board.toml cpu_hz={want}"
     return out

@@ -1,16 +1,34 @@
 """boards.py - a board description (board/<name>/board.toml) as an object.
 
-Every fact about a board lives in its board.toml; the tools, the QEMU
-back-end and the tests' capability marks read it from here."""
+Every fact about a board lives in its board.toml, and this module is the
+only reader of that file: the tools, the QEMU back-end, the tests'
+capability marks and the generated configuration (tools/board_config.py:
+Kconfig defaults, C and Rust constants) all take the `Board` loaded here.
+load_board() checks the file as it reads it; a malformed board.toml is one
+ToolError line naming the file (TOML syntax) or the board and key (a wrong
+type, a missing key, a malformed pin)."""
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import ToolError
 from .paths import BOARD_ROOT
+
+ARCHES = ("x86_64", "arm-m")
+# Console UART drivers (the kernel's arch console and userland/servers/console).
+UARTS = ("16550", "stm32-usart", "cmsdk-uart")
+# Cores an arm-m board may name as `cpu`: (gcc's -mcpu, has an FPU).
+CORES = {
+    "cortex-m3": ("cortex-m3", False),
+    "cortex-m4": ("cortex-m4", False),
+    "cortex-m4f": ("cortex-m4", True),
+    "cortex-m7": ("cortex-m7", True),
+}
+PIN_RX = re.compile(r"^P([A-K])(\d{1,2})$")     # "PB6": port B, pin 6 (STM32 naming)
 
 
 @dataclass(frozen=True)
@@ -40,10 +58,17 @@ class Board:
     cpu_hz: int | None = None
     flash: tuple[dict, ...] = ()      # the [[flash]] tables, in order
     gpio: dict = field(default_factory=dict)   # [gpio]: inputs / outputs lists
+    cpu: str | None = None            # arm-m: a key of CORES ("cortex-m4f")
+    irq_count: int | None = None      # arm-m: NVIC lines the kernel routes
 
     @property
     def defconfig(self) -> Path:
         return self.directory / "defconfig"
+
+    @property
+    def kconfig_symbol(self) -> str:
+        """The board's symbol in the Board choice (its Kconfig.board)."""
+        return "BOARD_" + re.sub(r"[^A-Z0-9]", "_", self.name.upper())
 
     def has(self, capability: str) -> bool:
         return bool(self.capabilities.get(capability, False))
@@ -66,6 +91,14 @@ class Board:
         return None
 
 
+def parse_pin(text: str) -> tuple[int, int] | None:
+    """"PB6" -> (1, 6): port index (A = 0) and pin number; None if malformed."""
+    m = PIN_RX.match(text) if isinstance(text, str) else None
+    if not m or int(m.group(2)) > 15:
+        return None
+    return ord(m.group(1)) - ord("A"), int(m.group(2))
+
+
 def board_names(root: Path = BOARD_ROOT) -> list[str]:
     """Every directory under board/ that holds a board.toml, sorted."""
     if not root.is_dir():
@@ -74,7 +107,8 @@ def board_names(root: Path = BOARD_ROOT) -> list[str]:
 
 
 def load_board(name: str, root: Path = BOARD_ROOT) -> Board:
-    """Read board/<name>/board.toml; ToolError (exit 2) for an unknown board."""
+    """Read and check board/<name>/board.toml; ToolError (exit 2) for an
+    unknown board, ToolError (one line) for a malformed description."""
     names = board_names(root)
     if name not in names:
         raise ToolError(f"unknown board '{name}'; valid boards: {', '.join(names) or '(none)'}",
@@ -82,26 +116,200 @@ def load_board(name: str, root: Path = BOARD_ROOT) -> Board:
     path = root / name / "board.toml"
     try:
         data = tomllib.loads(path.read_text())
-    except (OSError, tomllib.TOMLDecodeError) as e:
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
         raise ToolError(f"{path}: {e}") from None
-    try:
-        q = data.get("qemu")
-        twin = None
-        if q is not None:
-            twin = QemuTwin(binary=q["binary"], machine=q["machine"], cpu=q.get("cpu"),
-                            memory=q.get("memory"), image=q["image"], boot=tuple(q["boot"]),
-                            kvm_cpu=q.get("kvm_cpu"), extra=tuple(q.get("extra", ())))
-        board = Board(name=data["name"], arch=data["arch"],
-                      description=data.get("description", ""), directory=path.parent,
-                      qemu=twin, capabilities=dict(data.get("capabilities", {})),
-                      flash_methods=tuple(f["method"] for f in data.get("flash", ())),
-                      console=dict(data.get("console", {})),
-                      memory=tuple(data.get("memory", ())),
-                      cpu_hz=data.get("cpu_hz"),
-                      flash=tuple(dict(f) for f in data.get("flash", ())),
-                      gpio=dict(data.get("gpio", {})))
-    except (KeyError, TypeError) as e:
-        raise ToolError(f"{path}: missing or malformed field {e}") from None
-    if board.name != name:
-        raise ToolError(f"{path}: name = '{board.name}' but the directory is '{name}'")
-    return board
+    return _Checker(name, path).board(data)
+
+
+def load_boards(root: Path = BOARD_ROOT) -> list[Board]:
+    """Every board under root, loaded and checked."""
+    return [load_board(n, root) for n in board_names(root)]
+
+
+class _Checker:
+    """Turns the TOML of one board into a Board, checking each key as it
+    goes; every problem is one ToolError line naming board, key and what
+    is wrong."""
+
+    def __init__(self, name: str, path: Path):
+        self.name, self.path = name, path
+
+    def fail(self, key: str, problem: str):
+        raise ToolError(f"board '{self.name}' ({self.path}): {key}: {problem}")
+
+    def get(self, table: dict, key: str, kind, where: str = "", required: bool = True,
+            default=None):
+        """table[key] checked against `kind` (a type, or a tuple of allowed
+        values); `where` prefixes the key in messages ("console.")."""
+        full = where + key
+        if key not in table:
+            if required:
+                self.fail(full, "missing")
+            return default
+        value = table[key]
+        if isinstance(kind, tuple):
+            if value not in kind:
+                self.fail(full, f"{value!r} is not one of {', '.join(map(str, kind))}")
+            return value
+        # bool is an int in Python: a count given as `true` is still wrong.
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            self.fail(full, f"expected {_kind_name(kind)}, got {_toml_value(value)}")
+        if kind is int and value < 0:
+            self.fail(full, f"must not be negative, got {value}")
+        return value
+
+    def pin(self, table: dict, key: str, where: str, required: bool = True) -> str | None:
+        value = self.get(table, key, str, where, required)
+        if value is not None and parse_pin(value) is None:
+            self.fail(where + key, f"{value!r} is not a pin (expected P<port A-K><0-15>, "
+                                   f"e.g. PB6)")
+        return value
+
+    def board(self, data: dict) -> Board:
+        name = self.get(data, "name", str)
+        if name != self.name:
+            self.fail("name", f"'{name}' but the directory is '{self.name}'")
+        arch = self.get(data, "arch", ARCHES)
+        mcu = arch == "arm-m"
+        cpu = self.get(data, "cpu", tuple(CORES), required=mcu)
+        cpu_hz = self.get(data, "cpu_hz", int, required=mcu)
+        if cpu_hz is not None and cpu_hz == 0:
+            self.fail("cpu_hz", "must be positive")
+        irq_count = self.get(data, "irq_count", int, required=mcu)
+        if irq_count is not None and not 1 <= irq_count <= 496:
+            self.fail("irq_count", f"{irq_count} is not in 1..496 (ARMv7-M NVIC lines)")
+        capabilities = self.capabilities(data, cpu)
+        flash = self.flash(data)
+        return Board(name=name, arch=arch,
+                     description=self.get(data, "description", str, required=False,
+                                          default=""),
+                     directory=self.path.parent, qemu=self.qemu(data),
+                     capabilities=capabilities,
+                     flash_methods=tuple(f["method"] for f in flash),
+                     console=self.console(data), memory=self.memory(data, mcu),
+                     cpu_hz=cpu_hz, flash=flash, gpio=self.gpio(data), cpu=cpu,
+                     irq_count=irq_count)
+
+    def table(self, data: dict, key: str, required: bool = False) -> dict:
+        return self.get(data, key, dict, required=required, default={})
+
+    def tables(self, data: dict, key: str, where: str = "") -> list[dict]:
+        entries = self.get(data, key, list, where, required=False, default=[])
+        for i, entry in enumerate(entries):
+            if not isinstance(entry, dict):
+                self.fail(f"{where}{key}[{i}]", f"expected a table, got {entry!r}")
+        return entries
+
+    def capabilities(self, data: dict, cpu: str | None) -> dict[str, bool]:
+        caps = self.table(data, "capabilities")
+        for key in caps:
+            self.get(caps, key, bool, "capabilities.")
+        caps = dict(caps)
+        if cpu is not None:
+            if "fpu" in caps:
+                self.fail("capabilities.fpu", f"follows from cpu = '{cpu}'; remove it")
+            caps["fpu"] = CORES[cpu][1]
+        return caps
+
+    def qemu(self, data: dict) -> QemuTwin | None:
+        q = self.table(data, "qemu")
+        if not q:
+            return None
+        w = "qemu."
+        strs = lambda key: tuple(self.strings(q, key, w))
+        return QemuTwin(binary=self.get(q, "binary", str, w),
+                        machine=self.get(q, "machine", str, w),
+                        cpu=self.get(q, "cpu", str, w, required=False),
+                        memory=self.get(q, "memory", str, w, required=False),
+                        image=self.get(q, "image", str, w), boot=strs("boot"),
+                        kvm_cpu=self.get(q, "kvm_cpu", str, w, required=False),
+                        extra=strs("extra"))
+
+    def strings(self, table: dict, key: str, where: str) -> list[str]:
+        items = self.get(table, key, list, where, required=False, default=[])
+        for item in items:
+            if not isinstance(item, str):
+                self.fail(where + key, f"expected a list of strings, got {item!r}")
+        return items
+
+    def flash(self, data: dict) -> tuple[dict, ...]:
+        entries = self.tables(data, "flash")
+        for i, f in enumerate(entries):
+            self.get(f, "method", str, f"flash[{i}].")
+        return tuple(dict(f) for f in entries)
+
+    def memory(self, data: dict, mcu: bool) -> tuple[dict, ...]:
+        entries = self.tables(data, "memory")
+        for i, m in enumerate(entries):
+            w = f"memory[{i}]."
+            self.get(m, "name", str, w)
+            self.get(m, "kind", ("flash", "ram"), w)
+            self.get(m, "start", int, w)
+            if self.get(m, "size", int, w) == 0:
+                self.fail(w + "size", "must be positive")
+            kernel = self.get(m, "kernel", int, w, required=False)
+            if kernel is not None and kernel > m["size"]:
+                self.fail(w + "kernel", f"0x{kernel:x} is larger than the region")
+        if mcu:
+            for kind in ("flash", "ram"):
+                found = [m for m in entries if m["kind"] == kind]
+                if not found:
+                    self.fail("memory", f"an arm-m board needs a [[memory]] of kind '{kind}'")
+                if "kernel" not in found[0]:
+                    self.fail(f"memory[{entries.index(found[0])}].kernel",
+                              "missing (the kernel's reservation at the start of the region)")
+        return tuple(dict(m) for m in entries)
+
+    def console(self, data: dict) -> dict:
+        c = self.table(data, "console", required=True)
+        w = "console."
+        self.get(c, "uart", UARTS, w)
+        self.get(c, "base", int, w)
+        self.get(c, "irq", int, w)
+        self.get(c, "tx_irq", int, w, required=False)
+        if self.get(c, "baud", int, w) == 0:
+            self.fail(w + "baud", "must be positive")
+        usb = c.get("usb_serial")
+        if usb is not None and not isinstance(usb, (str, list)):
+            self.fail(w + "usb_serial", f"expected 'VID:PID' or a list of them, got {usb!r}")
+        # The pins and clock the UART needs before it works (stm32-usart).
+        pins = [self.pin(c, k, w, required=False) for k in ("tx", "rx")]
+        af = self.get(c, "pin_af", int, w, required=any(pins))
+        if af is not None and af > 15:
+            self.fail(w + "pin_af", f"{af} is not an alternate function (0..15)")
+        if any(pins) and not all(pins):
+            self.fail(w + ("rx" if pins[0] else "tx"), "missing (tx and rx go together)")
+        enr = self.get(c, "rcc_enr", int, w, required=False)
+        bit = self.get(c, "rcc_bit", int, w, required=enr is not None)
+        if bit is not None and bit > 31:
+            self.fail(w + "rcc_bit", f"{bit} is not a bit of a 32-bit register")
+        if bit is not None and enr is None:
+            self.fail(w + "rcc_enr", "missing (rcc_bit names a bit of it)")
+        if c["uart"] == "stm32-usart" and enr is None:
+            self.fail(w + "rcc_enr", "missing (an stm32-usart needs its clock enabled)")
+        return dict(c)
+
+    def gpio(self, data: dict) -> dict:
+        g = self.table(data, "gpio")
+        for direction in ("inputs", "outputs"):
+            for i, entry in enumerate(self.tables(g, direction, "gpio.")):
+                w = f"gpio.{direction}[{i}]."
+                self.get(entry, "name", str, w)
+                self.pin(entry, "pin", w)
+                self.get(entry, "qtest_device", str, w, required=False)
+                self.get(entry, "irq", int, w, required=False)
+        return dict(g)
+
+
+def _toml_value(value) -> str:
+    """A value as board.toml would spell it, for messages."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "a table"
+    return repr(value)
+
+
+def _kind_name(kind) -> str:
+    return {int: "an integer", str: "a string", bool: "true or false", list: "a list",
+            dict: "a table", float: "a number"}.get(kind, kind.__name__)

@@ -12,6 +12,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import abigen
 from .boards import Board
 from .config import configure
 from .errors import ToolError
@@ -107,10 +108,13 @@ class Builder:
         """The userland build: Debian's toolchain named explicitly (rustup's
         comes first in PATH on these machines)."""
         target_dir = (self.build / "userland").resolve()
+        abi_rs = (self.build / "include" / "generated" / "abi.rs").resolve()
+        abigen.generate_rust(abi_rs)       # AbiError is a ToolError: one line
         env = dict(os.environ)
         env.update(PATH="/usr/bin:" + env.get("PATH", ""), RUSTC="/usr/bin/rustc",
                    RUSTC_BOOTSTRAP="1", CARGO_TARGET_DIR=str(target_dir),
-                   NAGI_CONFIG_RS=str((self.build / "nagi_config.rs").resolve()))
+                   NAGI_CONFIG_RS=str((self.build / "nagi_config.rs").resolve()),
+                   NAGI_ABI_RS=str(abi_rs))
         cmd = ["/usr/bin/cargo", "build", "--release",
                "--manifest-path", "userland/Cargo.toml"]
         cross = CARGO_CONFIG.get(self.board.arch, "userland/cross.toml")
@@ -134,20 +138,34 @@ class Builder:
         names = list(MCU_PROGRAMS if self.is_mcu else USER_PROGRAMS)
         if config.get("BENCH") == "y":
             names.append("bench_server")
+        if config.get("FUZZ") == "y":
+            names += ["fuzz", "fuzz_peer"]
         if self.is_mcu and config.get("GPIO") == "y":
             names.append("gpio")
         return names
 
     def workspace_programs(self) -> list[str]:
-        """Every binary crate of userland/Cargo.toml (all members except the
-        runtime): each needs its layout file, in the image or not."""
+        """Every program (binary) of userland/Cargo.toml's members but the
+        runtime's: each needs its layout file, in the image or not. A
+        member's programs are its [[bin]] names (default: the crate's)."""
         import tomllib
+        userland = self.repo / "userland"
         try:
-            data = tomllib.loads((self.repo / "userland" / "Cargo.toml").read_text())
+            data = tomllib.loads((userland / "Cargo.toml").read_text())
             members = data.get("workspace", {}).get("members", [])
         except (OSError, tomllib.TOMLDecodeError):
             members = []
-        return [Path(m).name for m in members if Path(m).name != "runtime"]
+        names = []
+        for m in members:
+            if Path(m).name == "runtime":
+                continue
+            try:
+                crate = tomllib.loads((userland / m / "Cargo.toml").read_text())
+            except (OSError, tomllib.TOMLDecodeError):
+                crate = {}
+            bins = [b.get("name") for b in crate.get("bin", ()) if b.get("name")]
+            names += bins or [Path(m).name]
+        return names
 
     def elf_dir(self) -> Path:
         target = RUST_TARGET.get(self.board.arch)

@@ -41,6 +41,9 @@ examples:
                                           same suite on a UBSan kernel (build/pc-<hash>/)
   python3 flash.py bench --json build/bench.json
                                           deterministic instruction counts (TCG -icount)
+  python3 flash.py fuzz --board mps2-an386 --calls 100000 [--seed S]
+                                          random syscalls from two tasks; then no panic,
+                                          no hang, ipctest passes, nothing leaked
 
 The first run installs what is missing: Debian packages when run as root
 (otherwise it prints the apt-get command to run), and requirements.txt into
@@ -58,6 +61,8 @@ COMMANDS = {
     "menuconfig": "edit the board's configuration (build/<board>/.config)",
     "test": "kernel unit tests, Rust runtime tests, tools tests, then the HIL suite",
     "bench": "boot under TCG -icount and report IPC/syscall instruction counts",
+    "fuzz": "boot the twin, run the in-tree system-call fuzzer, check for panics, hangs "
+            "and leaks",
 }
 
 
@@ -70,6 +75,26 @@ def _common(parser: argparse.ArgumentParser, suppress: bool) -> None:
     parser.add_argument("--set", dest="overrides", action="append", default=d([]),
                         metavar="SYM=VALUE",
                         help="override a config symbol, e.g. --set KERNEL_UBSAN=y (repeatable)")
+
+
+def _positive(text: str) -> int:
+    try:
+        v = int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 < v < 2**32:
+        raise argparse.ArgumentTypeError(f"must be between 1 and {2**32 - 1}: {text}")
+    return v
+
+
+def _seed(text: str) -> int:
+    try:
+        v = int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 <= v < 2**32:
+        raise argparse.ArgumentTypeError(f"must be between 0 and {2**32 - 1}: {text}")
+    return v
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -104,6 +129,16 @@ def make_parser() -> argparse.ArgumentParser:
         if name == "run":
             p.add_argument("--hardware", action="store_true",
                            help="program the real board; fail instead of booting the twin")
+        if name == "fuzz":
+            p.add_argument("--calls", type=_positive, default=100_000, metavar="N",
+                           help="calls per fuzzer (two run at once; default 100000)")
+            p.add_argument("--seed", type=_seed, metavar="S",
+                           help="replay this seed (default: a random one, printed)")
+            p.add_argument("--trace-from", type=_seed, metavar="K",
+                           help="print every call from call number K on (to see the "
+                                "calls before a failure)")
+            p.add_argument("--stall", type=float, default=120.0, metavar="SECONDS",
+                           help="no progress line for this long is a hang (default 120)")
         if name == "bench":
             p.add_argument("--json", metavar="FILE", type=Path, help="also write the results as JSON")
             p.add_argument("--boots", type=int, default=3,
@@ -184,6 +219,12 @@ def dispatch(args, argv: list[str], entry: Path) -> int:
         from .bench import run_bench
         do_build(board, build, overrides)
         return run_bench(board, build, args)
+    if command == "fuzz":
+        from .fuzz import run_fuzz
+        do_build(board, build, overrides)
+        outcome = run_fuzz(board, build, args.calls, args.seed, args.trace_from, args.stall,
+                           args.accel)
+        return 0 if outcome.ok else 1
     raise ToolError(f"unknown command '{command}'", status=2)
 
 

@@ -1,31 +1,25 @@
-"""elfimage.py - the small ELF32 (little-endian, ARM) reader and writer and
-the Intel HEX writer/reader behind tools/layout.py. Standard library only.
+"""elfimage.py - ELF and Intel HEX for tools/layout: reading a linked
+program or kernel (pyelftools), writing the merged nagi.elf, and nagi.bin /
+nagi.hex from the same pieces (intelhex).
 
-Reading gives the program headers, the allocated sections and the symbol
-table of a linked executable; writing produces an ET_EXEC with one PT_LOAD
-per segment (placed at its physical address) and a matching section table,
-so readelf/objdump/gdb/QEMU/pyocd all understand it."""
+Reading takes a snapshot (`Elf32`: program headers with their bytes, the
+allocated sections, the defined symbols) so callers need no open file.
+Writing produces an ET_EXEC with one PT_LOAD per piece (placed at its
+physical address) and a matching section table, so readelf/objdump/gdb/
+QEMU/pyocd all understand it."""
 
 from __future__ import annotations
 
-import struct
+import io
 from dataclasses import dataclass, field
 
-ELF_MAGIC = b"\x7fELF"
-ELFCLASS32, ELFDATA2LSB, EV_CURRENT = 1, 1, 1
-ET_EXEC = 2
-EM_ARM = 40
-PT_LOAD = 1
+EM_ARM = "EM_ARM"                     # pyelftools' names for the ELF enums
+PT_LOAD = "PT_LOAD"
+SHT_NOBITS = "SHT_NOBITS"
 PF_X, PF_W, PF_R = 1, 2, 4
-SHT_NULL, SHT_PROGBITS, SHT_SYMTAB, SHT_STRTAB, SHT_NOBITS = 0, 1, 2, 3, 8
 SHF_WRITE, SHF_ALLOC, SHF_EXECINSTR = 1, 2, 4
 EF_ARM_EABI_VER5 = 0x0500_0000
 EF_ARM_ABI_FLOAT_HARD = 0x400
-
-EHDR = struct.Struct("<16sHHIIIIIHHHHHH")   # 52 bytes
-PHDR = struct.Struct("<IIIIIIII")           # 32 bytes
-SHDR = struct.Struct("<IIIIIIIIII")         # 40 bytes
-SYM = struct.Struct("<IIIBBH")              # 16 bytes
 
 
 class ElfError(ValueError):
@@ -35,7 +29,7 @@ class ElfError(ValueError):
 @dataclass
 class Segment:
     """A program header; `data` holds its p_filesz file bytes."""
-    type: int
+    type: str
     offset: int
     vaddr: int
     paddr: int
@@ -49,7 +43,7 @@ class Segment:
 @dataclass
 class Section:
     name: str
-    type: int
+    type: str
     flags: int
     addr: int
     offset: int
@@ -59,7 +53,7 @@ class Section:
 @dataclass
 class Elf32:
     path: str
-    machine: int
+    machine: str
     entry: int
     flags: int
     segments: list[Segment]
@@ -80,55 +74,38 @@ class Elf32:
         return next((s for s in self.sections if s.name == name), None)
 
 
-def _cstr(table: bytes, off: int) -> str:
-    end = table.find(b"\0", off)
-    return table[off:end if end >= 0 else len(table)].decode(errors="replace")
-
-
 def parse_elf(blob: bytes, path: str = "<elf>") -> Elf32:
-    """Parse an ELF32 little-endian file (any machine; callers check it)."""
-    if len(blob) < EHDR.size or blob[:4] != ELF_MAGIC:
-        raise ElfError(f"{path}: not an ELF file")
-    if blob[4] != ELFCLASS32 or blob[5] != ELFDATA2LSB:
-        raise ElfError(f"{path}: not a 32-bit little-endian ELF")
-    (_, _etype, machine, _ver, entry, phoff, shoff, flags, _ehsize, phentsize, phnum,
-     shentsize, shnum, shstrndx) = EHDR.unpack_from(blob, 0)
-    segments = []
-    for i in range(phnum):
-        off = phoff + i * phentsize
-        if off + PHDR.size > len(blob):
-            raise ElfError(f"{path}: program header {i} runs past the end")
-        f = PHDR.unpack_from(blob, off)
-        seg = Segment(*f)
-        if seg.filesz and seg.offset + seg.filesz > len(blob):
-            raise ElfError(f"{path}: segment {i} runs past the end")
-        seg.data = blob[seg.offset:seg.offset + seg.filesz]
-        segments.append(seg)
-    raw_sections = []
-    for i in range(shnum if shoff else 0):
-        off = shoff + i * shentsize
-        if off + SHDR.size > len(blob):
-            raise ElfError(f"{path}: section header {i} runs past the end")
-        raw_sections.append(SHDR.unpack_from(blob, off))
-    shstr = b""
-    if raw_sections and shstrndx < len(raw_sections):
-        s = raw_sections[shstrndx]
-        shstr = blob[s[4]:s[4] + s[5]]
-    sections = [Section(_cstr(shstr, s[0]), s[1], s[2], s[3], s[4], s[5]) for s in raw_sections]
-    symbols: dict[str, int] = {}
-    for s in raw_sections:
-        if s[1] != SHT_SYMTAB or s[6] >= len(raw_sections):
-            continue
-        strtab = raw_sections[s[6]]
-        strs = blob[strtab[4]:strtab[4] + strtab[5]]
-        entsize = s[9] or SYM.size
-        for off in range(s[4], s[4] + s[5] - SYM.size + 1, entsize):
-            name_off, value, _size, _info, _other, shndx = SYM.unpack_from(blob, off)
-            name = _cstr(strs, name_off)
-            if name and shndx != 0:           # defined symbols only
-                symbols.setdefault(name, value)
-    return Elf32(path=path, machine=machine, entry=entry, flags=flags, segments=segments,
-                 sections=sections, symbols=symbols)
+    """Snapshot an ELF32 little-endian file (any machine; callers check it)."""
+    from elftools.common.exceptions import ELFError, ELFParseError
+    from elftools.construct import ConstructError
+    from elftools.elf.elffile import ELFFile
+    from elftools.elf.sections import SymbolTableSection
+    try:
+        elf = ELFFile(io.BytesIO(blob))
+        if elf.elfclass != 32 or not elf.little_endian:
+            raise ElfError(f"{path}: not a 32-bit little-endian ELF")
+        segments = []
+        for i, seg in enumerate(elf.iter_segments()):
+            h = seg.header
+            data = seg.data() if h.p_filesz else b""
+            if len(data) != h.p_filesz:
+                raise ElfError(f"{path}: segment {i} runs past the end")
+            segments.append(Segment(h.p_type, h.p_offset, h.p_vaddr, h.p_paddr, h.p_filesz,
+                                    h.p_memsz, h.p_flags, h.p_align, data))
+        sections, symbols = [], {}
+        for sec in elf.iter_sections():
+            h = sec.header
+            sections.append(Section(sec.name, h.sh_type, h.sh_flags, h.sh_addr, h.sh_offset,
+                                    h.sh_size))
+            if isinstance(sec, SymbolTableSection) and h.sh_type == "SHT_SYMTAB":
+                for sym in sec.iter_symbols():
+                    if sym.name and sym["st_shndx"] != "SHN_UNDEF":   # defined ones only
+                        symbols.setdefault(sym.name, sym["st_value"])
+        return Elf32(path=path, machine=elf["e_machine"], entry=elf["e_entry"],
+                     flags=elf["e_flags"], segments=segments, sections=sections,
+                     symbols=symbols)
+    except (ELFError, ELFParseError, ConstructError) as e:
+        raise ElfError(f"{path}: not a valid ELF file ({e})") from None
 
 
 def read_elf(path) -> Elf32:
@@ -147,26 +124,41 @@ class LoadPiece:
     flags: int = PF_R
 
 
-def write_elf(pieces: list[LoadPiece], entry: int, machine: int = EM_ARM,
-              flags: int = EF_ARM_EABI_VER5 | EF_ARM_ABI_FLOAT_HARD) -> bytes:
-    """An ET_EXEC with one PT_LOAD per piece (vaddr = paddr = addr,
-    memsz = filesz) and one SHF_ALLOC PROGBITS section per piece."""
+def _check_pieces(pieces: list[LoadPiece]) -> list[LoadPiece]:
+    """The pieces by address; ElfError if two overlap."""
     pieces = sorted(pieces, key=lambda p: p.addr)
     for a, b in zip(pieces, pieces[1:]):
         if a.addr + len(a.data) > b.addr:
             raise ElfError(f"pieces '{a.name}' and '{b.name}' overlap at 0x{b.addr:08x}")
-    phoff = EHDR.size
-    offset = phoff + PHDR.size * len(pieces)
+    return pieces
+
+
+def write_elf(pieces: list[LoadPiece], entry: int, machine: str = EM_ARM,
+              flags: int = EF_ARM_EABI_VER5 | EF_ARM_ABI_FLOAT_HARD) -> bytes:
+    """An ET_EXEC with one PT_LOAD per piece (vaddr = paddr = addr,
+    memsz = filesz) and one SHF_ALLOC PROGBITS section per piece.
+
+    pyelftools only reads ELF, and no maintained library writes one from
+    scratch, so the file layout is arranged here; the headers themselves are
+    encoded by pyelftools' own struct definitions (ELFStructs.build)."""
+    from elftools.construct import Container
+    from elftools.elf.structs import ELFStructs
+    st = ELFStructs(little_endian=True, elfclass=32)
+    st.create_basic_structs()
+    st.create_advanced_structs(e_type="ET_EXEC", e_machine=machine, e_ident_osabi="ELFOSABI_SYSV")
+    ehsize, phsize, shsize = st.Elf_Ehdr.sizeof(), st.Elf_Phdr.sizeof(), st.Elf_Shdr.sizeof()
+    pieces = _check_pieces(pieces)
+    offset = ehsize + phsize * len(pieces)
     body = bytearray()
     phdrs, placed = [], []
     for p in pieces:
         # Keep file offset congruent to the address modulo 4 (p_align = 4).
-        pad = (p.addr - (offset + len(body))) % 4
-        body += b"\0" * pad
+        body += b"\0" * ((p.addr - (offset + len(body))) % 4)
         off = offset + len(body)
         body += p.data
-        phdrs.append(PHDR.pack(PT_LOAD, off, p.addr, p.addr, len(p.data), len(p.data),
-                               p.flags, 4))
+        phdrs.append(st.Elf_Phdr.build(Container(
+            p_type="PT_LOAD", p_offset=off, p_vaddr=p.addr, p_paddr=p.addr,
+            p_filesz=len(p.data), p_memsz=len(p.data), p_flags=p.flags, p_align=4)))
         placed.append((p, off))
     # Section table: NULL, one per piece, .shstrtab.
     shstr = bytearray(b"\0")
@@ -180,98 +172,57 @@ def write_elf(pieces: list[LoadPiece], entry: int, machine: int = EM_ARM,
     body += shstr
     body += b"\0" * ((-len(body) - offset) % 4)
     shoff = offset + len(body)
-    shdrs = [SHDR.pack(*([0] * 10))]
+
+    def shdr(name=0, type="SHT_NULL", flags=0, addr=0, off=0, size=0, align=0) -> bytes:
+        return st.Elf_Shdr.build(Container(
+            sh_name=name, sh_type=type, sh_flags=flags, sh_addr=addr, sh_offset=off,
+            sh_size=size, sh_link=0, sh_info=0, sh_addralign=align, sh_entsize=0))
+    shdrs = [shdr()]
     for (p, off), name in zip(placed, names):
         sflags = SHF_ALLOC | (SHF_EXECINSTR if p.flags & PF_X else 0) | \
             (SHF_WRITE if p.flags & PF_W else 0)
-        shdrs.append(SHDR.pack(name, SHT_PROGBITS, sflags, p.addr, off, len(p.data),
-                               0, 0, 4, 0))
-    shdrs.append(SHDR.pack(shstr_name, SHT_STRTAB, 0, 0, shstr_off, len(shstr), 0, 0, 1, 0))
-    ident = ELF_MAGIC + bytes([ELFCLASS32, ELFDATA2LSB, EV_CURRENT]) + b"\0" * 9
-    ehdr = EHDR.pack(ident, ET_EXEC, machine, EV_CURRENT, entry, phoff, shoff, flags,
-                     EHDR.size, PHDR.size, len(pieces), SHDR.size, len(shdrs), len(shdrs) - 1)
+        shdrs.append(shdr(name, "SHT_PROGBITS", sflags, p.addr, off, len(p.data), 4))
+    shdrs.append(shdr(shstr_name, "SHT_STRTAB", off=shstr_off, size=len(shstr), align=1))
+    ident = Container(EI_MAG=b"\x7fELF", EI_CLASS="ELFCLASS32", EI_DATA="ELFDATA2LSB",
+                      EI_VERSION="EV_CURRENT", EI_OSABI="ELFOSABI_SYSV", EI_ABIVERSION=0)
+    ehdr = st.Elf_Ehdr.build(Container(
+        e_ident=ident, e_type="ET_EXEC", e_machine=machine, e_version="EV_CURRENT",
+        e_entry=entry, e_phoff=ehsize, e_shoff=shoff, e_flags=flags, e_ehsize=ehsize,
+        e_phentsize=phsize, e_phnum=len(pieces), e_shentsize=shsize, e_shnum=len(shdrs),
+        e_shstrndx=len(shdrs) - 1))
     return ehdr + b"".join(phdrs) + bytes(body) + b"".join(shdrs)
 
 
-def flat_binary(pieces: list[LoadPiece], base: int, fill: int = 0xFF) -> bytes:
-    """The bytes from `base` to the end of the last piece, gaps `fill`ed
-    (0xff: erased flash)."""
+# -- flat binary and Intel HEX (intelhex) ----------------------------------------
+
+def _memory(pieces: list[LoadPiece]):
+    """The pieces as one sparse intelhex memory (gaps read as 0xff)."""
+    from intelhex import IntelHex
+    ih = IntelHex()
+    for p in _check_pieces(pieces):
+        ih.frombytes(p.data, offset=p.addr)
+    return ih
+
+
+def flat_binary(pieces: list[LoadPiece], base: int) -> bytes:
+    """The bytes from `base` to the end of the last piece, gaps 0xff
+    (erased flash)."""
     if not pieces:
         return b""
-    end = max(p.addr + len(p.data) for p in pieces)
-    out = bytearray([fill]) * (end - base)
-    for p in pieces:
-        if p.addr < base:
-            raise ElfError(f"piece '{p.name}' at 0x{p.addr:08x} is below 0x{base:08x}")
-        out[p.addr - base:p.addr - base + len(p.data)] = p.data
-    return bytes(out)
+    low = min(pieces, key=lambda p: p.addr)
+    if low.addr < base:
+        raise ElfError(f"piece '{low.name}' at 0x{low.addr:08x} is below 0x{base:08x}")
+    return _memory(pieces).tobinstr(start=base)
 
 
-# -- Intel HEX -----------------------------------------------------------------
-
-def _hex_record(rtype: int, addr16: int, data: bytes) -> str:
-    rec = bytes([len(data), (addr16 >> 8) & 0xFF, addr16 & 0xFF, rtype]) + data
-    checksum = (-sum(rec)) & 0xFF
-    return ":" + (rec + bytes([checksum])).hex().upper()
-
-
-def intel_hex(pieces: list[LoadPiece], start: int | None = None, width: int = 16) -> str:
-    """Intel HEX (I32HEX): data records of up to `width` bytes, an extended
-    linear address record (04) whenever the upper 16 bits change, a start
-    linear address record (05) when `start` is given, then EOF (01)."""
-    lines = []
-    upper = None
-    for p in sorted(pieces, key=lambda p: p.addr):
-        addr, data = p.addr, p.data
-        i = 0
-        while i < len(data):
-            a = addr + i
-            if a >> 16 != upper:
-                upper = a >> 16
-                lines.append(_hex_record(4, 0, upper.to_bytes(2, "big")))
-            # a record never crosses a 64 KiB boundary
-            n = min(width, len(data) - i, 0x10000 - (a & 0xFFFF))
-            lines.append(_hex_record(0, a & 0xFFFF, data[i:i + n]))
-            i += n
+def intel_hex(pieces: list[LoadPiece], start: int | None = None) -> str:
+    """Intel HEX (I32HEX) of the pieces: 16-byte data records, extended
+    linear address records, a start linear address record when `start` is
+    given, then EOF."""
+    ih = _memory(pieces)
     if start is not None:
-        lines.append(_hex_record(5, 0, start.to_bytes(4, "big")))
-    lines.append(_hex_record(1, 0, b""))
-    return "\n".join(lines) + "\n"
-
-
-def parse_intel_hex(text: str) -> tuple[dict[int, int], int | None]:
-    """Inverse of intel_hex(): ({address: byte}, start address or None).
-    ValueError on a bad checksum, record or missing EOF."""
-    memory: dict[int, int] = {}
-    start, base, eof = None, 0, False
-    for n, line in enumerate(text.splitlines(), 1):
-        line = line.strip()
-        if not line:
-            continue
-        if eof:
-            raise ValueError(f"line {n}: data after the EOF record")
-        if not line.startswith(":"):
-            raise ValueError(f"line {n}: no ':' at the start")
-        rec = bytes.fromhex(line[1:])
-        if len(rec) < 5 or len(rec) != rec[0] + 5:
-            raise ValueError(f"line {n}: bad record length")
-        if sum(rec) & 0xFF:
-            raise ValueError(f"line {n}: bad checksum")
-        count, addr, rtype, data = rec[0], (rec[1] << 8) | rec[2], rec[3], rec[4:4 + rec[0]]
-        if rtype == 0:
-            for i, b in enumerate(data):
-                memory[base + addr + i] = b
-        elif rtype == 1:
-            eof = True
-        elif rtype == 2:
-            base = int.from_bytes(data, "big") << 4
-        elif rtype == 4:
-            base = int.from_bytes(data, "big") << 16
-        elif rtype in (3, 5):
-            start = int.from_bytes(data, "big")
-        else:
-            raise ValueError(f"line {n}: unknown record type {rtype}")
-        del count
-    if not eof:
-        raise ValueError("no EOF record")
-    return memory, start
+        ih.start_addr = {"EIP": start}
+    out = io.StringIO()
+    ih.write_hex_file(out, write_start_addr=start is not None, eolstyle="native",
+                      byte_count=16)
+    return out.getvalue()

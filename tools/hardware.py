@@ -120,7 +120,7 @@ class HardwareBoard:
         self.console = Console(self._open_serial(self.port))
         try:
             if self.want_flash and not self.flashed:
-                self.flasher.flash(self.probe, self.build / "nagi.hex", self.build / "nagi.bin")
+                self.flasher.flash(self.probe, self.build / "nagi.hex")
                 self.flashed = True
                 # Programming resets the core (pyocd's programmer, then the
                 # flasher): swallow those boots, so that the one below is the

@@ -1,6 +1,6 @@
 """initfs.py - the bundle of user programs linked into the kernel image.
 
-Format (kernel/abi.h, bottom): header `char magic[8] = "NAGIINIT"`, u32
+Format (kernel/abi.toml, bottom): header `char magic[8] = "NAGIINIT"`, u32
 count, u32 reserved; then `count` entries of `char name[32]`, u32 offset,
 u32 size (offsets from the start of the bundle); then the files, each
 16-byte aligned. Little-endian. The kernel starts the first entry (init)."""

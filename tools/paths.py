@@ -32,7 +32,10 @@ def write_if_changed(path: Path, content: str | bytes) -> bool:
     except OSError:
         pass
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
+    # One temporary name per process: two builds regenerating the same
+    # shared file (build/Kconfig.board-defaults) must not rename each
+    # other's half-written copy.
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     tmp.write_bytes(data)
     os.replace(tmp, path)
     return True

@@ -167,34 +167,14 @@ class QtestClient:
 PIN_RX = re.compile(r"^P([A-Z])(\d{1,2})$")
 
 
-def board_table(board, name: str) -> dict:
-    """One table of board/<b>/board.toml as a dict ({} when absent); read
-    here because tools/boards.py keeps only the keys it needs."""
-    import tomllib
-    try:
-        data = tomllib.loads((board.directory / "board.toml").read_text())
-    except (OSError, tomllib.TOMLDecodeError):
-        return {}
-    value = data.get(name, {})
-    return value if isinstance(value, dict) else {}
-
-
-def board_value(board, key: str):
-    """A top-level key of board.toml (cpu_hz, ...), or None."""
-    import tomllib
-    try:
-        return tomllib.loads((board.directory / "board.toml").read_text()).get(key)
-    except (OSError, tomllib.TOMLDecodeError):
-        return None
-
-
 class PinMap:
     """Which qtest device paths exist on a board, and what pin names mean.
 
-    From board.toml:
+    From the board's [gpio] table (board.toml, as tools/boards.py loaded it):
         [[gpio.inputs]]  name = "button", pin = "PC13",
-                         qtest_device = "/machine/soc/gpioc", qtest_pin = 13
-        [[gpio.outputs]] name = "led", pin = "PA5", qtest_device = ..., qtest_pin = 5
+                         qtest_device = "/machine/soc/gpioc"
+        [[gpio.outputs]] name = "led", pin = "PA5", qtest_device = ...
+    The qtest line is the pin's number (`qtest_pin` overrides it).
     A pin is named by its `name` or its `pin`; another pin of a listed
     device ("PC12") is line 12 of the device whose path ends in "gpioc".
     The outputs watched (irq_intercept_out) are those of the first output's
@@ -209,7 +189,7 @@ class PinMap:
 
     @classmethod
     def from_board(cls, board) -> "PinMap":
-        table = board_table(board, "gpio")
+        table = board.gpio
         devices, pins, watch = set(), {}, None
         for kind in ("inputs", "outputs"):
             for entry in table.get(kind, ()) or ():

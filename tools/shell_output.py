@@ -181,4 +181,15 @@ def parse_fpu(lines) -> int:
     return int(_one(r"^fpu: ok \(preempted (\d+) times?\)$", lines, "fpu").group(1))
 
 
+def parse_fpu_leak(lines) -> int:
+    """`fpu leak` -> the spy task's id; ValueError unless the spy (a task
+    without FP state, faulter) found the FP registers clean."""
+    text = "\n".join(lines) if not isinstance(lines, str) else lines
+    bad = re.search(r"^fpu leak: (?:FAILED|LEAKED|no FPU).*$", text, re.MULTILINE)
+    if bad:
+        raise ValueError(bad.group(0))
+    _one(r"^fpu leak: clean$", lines, "fpu leak (the spy's verdict)")
+    return int(_one(r"^fpu leak: spy task (\d+) exited$", lines, "fpu leak").group(1))
+
+
 SUPERVISION_RX = r"init: task (\d+) \((\S+)\) was killed"

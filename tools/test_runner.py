@@ -8,7 +8,9 @@ The HIL suite runs on the board's QEMU twin (TCG only for Cortex-M twins),
 or with --hardware on the physical board (tools/hardware.py): the probe
 and the console port are checked before any stage runs, so a missing one
 is one `error:` line at once. All stages run even when one fails; the
-exit status is non-zero if any failed."""
+summary lists each stage and counts passed, failed and skipped (a skipped
+stage never counts as passed); the exit status is non-zero if any failed.
+Every command goes through _run(), which the tests replace."""
 
 from __future__ import annotations
 
@@ -135,6 +137,9 @@ def run_tests(board, build: Path, overrides, args) -> int:
     print("\n=== summary ===")
     for r in results:
         print(f"{r.status:8} {r.name:36} {r.seconds:6.1f} s  {r.detail}")
+    count = {s: sum(r.status == s for r in results) for s in ("passed", "FAILED", "skipped")}
+    print(f"{count['passed']} passed, {count['FAILED']} failed, {count['skipped']} skipped "
+          f"(of {len(results)} stages)")
     failed = [r.name for r in results if r.status == "FAILED"]
     if failed:
         print(f"error: {len(failed)} stage(s) failed: {', '.join(failed)}", file=sys.stderr)

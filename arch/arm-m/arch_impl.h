@@ -34,8 +34,7 @@
  * (priority 0x80); SVC and the faults (priority 0) stay enabled. */
 #define ARM_KERNEL_BASEPRI  0x80
 
-/* MPU regions of a task: 0 flash, 1 RAM, 2.. device registers (KS_MMIO). */
-#define ARM_TASK_REGIONS    5
+#include "mpu_regions.h"   /* ARM_TASK_REGIONS, struct arm_mpu_region */
 
 #ifndef __ASSEMBLER__
 struct arch_task {
@@ -44,7 +43,7 @@ struct arch_task {
 };
 
 struct arch_vm {
-    struct { uint32_t rbar, rasr; } r[ARM_TASK_REGIONS];   /* as loaded */
+    struct arm_mpu_region r[ARM_TASK_REGIONS];   /* as loaded */
 };
 #endif
 

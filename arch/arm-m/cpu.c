@@ -17,10 +17,11 @@ __attribute__((used, noreturn)) void arm_reset(void) {
     for (uint32_t *d = __bss_start; d < __bss_end;)
         *d++ = 0;
     if (CONFIG_ARCH_HAS_FPU + 0) {
-        SCB_CPACR |= 0xfu << 20;              /* CP10, CP11: full access */
-        FPU_FPCCR = 1u << 31;                 /* ASPEN, no lazy stacking */
+        SCB_CPACR |= CPACR_CP10_CP11_FULL;
+        FPU_FPCCR = FPCCR_ASPEN;              /* no FPCCR_LSPEN: eager stacking */
         dsb();
         isb();
+        arm_fp_reset();                       /* registers zero (entry.S) */
     }
     arch_early_init();
     kernel_main();
@@ -33,24 +34,25 @@ void arch_early_init(void) {
 }
 
 void arch_init(void) {
-    SCB_SHPR1 = 0;                             /* MemManage, BusFault, UsageFault: 0 */
-    SCB_SHPR2 = 0;                             /* SVCall: 0 */
-    SCB_SHPR3 = (0x80u << 24) | (0x80u << 16); /* SysTick, PendSV: 0x80 */
+    SCB_SHPR1 = PRIO_FAULTS;                   /* MemManage, BusFault, UsageFault */
+    SCB_SHPR2 = PRIO_FAULTS;                   /* SVCall */
+    SCB_SHPR3 = ((uint32_t)PRIO_DEVICE << SHPR3_SYSTICK_SHIFT) |
+                ((uint32_t)PRIO_DEVICE << SHPR3_PENDSV_SHIFT);
     for (unsigned i = 0; i < CONFIG_IRQ_COUNT; i++)
-        NVIC_IPR8(i) = 0x80;
+        NVIC_IPR8(i) = PRIO_DEVICE;
     for (unsigned i = 0; i < (CONFIG_IRQ_COUNT + 31) / 32; i++) {
         NVIC_ICER(i) = 0xffffffff;
         NVIC_ICPR(i) = 0xffffffff;
     }
-    SCB_SHCSR |= (1u << 16) | (1u << 17) | (1u << 18);
-    SCB_CCR |= (1u << 4) | (1u << 9);          /* DIV_0_TRP, STKALIGN */
+    SCB_SHCSR |= SHCSR_MEMFAULTENA | SHCSR_BUSFAULTENA | SHCSR_USGFAULTENA;
+    SCB_CCR |= CCR_DIV_0_TRP | CCR_STKALIGN;
     arm_mpu_init();
     SYST_RVR = CONFIG_CPU_HZ / CONFIG_TICK_HZ - 1;
     SYST_CVR = 0;
-    SYST_CSR = 7;                              /* processor clock, interrupt, on */
+    SYST_CSR = SYST_CSR_CLKSOURCE | SYST_CSR_TICKINT | SYST_CSR_ENABLE;
     printk("nagi: %s, MPU with %u regions, %u IRQ lines, CPU %u Hz\n",
-           (SCB_CPACR & (0xfu << 20)) ? "FPU on" : "no FPU",
-           (unsigned)((MPU_TYPE >> 8) & 0xff), (unsigned)CONFIG_IRQ_COUNT,
+           (SCB_CPACR & CPACR_CP10_CP11_FULL) ? "FPU on" : "no FPU",
+           (unsigned)MPU_TYPE_DREGION(MPU_TYPE), (unsigned)CONFIG_IRQ_COUNT,
            (unsigned)CONFIG_CPU_HZ);
 }
 

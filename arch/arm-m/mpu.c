@@ -8,11 +8,11 @@
 struct arch_vm *arm_mpu_loaded;
 
 void arm_mpu_init(void) {
-    for (unsigned i = 0; i < 8; i++) {
+    for (unsigned i = 0; i < MPU_REGIONS; i++) {
         MPU_RNR = i;
         MPU_RASR = 0;
     }
-    MPU_CTRL = 1u | (1u << 2);       /* ENABLE, PRIVDEFENA */
+    MPU_CTRL = MPU_CTRL_ENABLE | MPU_CTRL_PRIVDEFENA;
     dsb();
     isb();
 }

@@ -9,16 +9,6 @@
  */
 #include "armv7m.h"
 
-#define RBAR_VALID   (1u << 4)
-#define RASR_ENABLE  1u
-#define RASR_XN      (1u << 28)
-#define RASR_AP_RO   (6u << 24)     /* read-only, privileged and user */
-#define RASR_AP_RW   (3u << 24)     /* read-write, privileged and user */
-#define RASR_S       (1u << 18)
-#define RASR_C       (1u << 17)
-#define RASR_B       (1u << 16)
-#define RASR_SRD0    (1u << 8)      /* lowest subregion disabled */
-
 #define REGION_FLASH 0
 #define REGION_RAM   1
 #define REGION_MMIO  2
@@ -49,7 +39,8 @@ void arch_vm_destroy(struct arch_vm *vm, void (*free_page)(uintptr_t) UNUSED) {
 }
 
 static bool shape_ok(uint32_t base, uint32_t size) {
-    return size >= 32 && (size & (size - 1)) == 0 && (base & (size - 1)) == 0;
+    return size >= MPU_MIN_REGION && (size & (size - 1)) == 0 &&
+           (base & (size - 1)) == 0;
 }
 
 static bool within(uint32_t base, uint32_t size, uint32_t lo, uint32_t hi) {
@@ -57,7 +48,7 @@ static bool within(uint32_t base, uint32_t size, uint32_t lo, uint32_t hi) {
 }
 
 static uint32_t size_field(uint32_t size) {
-    return (uint32_t)(31 - __builtin_clz(size) - 1) << 1;
+    return (uint32_t)(31 - __builtin_clz(size) - 1) << RASR_SIZE_SHIFT;
 }
 
 static void set(struct arch_vm *vm, unsigned i, uint32_t base, uint32_t rasr) {
@@ -80,7 +71,7 @@ int arch_vm_add_region(struct arch_vm *vm, uintptr_t base, size_t size,
         return 0;
     }
     if (!within(base, size, USER_RAM_BASE, USER_RAM_END) ||
-        ((attrs & VM_KSTACK_LOW) && size < 256))
+        ((attrs & VM_KSTACK_LOW) && size < MPU_MIN_SRD_REGION))
         return -E_INVAL;
     if (vm->r[REGION_RAM].rasr)
         return -E_NOMEM;
@@ -96,7 +87,7 @@ int arch_mmio_grant(struct arch_vm *vm, uintptr_t base, size_t size) {
         return -E_PERM;
     uint32_t rasr = RASR_XN | RASR_AP_RW | RASR_S | RASR_B | size_field(size) | RASR_ENABLE;
     for (unsigned i = REGION_MMIO; i < ARM_TASK_REGIONS; i++)
-        if (vm->r[i].rasr == rasr && (vm->r[i].rbar & ~0x1fu) == base)
+        if (vm->r[i].rasr == rasr && (vm->r[i].rbar & RBAR_ADDR) == base)
             return 0;                /* granted already */
     for (unsigned i = REGION_MMIO; i < ARM_TASK_REGIONS; i++) {
         if (!vm->r[i].rasr) {
@@ -110,8 +101,8 @@ int arch_mmio_grant(struct arch_vm *vm, uintptr_t base, size_t size) {
 static bool region(struct arch_vm *vm, unsigned i, uint32_t *base, uint32_t *size) {
     if (!(vm->r[i].rasr & RASR_ENABLE))
         return false;
-    *base = vm->r[i].rbar & ~0x1fu;
-    *size = 2u << ((vm->r[i].rasr >> 1) & 0x1f);
+    *base = vm->r[i].rbar & RBAR_ADDR;
+    *size = 2u << ((vm->r[i].rasr >> RASR_SIZE_SHIFT) & RASR_SIZE_MASK);
     return true;
 }
 

@@ -76,12 +76,12 @@ void arch_idle(void) {
 }
 
 static const char *usage_reason(uint32_t ufsr) {
-    if (ufsr & 0x0001) return "undefined instruction";
-    if (ufsr & 0x0002) return "invalid state (not Thumb)";
-    if (ufsr & 0x0004) return "invalid exception return";
-    if (ufsr & 0x0008) return "coprocessor not available";
-    if (ufsr & 0x0100) return "unaligned access";
-    if (ufsr & 0x0200) return "division by zero";
+    if (ufsr & UFSR_UNDEFINSTR) return "undefined instruction";
+    if (ufsr & UFSR_INVSTATE) return "invalid state (not Thumb)";
+    if (ufsr & UFSR_INVPC) return "invalid exception return";
+    if (ufsr & UFSR_NOCP) return "coprocessor not available";
+    if (ufsr & UFSR_UNALIGNED) return "unaligned access";
+    if (ufsr & UFSR_DIVBYZERO) return "division by zero";
     return "usage fault";
 }
 
@@ -98,27 +98,27 @@ static void user_fault(uint32_t exc, uint32_t *top) {
     arm_vm_ram(&current->vm, &ram, &size);
     uint32_t guard_end = ram + size / 8;   /* the kernel stack subregion */
 
-    if (cfsr & ((1u << 4) | (1u << 12))) {            /* MSTKERR, STKERR */
-        addr = (cfsr & (1u << 7)) ? mmfar : psp;
+    if (cfsr & (CFSR_MSTKERR | CFSR_STKERR)) {
+        addr = (cfsr & CFSR_MMARVALID) ? mmfar : psp;
         why = (psp >= ram && psp < guard_end + 128) ? "stack overflow"
                                                     : "bad stack pointer";
-    } else if (cfsr & 0xffu) {                         /* MemManage */
-        if (cfsr & 1u) {
-            addr = hw[6];
+    } else if (cfsr & CFSR_MMFSR) {
+        if (cfsr & CFSR_IACCVIOL) {
+            addr = hw[HW_PC];
             why = "instruction fetch not allowed";
         } else {
-            addr = (cfsr & (1u << 7)) ? mmfar : hw[6];
+            addr = (cfsr & CFSR_MMARVALID) ? mmfar : hw[HW_PC];
             why = (addr >= ram && addr < guard_end) ? "stack overflow"
                                                     : "memory access violation";
         }
-    } else if (cfsr & 0xff00u) {                       /* BusFault */
-        addr = (cfsr & (1u << 15)) ? bfar : hw[6];
+    } else if (cfsr & CFSR_BFSR) {
+        addr = (cfsr & CFSR_BFARVALID) ? bfar : hw[HW_PC];
         why = "bus error";
-    } else if (cfsr >> 16) {
-        addr = hw[6];
-        why = usage_reason(cfsr >> 16);
+    } else if (cfsr >> CFSR_UFSR_SHIFT) {
+        addr = hw[HW_PC];
+        why = usage_reason(cfsr >> CFSR_UFSR_SHIFT);
     } else {
-        addr = exc == EXC_HARDFAULT ? hw[6] : 0;
+        addr = exc == EXC_HARDFAULT ? hw[HW_PC] : 0;
         why = "hard fault";
     }
     kernel_user_fault(false, addr, 0, why);
@@ -131,8 +131,9 @@ void arm_trap(uint32_t exc, uint32_t *regs) {
 
     if (likely(exc == EXC_SVC)) {
         uint32_t *hw = (uint32_t *)top[-2];
-        hw[0] = (uint32_t)kernel_syscall((long)hw[0], (long)hw[1], (long)hw[2],
-                                         (long)hw[3], (long)regs[0], (long)hw[4]);
+        hw[HW_R0] = (uint32_t)kernel_syscall((long)hw[HW_R0], (long)hw[HW_R1],
+                                             (long)hw[HW_R2], (long)hw[HW_R3],
+                                             (long)regs[0], (long)hw[HW_R12]);
     } else if (exc == EXC_SYSTICK) {
         arm_systick_wraps++;
         kernel_timer_tick();
@@ -147,9 +148,9 @@ void arm_trap(uint32_t exc, uint32_t *regs) {
 static void dump_frame(uint32_t exc, const uint32_t *f) {
     printk("exception %u from the kernel: pc %x lr %x xpsr %x\n"
            "r0 %x r1 %x r2 %x r3 %x r12 %x sp %x\n",
-           (unsigned)exc, (unsigned)f[6], (unsigned)f[5], (unsigned)f[7],
-           (unsigned)f[0], (unsigned)f[1], (unsigned)f[2], (unsigned)f[3],
-           (unsigned)f[4], (unsigned)(uintptr_t)(f + 8));
+           (unsigned)exc, (unsigned)f[HW_PC], (unsigned)f[HW_LR], (unsigned)f[HW_XPSR],
+           (unsigned)f[HW_R0], (unsigned)f[HW_R1], (unsigned)f[HW_R2], (unsigned)f[HW_R3],
+           (unsigned)f[HW_R12], (unsigned)(uintptr_t)(f + HW_FRAME_WORDS));
 }
 
 /* From entry.S, in handler mode: an exception while the kernel ran. Ticks
@@ -181,16 +182,16 @@ void arm_task_entry(void);
 void arch_task_init(struct task *t, uintptr_t entry, uint64_t arg,
                     uintptr_t msgbuf, uintptr_t stack_top) {
     uint32_t *top = (uint32_t *)(t->kstack + t->kstack_size);
-    uint32_t *hw = (uint32_t *)(stack_top - 32);
+    uint32_t *hw = (uint32_t *)(stack_top - HW_FRAME_WORDS * 4);
 
-    hw[0] = (uint32_t)arg;
-    hw[1] = (uint32_t)msgbuf;
-    hw[2] = hw[3] = hw[4] = 0;
-    hw[5] = 0xffffffff;                  /* returning from _start faults */
-    hw[6] = (uint32_t)entry & ~1u;
-    hw[7] = 0x01000000;                  /* Thumb */
+    hw[HW_R0] = (uint32_t)arg;
+    hw[HW_R1] = (uint32_t)msgbuf;
+    hw[HW_R2] = hw[HW_R3] = hw[HW_R12] = 0;
+    hw[HW_LR] = 0xffffffff;              /* returning from _start faults */
+    hw[HW_PC] = (uint32_t)entry & ~1u;
+    hw[HW_XPSR] = XPSR_T;
     t->arch.kstack_top = (uint32_t)(uintptr_t)top;
-    top[-1] = 0xfffffffd;                /* thread mode, PSP, no FP frame */
+    top[-1] = EXC_RETURN_THREAD_PSP;
     top[-2] = (uint32_t)(uintptr_t)hw;
     uint32_t *sp = top - 10;             /* r4..r11 */
     for (int i = 0; i < 8; i++)

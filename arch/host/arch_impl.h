@@ -1,31 +1,17 @@
 /*
  * arch_impl.h (host) - the types and constants arch.h asks a port for, for
  * the host unit tests in kernel/tests/. "Physical" pages are host heap
- * pages (arch_phys_to_virt is the identity); the user layout copies the
- * x86_64 numbers so the kernel's range checks see realistic addresses.
- * Only arch.h includes this file.
+ * pages (arch_phys_to_virt is the identity). The user layout is x86_64's
+ * (the same header), and an address space carries both an x86_64 page
+ * table, run by the x86_64 walker, and arm-m's MPU regions, run by arm-m's
+ * regions.c (see host.c). Only arch.h includes this file.
  */
 #ifndef NAGI_ARCH_IMPL_H
 #define NAGI_ARCH_IMPL_H
 
 #define ARCH_NAME "host"
-#define ARCH_PAGE_SIZE 4096ul
-#define ARCH_HAS_PAGING 1
-
-#define ARCH_USER_BASE      0x0000008000000000ul
-#define ARCH_USER_END       0x0000800000000000ul
-#define ARCH_IMAGE_BASE     0x0000008000000000ul
-#define ARCH_HEAP_BASE      0x0000010000000000ul
-#define ARCH_HEAP_SIZE      (64ul << 20)
-#define ARCH_PAGE_RECV_BASE 0x0000018000000000ul
-#define ARCH_STACK_TOP      0x000001fffff00000ul
-#define ARCH_STACK_SIZE     (64ul << 10)
-#define ARCH_MSGBUF_ADDR    0x0000020000000000ul
-#define ARCH_IRQ_MAX        16
-#define ARCH_TASK_TABLE     0
-#define ARCH_RAM_BYTES      0ul   /* paging: pages are counted instead */
-#define ARCH_KSTACK_SIZE    8192ul
-#define ARCH_ELF_MACHINE    62      /* the test ELF images say EM_X86_64 */
+#include "../x86_64/user_layout.h"   /* ARCH_PAGE_SIZE .. ARCH_ELF_MACHINE */
+#include "../arm-m/mpu_regions.h"    /* ARM_TASK_REGIONS, struct arm_mpu_region */
 
 /* What arch_task_init / arch_kthread_init were given (tests read it). */
 struct arch_task {
@@ -39,15 +25,14 @@ struct arch_task {
     uint16_t io_count;
 };
 
-/* Real 4-level tables in host memory, like x86_64. The field is named
- * pml4 because kernel/task.c reads t->vm.pml4 to tell whether a space
- * exists (see kernel/tests/README.md). */
+/* pml4: x86_64 4-level tables in host memory (arch/x86_64/pagetable.c).
+ * r: the regions arch_vm_add_region / arch_mmio_grant gave, encoded for
+ * the MPU exactly as on arm-m (arch/arm-m/regions.c). A space from the
+ * task table has regions and empty tables, one from an ELF image tables
+ * and perhaps device grants. */
 struct arch_vm {
     uint64_t *pml4;
-    /* whole regions given by arch_vm_add_region / arch_mmio_grant
-     * (the MPU ports' model; kernel/tests/test_tasktable.c reads them) */
-    struct { uintptr_t base; size_t size; unsigned attrs; } regions[8];
-    unsigned nregions;
+    struct arm_mpu_region r[ARM_TASK_REGIONS];
 };
 
 #endif

@@ -3,7 +3,9 @@
  * kernel runs inside ordinary test programs (kernel/tests/) under ASan and
  * UBSan. Nothing here switches stacks or touches hardware:
  *   - pages come from one posix_memalign'ed pool; "physical" = host address;
- *   - address spaces are real 4-level tables built from kernel_page_alloc;
+ *   - address spaces are real x86_64 4-level tables, built from
+ *     kernel_page_alloc by the x86_64 port's own walker, and real arm-m
+ *     MPU regions, encoded by the arm-m port's own regions.c;
  *   - the console is a buffer the tests read;
  *   - arch_switch only records the switch (and runs a test hook), so a task
  *     that blocks in ipc() returns to the test at once;
@@ -14,6 +16,7 @@
 #include <string.h>
 #include "task.h"
 #include "host.h"
+#include "../x86_64/pagetable.h"
 
 char host_console[65536];
 size_t host_console_len;
@@ -120,167 +123,79 @@ void arch_idle(void) {
 
 /* ---- Address spaces ------------------------------------------------------ */
 
-#define PTE_P    0x1ull
-#define PTE_W    0x2ull
-#define PTE_U    0x4ull
-#define PTE_X    0x200ull      /* a software bit: executable */
-#define PTE_ADDR 0x000ffffffffff000ull
-
-static uintptr_t table_alloc(void) {
+/* Paged spaces: the x86_64 walker (arch/x86_64/pagetable.c) on tables
+ * from the kernel's page allocator, counted in host_table_pages. */
+uintptr_t pt_table_alloc(void) {
     uintptr_t p = kernel_page_alloc();
     if (p)
         host_table_pages++;
     return p;
 }
 
-static void table_free(uintptr_t p) {
+void pt_table_free(uintptr_t paddr) {
     host_table_pages--;
-    kernel_page_free(p);
+    kernel_page_free(paddr);
 }
 
+uint64_t *pt_table_ptr(uintptr_t paddr) {
+    return arch_phys_to_virt(paddr);
+}
+
+/* MPU spaces: arm-m's regions.c, compiled for the host with its arch_vm_*
+ * functions renamed mpu_vm_* (kernel/tests/Makefile); arm_mpu_loaded is
+ * the MPU's state it keeps current (always "not loaded" here). */
+struct arch_vm *arm_mpu_loaded;
+
+/* The host "CPU" has execute-disable on (x86_vm_init's EFER.NXE case);
+ * a test may clear pt_nx after this to see the other case. */
 int arch_vm_init(struct arch_vm *vm) {
-    uintptr_t p = table_alloc();
+    static bool nx_set;
+    if (!nx_set) {
+        pt_nx = PTE_NX;
+        nx_set = true;
+    }
+    mpu_vm_init(vm);
+    uintptr_t p = pt_table_alloc();
     if (!p)
         return -E_NOMEM;
-    vm->pml4 = arch_phys_to_virt(p);
+    vm->pml4 = pt_table_ptr(p);
     return 0;
 }
 
-static unsigned index_of(uintptr_t vaddr, int level) {
-    return (vaddr >> (12 + 9 * level)) & 511;
-}
-
-static uint64_t *walk(struct arch_vm *vm, uintptr_t vaddr, bool create) {
-    uint64_t *table = vm->pml4;
-    for (int level = 3; level > 0; level--) {
-        uint64_t *e = &table[index_of(vaddr, level)];
-        if (!(*e & PTE_P)) {
-            if (!create)
-                return NULL;
-            uintptr_t p = table_alloc();
-            if (!p)
-                return NULL;
-            *e = p | PTE_P | PTE_W | PTE_U;
-        }
-        table = arch_phys_to_virt(*e & PTE_ADDR);
-    }
-    return &table[index_of(vaddr, 0)];
-}
-
-static bool user_page(uintptr_t vaddr) {
-    return vaddr >= ARCH_USER_BASE && vaddr < ARCH_USER_END &&
-           IS_ALIGNED(vaddr, ARCH_PAGE_SIZE);
+void arch_vm_destroy(struct arch_vm *vm, void (*free_page)(uintptr_t paddr)) {
+    mpu_vm_destroy(vm, free_page);
+    if (!vm->pml4)
+        return;
+    pt_free_user(vm->pml4, free_page);
+    pt_table_free((uintptr_t)vm->pml4);
+    vm->pml4 = NULL;
 }
 
 int arch_vm_map(struct arch_vm *vm, uintptr_t vaddr, uintptr_t paddr,
                 unsigned attrs) {
-    if (!user_page(vaddr) || !paddr || !IS_ALIGNED(paddr, ARCH_PAGE_SIZE))
-        return -E_FAULT;
-    uint64_t *pte = walk(vm, vaddr, true);
-    if (!pte)
-        return -E_NOMEM;
-    if (*pte & PTE_P)
-        return -E_BUSY;
-    *pte = paddr | PTE_P | ((attrs & VM_USER) ? PTE_U : 0) |
-           ((attrs & VM_WRITE) ? PTE_W : 0) | ((attrs & VM_EXEC) ? PTE_X : 0);
-    return 0;
+    return pt_map(vm->pml4, vaddr, paddr, attrs);
 }
 
 uintptr_t arch_vm_unmap(struct arch_vm *vm, uintptr_t vaddr) {
-    if (!user_page(vaddr))
-        return 0;
-    uint64_t *pte = walk(vm, vaddr, false);
-    if (!pte || !(*pte & PTE_P))
-        return 0;
-    uintptr_t paddr = *pte & PTE_ADDR;
-    *pte = 0;
-    return paddr;
+    return pt_unmap(vm->pml4, vaddr);
 }
 
-/* Regions as an MPU port has them: a power of two >= 32, aligned to its
- * size, inside [host_region_min, host_region_max); up to 8 per space. */
-uintptr_t host_region_min = 0x08000000, host_region_max = 0x40000000;
-
-static int add_region(struct arch_vm *vm, uintptr_t base, size_t size,
-                      unsigned attrs) {
-    if (size < 32 || (size & (size - 1)) || (base & (size - 1)))
-        return -E_INVAL;
-    if (vm->nregions == 8)
-        return -E_NOMEM;
-    vm->regions[vm->nregions].base = base;
-    vm->regions[vm->nregions].size = size;
-    vm->regions[vm->nregions].attrs = attrs;
-    vm->nregions++;
-    return 0;
+/* The MPU's flash and RAM regions (none in a paged space), then the page
+ * tables (empty in an MPU space): each port's own answer either way. */
+int arch_vm_lookup(struct arch_vm *vm, uintptr_t vaddr, uintptr_t *paddr,
+                   unsigned *attrs) {
+    if (mpu_vm_lookup(vm, vaddr, paddr, attrs) == 0)
+        return 0;
+    return pt_lookup(vm->pml4, vaddr, paddr, attrs);
 }
 
 int arch_vm_add_region(struct arch_vm *vm, uintptr_t base, size_t size,
                        unsigned attrs) {
-    if (base < host_region_min || base > host_region_max ||
-        size > host_region_max - base)
-        return -E_INVAL;
-    if ((attrs & VM_KSTACK_LOW) && size < 256)
-        return -E_INVAL;
-    return add_region(vm, base, size, attrs | VM_USER);
+    return mpu_vm_add_region(vm, base, size, attrs);
 }
 
 int arch_mmio_grant(struct arch_vm *vm, uintptr_t base, size_t size) {
-    if (base < 0x40000000 || base >= 0x60000000 || size > 0x60000000 - base)
-        return -E_PERM;
-    return add_region(vm, base, size, VM_WRITE | VM_USER | 0x100);
-}
-
-static int region_lookup(struct arch_vm *vm, uintptr_t vaddr, uintptr_t *paddr,
-                         unsigned *attrs) {
-    for (unsigned i = 0; i < vm->nregions; i++) {
-        uintptr_t b = vm->regions[i].base;
-        size_t sz = vm->regions[i].size;
-        unsigned a = vm->regions[i].attrs;
-        if ((a & VM_KSTACK_LOW) && vaddr >= b && vaddr < b + sz / 8)
-            return -E_FAULT;
-        if (vaddr >= b && vaddr < b + sz && !(a & 0x100)) {
-            *paddr = vaddr;
-            *attrs = a & (VM_USER | VM_WRITE | VM_EXEC);
-            return 0;
-        }
-    }
-    return -E_FAULT;
-}
-
-int arch_vm_lookup(struct arch_vm *vm, uintptr_t vaddr, uintptr_t *paddr,
-                   unsigned *attrs) {
-    if (vm->nregions)
-        return region_lookup(vm, vaddr, paddr, attrs);
-    if (vaddr < ARCH_USER_BASE || vaddr >= ARCH_USER_END)
-        return -E_FAULT;
-    uint64_t *pte = walk(vm, ALIGN_DOWN(vaddr, ARCH_PAGE_SIZE), false);
-    if (!pte || !(*pte & PTE_P))
-        return -E_FAULT;
-    *paddr = (*pte & PTE_ADDR) | (vaddr & (ARCH_PAGE_SIZE - 1));
-    *attrs = ((*pte & PTE_U) ? VM_USER : 0) | ((*pte & PTE_W) ? VM_WRITE : 0) |
-             ((*pte & PTE_X) ? VM_EXEC : 0);
-    return 0;
-}
-
-static void free_table(uint64_t *table, int level, void (*free_page)(uintptr_t)) {
-    for (unsigned i = 0; i < 512; i++) {
-        if (!(table[i] & PTE_P))
-            continue;
-        uintptr_t next = table[i] & PTE_ADDR;
-        if (level == 0)
-            free_page(next);
-        else
-            free_table(arch_phys_to_virt(next), level - 1, free_page);
-    }
-    table_free((uintptr_t)table);
-}
-
-void arch_vm_destroy(struct arch_vm *vm, void (*free_page)(uintptr_t paddr)) {
-    vm->nregions = 0;
-    if (!vm->pml4)
-        return;
-    free_table(vm->pml4, 3, free_page);
-    vm->pml4 = NULL;
+    return mpu_mmio_grant(vm, base, size);
 }
 
 void *arch_phys_to_virt(uintptr_t paddr) {

@@ -7,6 +7,7 @@
 #define NAGI_HOST_H
 
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -38,7 +39,6 @@ extern void (*host_switch_hook)(struct task *prev, struct task *next);
 extern uint32_t host_irq_enabled;   /* bit n: line n unmasked */
 extern uint64_t host_cycles;
 extern unsigned host_idle_count;   /* arch_idle calls (each halts) */
-extern uintptr_t host_region_min, host_region_max;  /* arch_vm_add_region */
 
 /* The memory handed to the kernel by arch_memory_ranges (allocated on the
  * first call, host_pool_pages pages). */
@@ -47,5 +47,19 @@ extern uintptr_t host_pool_base;
 
 /* Pages currently used as page tables by an address space. */
 extern long host_table_pages;
+
+/* arch/arm-m/regions.c as the host links it: its arch_vm_* functions are
+ * renamed mpu_vm_* (kernel/tests/Makefile), and host.c calls them for the
+ * MPU half of an address space. The memory map it checks regions against
+ * is kernel/tests/mcu_memory.h. */
+struct arch_vm;
+int mpu_vm_init(struct arch_vm *vm);
+void mpu_vm_destroy(struct arch_vm *vm, void (*free_page)(uintptr_t paddr));
+int mpu_vm_add_region(struct arch_vm *vm, uintptr_t base, size_t size,
+                      unsigned attrs);
+int mpu_mmio_grant(struct arch_vm *vm, uintptr_t base, size_t size);
+int mpu_vm_lookup(struct arch_vm *vm, uintptr_t vaddr, uintptr_t *paddr,
+                  unsigned *attrs);
+bool arm_vm_ram(struct arch_vm *vm, uint32_t *base, uint32_t *size);
 
 #endif

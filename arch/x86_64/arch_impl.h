@@ -6,30 +6,22 @@
 #define NAGI_ARCH_IMPL_H
 
 #define ARCH_NAME "x86_64"
-#define ARCH_PAGE_SIZE 4096ul
-#define ARCH_HAS_PAGING 1
+#include "user_layout.h"   /* ARCH_PAGE_SIZE .. ARCH_ELF_MACHINE */
 
-/* PML4 entry 0 (the low 512 GiB) is the kernel's; users own entries 1..255. */
-#define ARCH_USER_BASE      0x0000008000000000ul
-#define ARCH_USER_END       0x0000800000000000ul
-#define ARCH_IMAGE_BASE     0x0000008000000000ul
-#define ARCH_HEAP_BASE      0x0000010000000000ul
-#define ARCH_HEAP_SIZE      (64ul << 20)
-#define ARCH_PAGE_RECV_BASE 0x0000018000000000ul
-#define ARCH_STACK_TOP      0x000001fffff00000ul
-#define ARCH_STACK_SIZE     (64ul << 10)
-#define ARCH_MSGBUF_ADDR    0x0000020000000000ul
-#define ARCH_IRQ_MAX        16
-#define ARCH_TASK_TABLE     0
-#define ARCH_RAM_BYTES      0ul   /* paging: pages are counted instead */
-#define ARCH_KSTACK_SIZE    8192ul
-#define ARCH_ELF_MACHINE    62      /* EM_X86_64 */
+/* arch_task.switch_work: what arch_switch must do beyond the stack swap
+ * (one test of both tasks' flags keeps the common case at one branch). */
+#define X86_WORK_IO  0x1   /* the task holds an I/O port range */
+#define X86_WORK_FPU 0x2   /* the task has FP state (it used the FPU) */
 
 struct arch_task {
     uint64_t rsp;          /* saved kernel stack pointer (arch_switch) */
     uint64_t kstack_top;   /* loaded into TSS.rsp0 and the syscall stack */
     uint16_t io_base;      /* granted I/O port range (count 0: none) */
     uint16_t io_count;
+    uint8_t switch_work;   /* X86_WORK_* */
+    /* The task's x87/SSE state (FXSAVE image) while it does not run;
+     * meaningful only with X86_WORK_FPU (arch/x86_64/fpu.c). */
+    uint8_t fpu[512] __attribute__((aligned(16)));
 };
 
 struct arch_vm {

@@ -7,6 +7,9 @@
  * no user bit), enable PAE + long mode + paging, load a 64-bit GDT and
  * jump to boot64, which calls arch_boot(magic, info) on the boot stack.
  */
+#include "x86.h"
+#include "pagetable.h"
+
 #define MB_MAGIC 0x1badb002
 #define MB_FLAGS 0x00000003   /* page-align modules, provide memory info */
 
@@ -27,14 +30,14 @@ boot32:
 
     /* PML4[0] -> PDPT; PDPT[0..3] -> PD0..PD3; PDn[i] -> 2 MiB pages. */
     mov $boot_pdpt, %eax
-    or $0x3, %eax
+    or $(PTE_P | PTE_W), %eax   /* kernel only: no PTE_U, no PTE_G above leaves */
     mov %eax, boot_pml4
 
     xor %ecx, %ecx
 1:  mov %ecx, %eax
     shl $12, %eax
     add $boot_pd, %eax
-    or $0x3, %eax
+    or $(PTE_P | PTE_W), %eax
     mov %eax, boot_pdpt(,%ecx,8)
     inc %ecx
     cmp $4, %ecx
@@ -43,7 +46,7 @@ boot32:
     xor %ecx, %ecx              /* 2048 entries of 2 MiB = 4 GiB */
 2:  mov %ecx, %eax
     shl $21, %eax
-    or $0x83, %eax              /* present, writable, 2 MiB page */
+    or $(PTE_P | PTE_W | PTE_PS), %eax   /* a 2 MiB page */
     mov %eax, boot_pd(,%ecx,8)
     mov %ecx, %eax
     shr $11, %eax               /* high dword: bits 32.. of the address */
@@ -53,25 +56,25 @@ boot32:
     jne 2b
 
     mov %cr4, %eax
-    or $0x20, %eax              /* PAE */
+    or $CR4_PAE, %eax
     mov %eax, %cr4
     mov $boot_pml4, %eax
     mov %eax, %cr3
-    mov $0xc0000080, %ecx       /* EFER: long mode enable */
+    mov $MSR_EFER, %ecx
     rdmsr
-    or $0x100, %eax
+    or $EFER_LME, %eax
     wrmsr
     mov %cr0, %eax
-    and $0x9fffffff, %eax       /* caches on: clear CD and NW */
-    or $0x80010001, %eax        /* paging, write protect, protected mode */
+    and $~(CR0_CD | CR0_NW), %eax       /* caches on */
+    or $(CR0_PG | CR0_WP | CR0_PE), %eax
     mov %eax, %cr0
 
     lgdt boot_gdt_ptr
-    ljmp $0x08, $boot64
+    ljmp $KERNEL_CS, $boot64
 
 .code64
 boot64:
-    mov $0x10, %ax
+    mov $KERNEL_DS, %ax
     mov %ax, %ds
     mov %ax, %es
     mov %ax, %ss
@@ -87,8 +90,8 @@ boot64:
 .align 16
 boot_gdt:
     .quad 0
-    .quad 0x00af9a000000ffff    /* 0x08: 64-bit kernel code */
-    .quad 0x00cf92000000ffff    /* 0x10: kernel data */
+    .quad GDT_KERNEL_CODE       /* KERNEL_CS */
+    .quad GDT_KERNEL_DATA       /* KERNEL_DS */
 boot_gdt_ptr:
     .word boot_gdt_ptr - boot_gdt - 1
     .long boot_gdt

@@ -4,7 +4,12 @@
  */
 #include "x86.h"
 
-#define MB_BOOT_MAGIC 0x2badb002
+#define MB_BOOT_MAGIC 0x2badb002   /* eax from a multiboot loader */
+#define MB_INFO_MEMORY   (1u << 0)  /* mem_lower, mem_upper valid */
+#define MB_INFO_MEM_MAP  (1u << 6)  /* mmap_addr, mmap_length valid */
+#define MB_MMAP_RAM      1          /* mb_mmap.type: usable RAM */
+#define MB_UPPER_BASE    0x100000ull   /* mem_upper counts KiB from 1 MiB */
+#define IDENTITY_MAP_END 0x100000000ull /* boot.S maps the low 4 GiB */
 #define MAX_RANGES 16
 
 struct mb_info {
@@ -30,8 +35,8 @@ static void add_ram(uint64_t base, uint64_t len) {
     floor = (floor + ARCH_PAGE_SIZE - 1) & ~(ARCH_PAGE_SIZE - 1);
     if (base < floor)
         base = floor;
-    if (end > 0x100000000ull)
-        end = 0x100000000ull;
+    if (end > IDENTITY_MAP_END)
+        end = IDENTITY_MAP_END;
     if (base >= end || nranges == MAX_RANGES)
         return;
     ranges[nranges].base = base;
@@ -44,16 +49,16 @@ void x86_boot_memory(uint32_t magic, uint32_t info_addr) {
 
     if (magic != MB_BOOT_MAGIC)
         panic("not started by a multiboot loader (magic %x)", magic);
-    if (info->flags & (1u << 6)) {
+    if (info->flags & MB_INFO_MEM_MAP) {
         uintptr_t p = info->mmap_addr, end = p + info->mmap_length;
         while (p < end) {
             struct mb_mmap *m = (struct mb_mmap *)p;
-            if (m->type == 1)
+            if (m->type == MB_MMAP_RAM)
                 add_ram(m->addr, m->len);
-            p += m->size + 4;
+            p += m->size + (uint32_t)sizeof(m->size);   /* size excludes itself */
         }
-    } else if (info->flags & 1) {
-        add_ram(0x100000, (uint64_t)info->mem_upper * 1024);
+    } else if (info->flags & MB_INFO_MEMORY) {
+        add_ram(MB_UPPER_BASE, (uint64_t)info->mem_upper * 1024);
     }
 }
 
@@ -71,7 +76,7 @@ void arch_init(void) {
     x86_vm_init();
     x86_pic_init();
     x86_pit_init(CONFIG_TICK_HZ);
-    arch_irq_enable(0);
+    arch_irq_enable(IRQ_PIT);
 }
 
 void arch_boot(uint32_t magic, uint32_t info) {

@@ -13,7 +13,8 @@ struct tss {
     uint64_t reserved2;
     uint16_t reserved3;
     uint16_t iomap_base;
-    uint8_t iomap[8192 + 1];      /* one bit per port; 1 = denied */
+    uint8_t iomap[IO_PORTS / 8 + 1];   /* one bit per port; 1 = denied; the
+                                          last byte ends the map (all ones) */
 } __attribute__((packed, aligned(16)));
 
 struct idt_entry {
@@ -25,7 +26,7 @@ struct idt_entry {
 
 static struct tss tss;
 static uint64_t gdt[7];
-static struct idt_entry idt[48];
+static struct idt_entry idt[IDT_VECTORS];
 extern const uint64_t vector_table[];
 extern char syscall_entry[], user_first_entry[], kthread_first_entry[];
 void x86_switch_stack(uint64_t *prev_rsp, uint64_t next_rsp);
@@ -38,11 +39,12 @@ static void load_tables(void) {
     struct { uint16_t limit; uint64_t base; } __attribute__((packed)) gp, ip;
     uint64_t base = (uint64_t)&tss, limit = sizeof(tss) - 1;
 
-    gdt[1] = 0x00af9a000000ffff;    /* kernel code */
-    gdt[2] = 0x00cf92000000ffff;    /* kernel data */
-    gdt[3] = 0x00cff2000000ffff;    /* user data (DPL 3) */
-    gdt[4] = 0x00affa000000ffff;    /* user code 64 (DPL 3) */
-    gdt[5] = (limit & 0xffff) | ((base & 0xffffff) << 16) | (0x89ull << 40) |
+    gdt[KERNEL_CS / 8] = GDT_KERNEL_CODE;
+    gdt[KERNEL_DS / 8] = GDT_KERNEL_DATA;
+    gdt[USER_DS / 8] = GDT_USER_DATA;
+    gdt[USER_CS / 8] = GDT_USER_CODE;
+    gdt[5] = (limit & 0xffff) | ((base & 0xffffff) << 16) |
+             ((uint64_t)GDT_TSS_TYPE << GDT_TSS_TYPE_SHIFT) |
              (((limit >> 16) & 0xf) << 48) | (((base >> 24) & 0xff) << 56);
     gdt[6] = base >> 32;
     gp.limit = sizeof(gdt) - 1;
@@ -50,13 +52,15 @@ static void load_tables(void) {
     __asm__ volatile("lgdt %0" ::"m"(gp));
     __asm__ volatile("ltr %w0" ::"r"(TSS_SEL));
 
-    for (unsigned i = 0; i < 48; i++) {
-        uint64_t off = vector_table[i < 22 ? i : (i >= 32 ? i - 10 : 0)];
-        if (i >= 22 && i < 32)
+    /* vector_table: the IDT_EXCEPTIONS exception stubs, then the 16 IRQs
+     * (entry.S); the vectors between them stay empty. */
+    for (unsigned i = 0; i < IDT_VECTORS; i++) {
+        if (i >= IDT_EXCEPTIONS && i < IRQ_BASE)
             continue;
+        uint64_t off = vector_table[i < IRQ_BASE ? i : i - (IRQ_BASE - IDT_EXCEPTIONS)];
         idt[i] = (struct idt_entry){
             .off_lo = off & 0xffff, .sel = KERNEL_CS, .ist = 0,
-            .type = 0x8e, .off_mid = (off >> 16) & 0xffff, .off_hi = off >> 32,
+            .type = IDT_GATE_INTR, .off_mid = (off >> 16) & 0xffff, .off_hi = off >> 32,
         };
     }
     ip.limit = sizeof(idt) - 1;
@@ -73,14 +77,17 @@ void x86_cpu_init(void) {
     load_tables();
 
     __asm__ volatile("cpuid" : "=a"(eax), "=b"(ebx), "=c"(ecx), "=d"(edx)
-                     : "a"(0x80000001));
-    uint64_t efer = rdmsr(0xc0000080) | 1;          /* SCE */
-    if (edx & (1u << 20))
-        efer |= 1u << 11;                           /* NXE */
-    wrmsr(0xc0000080, efer);
-    wrmsr(0xc0000081, ((uint64_t)0x10 << 48) | ((uint64_t)KERNEL_CS << 32));
-    wrmsr(0xc0000082, (uint64_t)syscall_entry);     /* LSTAR */
-    wrmsr(0xc0000084, 0x47700);                     /* SFMASK: IF TF DF AC NT */
+                     : "a"(CPUID_EXT_FEATURES));
+    uint64_t efer = rdmsr(MSR_EFER) | EFER_SCE;
+    if (edx & CPUID_EXT_EDX_NX)
+        efer |= EFER_NXE;
+    wrmsr(MSR_EFER, efer);
+    wrmsr(MSR_STAR, ((uint64_t)STAR_SYSRET_BASE << STAR_SYSRET_SHIFT) |
+                    ((uint64_t)KERNEL_CS << STAR_SYSCALL_SHIFT));
+    wrmsr(MSR_LSTAR, (uint64_t)syscall_entry);
+    wrmsr(MSR_SFMASK, RFLAGS_IF | RFLAGS_TF | RFLAGS_DF | RFLAGS_AC |
+                      RFLAGS_NT | RFLAGS_IOPL);
+    x86_fpu_init();
 }
 
 void x86_set_kernel_stack(uint64_t top) {
@@ -89,7 +96,7 @@ void x86_set_kernel_stack(uint64_t top) {
 }
 
 void x86_set_io_range(unsigned base, unsigned count, bool allow) {
-    for (unsigned p = base; p < base + count && p < 65536; p++) {
+    for (unsigned p = base; p < base + count && p < IO_PORTS; p++) {
         if (allow)
             tss.iomap[p / 8] &= ~(1u << (p % 8));
         else
@@ -98,12 +105,13 @@ void x86_set_io_range(unsigned base, unsigned count, bool allow) {
 }
 
 int arch_ioport_grant(struct task *t, unsigned base, unsigned count) {
-    if (count == 0 || count > 64 || base + count > 65536)
+    if (count == 0 || count > 64 || base + count > IO_PORTS)
         return -E_INVAL;
     if (t->arch.io_count && t == current)
         x86_set_io_range(t->arch.io_base, t->arch.io_count, false);
     t->arch.io_base = base;
     t->arch.io_count = count;
+    t->arch.switch_work |= X86_WORK_IO;
     if (t == current)
         x86_set_io_range(base, count, true);
     return 0;
@@ -123,12 +131,12 @@ static const char *exception_name(unsigned v) {
 
 /* Called by trap_common for every vector, interrupts off. */
 void x86_trap(struct int_frame *f) {
-    bool from_user = (f->cs & 3) == 3;
+    bool from_user = (f->cs & SEL_RPL) == RPL_USER;
 
     if (f->vector >= IRQ_BASE) {
         unsigned irq = f->vector - IRQ_BASE;
         x86_pic_eoi(irq);
-        if (irq == 0)
+        if (irq == IRQ_PIT)
             kernel_timer_tick();
         else
             kernel_irq(irq);
@@ -136,16 +144,18 @@ void x86_trap(struct int_frame *f) {
     }
     if (!from_user) {
         x86_last_frame = f;
-        if (f->vector == 14)
+        if (f->vector == VEC_PAGE_FAULT)
             panic("page fault in kernel at %p (error %lx)",
                   (void *)read_cr2(), f->error);
         panic("%s in kernel (error %lx)", exception_name(f->vector), f->error);
     }
-    if (f->vector == 14) {
+    if (f->vector == VEC_NM && x86_fpu_first_use())
+        return;
+    if (f->vector == VEC_PAGE_FAULT) {
         unsigned flags = 0;
-        if (f->error & 2) flags |= FAULT_WRITE;
-        if (f->error & 16) flags |= FAULT_EXEC;
-        if (f->error & 1) flags |= FAULT_PRESENT;
+        if (f->error & PF_W) flags |= FAULT_WRITE;
+        if (f->error & PF_I) flags |= FAULT_EXEC;
+        if (f->error & PF_P) flags |= FAULT_PRESENT;
         kernel_user_fault(true, read_cr2(), flags, "page fault");
     } else {
         kernel_user_fault(false, f->rip, 0, exception_name(f->vector));
@@ -159,7 +169,7 @@ void arch_task_init(struct task *t, uintptr_t entry, uint64_t arg,
     t->arch.kstack_top = (uint64_t)sp;
     *--sp = USER_DS;                 /* iretq frame */
     *--sp = stack_top;
-    *--sp = 0x202;                   /* IF */
+    *--sp = RFLAGS_IF | RFLAGS_FIXED;
     *--sp = USER_CS;
     *--sp = entry;
     *--sp = (uint64_t)user_first_entry;
@@ -171,6 +181,7 @@ void arch_task_init(struct task *t, uintptr_t entry, uint64_t arg,
     *--sp = 0;                       /* r15 */
     t->arch.rsp = (uint64_t)sp;
     t->arch.io_count = 0;
+    t->arch.switch_work = 0;         /* no I/O ports, no FP state (fpu.c) */
 }
 
 void arch_kthread_init(struct task *t, void (*fn)(void)) {
@@ -186,18 +197,31 @@ void arch_kthread_init(struct task *t, void (*fn)(void)) {
     *--sp = 0;
     *--sp = 0;
     t->arch.rsp = (uint64_t)sp;
+    t->arch.switch_work = 0;
     t->vm.pml4 = boot_pml4;
+}
+
+/* arch_switch's slow path (a task holds I/O ports or has FP state): the
+ * extra work, then the stack switch itself. Kept out of line and entered
+ * by a tail call, so the common path saves no registers for it. */
+static __attribute__((noinline)) void switch_with_work(struct task *prev,
+                                                       struct task *next) {
+    if (prev->arch.io_count)
+        x86_set_io_range(prev->arch.io_base, prev->arch.io_count, false);
+    if (next->arch.io_count)
+        x86_set_io_range(next->arch.io_base, next->arch.io_count, true);
+    if ((prev->arch.switch_work | next->arch.switch_work) & X86_WORK_FPU)
+        x86_fpu_switch(prev, next);
+    x86_switch_stack(&prev->arch.rsp, next->arch.rsp);
 }
 
 void arch_switch(struct task *prev, struct task *next) {
     if (prev->vm.pml4 != next->vm.pml4)
         write_cr3((uint64_t)next->vm.pml4);
     x86_set_kernel_stack(next->arch.kstack_top);
-    if (unlikely(prev->arch.io_count | next->arch.io_count)) {
-        if (prev->arch.io_count)
-            x86_set_io_range(prev->arch.io_base, prev->arch.io_count, false);
-        if (next->arch.io_count)
-            x86_set_io_range(next->arch.io_base, next->arch.io_count, true);
+    if (unlikely(prev->arch.switch_work | next->arch.switch_work)) {
+        switch_with_work(prev, next);
+        return;
     }
     x86_switch_stack(&prev->arch.rsp, next->arch.rsp);
 }

@@ -1,52 +1,57 @@
 /*
- * devices.c (x86_64) - the few devices the kernel itself drives: the COM1
- * serial port (kernel console output), the 8259 PICs and the 8254 PIT.
- * Everything else, including console input, belongs to user drivers.
+ * devices.c (x86_64) - the few devices the kernel itself drives: the
+ * console's 16550 (kernel console output; the board's CONFIG_CONSOLE_BASE
+ * and CONFIG_CONSOLE_BAUD, from its board.toml: COM1 at 115200 on pc), the
+ * 8259 PICs and the 8254 PIT. Everything else, including console input,
+ * belongs to user drivers.
  */
 #include "x86.h"
 
-#define COM1 0x3f8
-#define PIC1 0x20
-#define PIC2 0xa0
+#define UART_CLOCK_DIV 115200u   /* the 16550's 1.8432 MHz clock / 16 */
+#define UART_DIVISOR (UART_CLOCK_DIV / CONFIG_CONSOLE_BAUD)
 
 void x86_serial_init(void) {
-    outb(COM1 + 1, 0x00);    /* no interrupts until the console server asks */
-    outb(COM1 + 3, 0x80);    /* DLAB */
-    outb(COM1 + 0, 0x01);    /* 115200 baud */
-    outb(COM1 + 1, 0x00);
-    outb(COM1 + 3, 0x03);    /* 8N1 */
-    outb(COM1 + 2, 0xc7);    /* FIFO on, cleared */
-    outb(COM1 + 4, 0x0b);    /* DTR, RTS, OUT2 (IRQ line enabled) */
+    outb(COM1 + UART_IER, 0);     /* no interrupts until the console server asks */
+    outb(COM1 + UART_LCR, LCR_DLAB);
+    outb(COM1 + UART_DLL, UART_DIVISOR & 0xff);
+    outb(COM1 + UART_DLM, UART_DIVISOR >> 8);
+    outb(COM1 + UART_LCR, LCR_8N1);
+    outb(COM1 + UART_FCR, FCR_ENABLE | FCR_CLEAR_RX | FCR_CLEAR_TX | FCR_TRIGGER_14);
+    outb(COM1 + UART_MCR, MCR_DTR | MCR_RTS | MCR_OUT2);
 }
 
 void arch_console_putc(char c) {
     if (c == '\n')
         arch_console_putc('\r');
-    for (int i = 0; i < 100000 && !(inb(COM1 + 5) & 0x20); i++)
+    for (int i = 0; i < 100000 && !(inb(COM1 + UART_LSR) & LSR_THRE); i++)
         ;
-    outb(COM1, (uint8_t)c);
+    outb(COM1 + UART_THR, (uint8_t)c);
 }
 
 static uint16_t pic_mask = 0xffff;
 
 static void pic_write_mask(void) {
-    outb(PIC1 + 1, pic_mask & 0xff);
-    outb(PIC2 + 1, pic_mask >> 8);
+    outb(PIC1 + PIC_DATA, pic_mask & 0xff);
+    outb(PIC2 + PIC_DATA, pic_mask >> 8);
 }
 
 void x86_pic_init(void) {
-    outb(PIC1, 0x11); outb(PIC2, 0x11);            /* ICW1: init, ICW4 */
-    outb(PIC1 + 1, IRQ_BASE); outb(PIC2 + 1, IRQ_BASE + 8);
-    outb(PIC1 + 1, 4); outb(PIC2 + 1, 2);          /* cascade on IRQ 2 */
-    outb(PIC1 + 1, 1); outb(PIC2 + 1, 1);          /* 8086 mode */
-    pic_mask = 0xffff & ~(1u << 2);
+    outb(PIC1, ICW1_INIT | ICW1_ICW4);
+    outb(PIC2, ICW1_INIT | ICW1_ICW4);
+    outb(PIC1 + PIC_DATA, IRQ_BASE);               /* ICW2: vector base */
+    outb(PIC2 + PIC_DATA, IRQ_BASE + 8);
+    outb(PIC1 + PIC_DATA, ICW3_MASTER_SLAVE_ON_IRQ2);
+    outb(PIC2 + PIC_DATA, ICW3_SLAVE_ID);
+    outb(PIC1 + PIC_DATA, ICW4_8086);
+    outb(PIC2 + PIC_DATA, ICW4_8086);
+    pic_mask = 0xffff & ~(1u << IRQ_CASCADE);
     pic_write_mask();
 }
 
 void x86_pic_eoi(unsigned irq) {
     if (irq >= 8)
-        outb(PIC2, 0x20);
-    outb(PIC1, 0x20);
+        outb(PIC2, OCW2_EOI);
+    outb(PIC1, OCW2_EOI);
 }
 
 void arch_irq_enable(unsigned irq) {
@@ -57,20 +62,20 @@ void arch_irq_enable(unsigned irq) {
 }
 
 void arch_irq_disable(unsigned irq) {
-    if (irq < ARCH_IRQ_MAX && irq != 2) {
+    if (irq < ARCH_IRQ_MAX && irq != IRQ_CASCADE) {
         pic_mask |= 1u << irq;
         pic_write_mask();
     }
 }
 
 void x86_pit_init(unsigned hz) {
-    unsigned divisor = 1193182 / hz;
-    outb(0x43, 0x34);                              /* channel 0, mode 2 */
-    outb(0x40, divisor & 0xff);
-    outb(0x40, divisor >> 8);
+    unsigned divisor = PIT_HZ / hz;
+    outb(PIT_CMD, PIT_SEL_CH0 | PIT_LOBYTE_HIBYTE | PIT_MODE_RATE);
+    outb(PIT_CH0, divisor & 0xff);
+    outb(PIT_CH0, divisor >> 8);
 }
 
 /* IRQ 0 is the PIT (the kernel's tick), IRQ 2 the cascade to the slave PIC. */
 bool arch_irq_valid(unsigned irq) {
-    return irq < ARCH_IRQ_MAX && irq != 0 && irq != 2;
+    return irq < ARCH_IRQ_MAX && irq != IRQ_PIT && irq != IRQ_CASCADE;
 }

@@ -379,3 +379,116 @@ TEST(ks_yield_returns_zero) {
     struct task *t = kt_task("t", 3, 0);
     CHECK_EQ(kt_kcall(t, KS_YIELD, NULL, 0), 0);
 }
+
+/* KS_MMIO runs arm-m's own regions.c on the host (arch/host/host.c): a
+ * grant takes one of the three device slots of the MPU (a repeated grant
+ * takes none), only device memory of a shape the MPU can express is
+ * granted, and the kernel never copies from it. */
+static long mmio(struct task *t, uint32_t base, uint32_t size) {
+    uint8_t d[8];
+    put_u32(d, base);
+    put_u32(d + 4, size);
+    return kt_kcall(t, KS_MMIO, d, 8);
+}
+
+TEST(ks_mmio_grants_device_regions_as_the_mpu_port_does) {
+    kt_boot();
+    struct task *t = kt_task("t", 3, CAP_IO);
+    CHECK_EQ(mmio(t, 0x40013800, 0x400), 0);
+    CHECK_EQ(mmio(t, 0x40013800, 0x400), 0);          /* already granted */
+    CHECK_EQ(mmio(t, 0x48000000, 0x400), 0);
+    CHECK_EQ(mmio(t, 0x48000800, 0x400), 0);
+    CHECK_EQ(mmio(t, 0x50000000, 0x1000), -E_NOMEM);  /* 3 device slots */
+    CHECK_EQ(mmio(t, 0x40013800, 0x400), 0);          /* still granted */
+    CHECK_EQ(t->vm.r[2].rbar & ~0x1fu, 0x40013800);
+    CHECK(t->vm.r[2].rasr & (1u << 28));              /* never executable */
+    uintptr_t pa;
+    unsigned attrs;
+    CHECK_EQ(arch_vm_lookup(&t->vm, 0x40013800, &pa, &attrs), -E_FAULT);
+    CHECK_EQ(kt_syscall(t, SYS_DEBUG_WRITE, 0x40013800, 4), -E_FAULT);
+    /* the task's paged memory is still reachable beside the grants */
+    CHECK(kt_uptr(t, ARCH_MSGBUF_ADDR) != NULL);
+}
+
+TEST(ks_mmio_refuses_what_the_mpu_port_refuses) {
+    kt_boot();
+    struct task *t = kt_task("t", 3, CAP_IO);
+    struct task *u = kt_task("u", 3, CAP_ALL & ~CAP_IO);
+    CHECK_EQ(mmio(u, 0x40013800, 0x400), -E_PERM);    /* no CAP_IO */
+    CHECK_EQ(mmio(t, 0x20000000, 0x400), -E_PERM);    /* RAM, not a device */
+    CHECK_EQ(mmio(t, 0x60000000, 0x400), -E_PERM);    /* past the device range */
+    CHECK_EQ(mmio(t, 0x40013800, 0x300), -E_INVAL);   /* not a power of two */
+    CHECK_EQ(mmio(t, 0x40013900, 0x400), -E_INVAL);   /* misaligned */
+    CHECK_EQ(mmio(t, 0x40013800, 16), -E_INVAL);      /* below 32 bytes */
+    for (int i = 0; i < ARM_TASK_REGIONS; i++)
+        CHECK_EQ(t->vm.r[i].rasr, 0);
+}
+
+/* What abi.toml documents for each label: the capability a caller needs
+ * and the request struct (its size is the shortest request, except
+ * KS_CREATE_TASK's, which needs one byte of name). */
+static const struct { uint16_t label; uint8_t cap; uint8_t min_len; } documented[] = {
+    { KS_CREATE_TASK, CAP_TASK, offsetof(struct ks_create_task_req, name) + 1 },
+    { KS_SET_PAGER, CAP_TASK, sizeof(struct ks_tid_req) },
+    { KS_START_TASK, CAP_TASK, sizeof(struct ks_tid_req) },
+    { KS_EXIT, 0, 0 },
+    { KS_KILL, CAP_TASK, sizeof(struct ks_tid_req) },
+    { KS_ALLOC_PAGE, CAP_MEMORY, sizeof(struct ks_alloc_page_req) },
+    { KS_LISTEN_IRQ, CAP_IRQ, sizeof(struct ks_listen_irq_req) },
+    { KS_IOPORT, CAP_IO, sizeof(struct ks_ioport_req) },
+    { KS_TIMER, 0, sizeof(struct ks_timer_req) },
+    { KS_UPTIME, 0, 0 },
+    { KS_TASK_INFO, 0, sizeof(struct ks_task_info_req) },
+    { KS_MEM_INFO, 0, 0 },
+    { KS_PANIC, 0, 0 },
+    { KS_YIELD, 0, 0 },
+    { KS_MMIO, CAP_IO, sizeof(struct ks_mmio_req) },
+    { KS_SUPERVISE, CAP_TASK, sizeof(struct ks_supervise_req) },
+    { KS_HALT, CAP_TASK, 0 },
+};
+
+TEST(ks_table_matches_the_documented_requirements) {
+    CHECK_EQ(ARRAY_SIZE(documented), KS_OP_COUNT);
+    for (unsigned i = 0; i < ARRAY_SIZE(documented); i++) {
+        const struct ks_op *op = kserver_op(documented[i].label);
+        REQUIRE(op != NULL);
+        CHECK_EQ(op->cap, documented[i].cap);
+        CHECK_EQ(op->min_len, documented[i].min_len);
+    }
+    CHECK(kserver_op(KS_FIRST - 1) == NULL);
+    CHECK(kserver_op(KS_FIRST + KS_OP_COUNT) == NULL);
+}
+
+TEST(ks_table_enforces_each_capability) {
+    kt_boot();
+    uint8_t zeros[MSG_INLINE_MAX] = { 0 };
+    unsigned checked = 0;
+    for (unsigned label = KS_FIRST; label < KS_FIRST + KS_OP_COUNT; label++) {
+        const struct ks_op *op = kserver_op(label);
+        if (!op || !op->cap)
+            continue;
+        /* Every other capability, a well-formed length: still refused. */
+        struct task *t = kt_task("t", 3, CAP_ALL & ~op->cap);
+        CHECK_EQ(kt_kcall(t, (uint16_t)label, zeros, 48), -E_PERM);
+        CHECK_EQ(t->msgbuf->len, 0);
+        checked++;
+    }
+    CHECK_EQ(checked, 10);
+}
+
+TEST(ks_table_refuses_short_requests_with_e_inval) {
+    kt_boot();
+    struct task *t = kt_task("t", 3, CAP_ALL);
+    uint8_t zeros[MSG_INLINE_MAX] = { 0 };
+    unsigned checked = 0;
+    for (unsigned label = KS_FIRST; label < KS_FIRST + KS_OP_COUNT; label++) {
+        const struct ks_op *op = kserver_op(label);
+        if (!op || !op->min_len)
+            continue;
+        for (unsigned len = 0; len < op->min_len; len++)
+            CHECK_EQ(kt_kcall(t, (uint16_t)label, zeros, (uint16_t)len), -E_INVAL);
+        checked++;
+    }
+    CHECK_EQ(checked, 11);
+    CHECK_EQ(t->state, TASK_STATE_RUNNABLE);
+}

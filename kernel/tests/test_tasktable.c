@@ -1,16 +1,18 @@
 /*
  * test_tasktable.c - programs placed at build time (kernel/tasktable.c):
  * the table is found and every field checked before use, the regions the
- * task gets, .data/.bss set up on each creation, one instance at a time,
- * and the kernel stack kept out of the task's reach. The "flash" and
- * "RAM" of an MCU are host mappings at their 32-bit addresses.
+ * task gets (from arm-m's own regions.c), .data/.bss set up on each
+ * creation, one instance at a time, and the kernel stack kept out of the
+ * task's reach. The "flash" and "RAM" of an MCU (mcu_memory.h) are host
+ * mappings at their 32-bit addresses.
  */
 #include <stdio.h>
 #include <sys/mman.h>
 #include "kt.h"
+#include "mcu_memory.h"
 
-#define FLASH 0x10000000u
-#define RAM   0x20000000u
+#define FLASH ((uint32_t)CONFIG_FLASH_BASE)
+#define RAM   ((uint32_t)CONFIG_RAM_BASE)
 #define SPAN  0x10000u
 
 struct entry {
@@ -43,7 +45,7 @@ static struct entry good(void) {
     e.data_load = e.flash_base + 0x800; e.data_size = 16;
     e.stack_top = e.ram_base + 0x400 + 0x800;
     e.msgbuf = e.stack_top;
-    e.data_start = e.msgbuf + 576;
+    e.data_start = e.msgbuf + BOOTINFO_OFFSET + sizeof(struct nagi_bootinfo);
     e.bss_start = e.data_start + 16; e.bss_size = 64;
     e.heap_base = e.bss_start + 64; e.heap_size = 1024;
     return e;
@@ -91,13 +93,22 @@ TEST(tasktable_loads_a_program) {
     CHECK_EQ(bi->heap_size, e.heap_size);
     CHECK_EQ(bi->stack_top, e.stack_top);
     CHECK_STR(bi->name, "prog");
-    REQUIRE(t->vm.nregions == 2);
-    CHECK_EQ(t->vm.regions[0].base, e.flash_base);
-    CHECK_EQ(t->vm.regions[0].size, e.flash_size);
-    CHECK(t->vm.regions[0].attrs & VM_EXEC);
-    CHECK(!(t->vm.regions[0].attrs & VM_WRITE));
-    CHECK_EQ(t->vm.regions[1].base, e.ram_base);
-    CHECK((t->vm.regions[1].attrs & (VM_WRITE | VM_KSTACK_LOW)) == (VM_WRITE | VM_KSTACK_LOW));
+    /* the regions as arm-m's regions.c encodes them for the MPU (ARMv7-M
+     * ARM B3.5.8-9): flash read-only and executable, RAM read-write,
+     * never executable, its lowest eighth (the kernel stack) disabled */
+    CHECK_EQ(t->vm.r[0].rbar & ~0x1fu, e.flash_base);
+    CHECK_EQ(2u << ((t->vm.r[0].rasr >> 1) & 0x1f), e.flash_size);
+    CHECK_EQ((t->vm.r[0].rasr >> 24) & 7, 6);        /* AP: read-only */
+    CHECK(!(t->vm.r[0].rasr & (1u << 28)));          /* XN clear */
+    uint32_t base, size;
+    REQUIRE(arm_vm_ram(&t->vm, &base, &size));
+    CHECK_EQ(base, e.ram_base);
+    CHECK_EQ(size, e.ram_size);
+    CHECK_EQ((t->vm.r[1].rasr >> 24) & 7, 3);        /* AP: read-write */
+    CHECK(t->vm.r[1].rasr & (1u << 28));             /* XN */
+    CHECK_EQ((t->vm.r[1].rasr >> 8) & 0xff, 1);      /* SRD: subregion 0 off */
+    for (int i = 2; i < ARM_TASK_REGIONS; i++)
+        CHECK_EQ(t->vm.r[i].rasr, 0);
 }
 
 TEST(tasktable_unknown_program_or_bad_header_is_e_noent) {

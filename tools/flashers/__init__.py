@@ -21,28 +21,18 @@ class NoProbe(ToolError):
     """No probe / device is attached (the caller may fall back to the twin)."""
 
 
-def _board_toml(board) -> dict:
-    import tomllib
-    try:
-        return tomllib.loads((board.directory / "board.toml").read_text())
-    except (OSError, tomllib.TOMLDecodeError):
-        return {}
-
-
 def flash_entry(board, method: str) -> dict | None:
-    """The board's [[flash]] entry for `method`, or None."""
-    for entry in _board_toml(board).get("flash", ()):
-        if isinstance(entry, dict) and entry.get("method") == method:
-            return entry
-    return None
+    """The board's [[flash]] entry for `method`, or None (from the Board
+    tools/boards.py loaded and checked; nothing here reads board.toml)."""
+    return board.flash_method(method)
 
 
 def flash_region(board) -> tuple[int, int]:
     """(base, size) of the board's flash ([[memory]] kind = "flash")."""
-    for r in board.memory:
-        if r.get("kind") == "flash":
-            return int(r["start"]), int(r["size"])
-    raise ToolError(f"board '{board.name}': board.toml has no [[memory]] of kind 'flash'")
+    region = board.memory_region("flash")
+    if region is None:
+        raise ToolError(f"board '{board.name}': board.toml has no [[memory]] of kind 'flash'")
+    return int(region["start"]), int(region["size"])
 
 
 def hardware_methods(board) -> list[str]:
@@ -65,7 +55,7 @@ def flash_board(board, build: Path, method: str | None = None, probe: str | None
         from .pyocd_flasher import PyocdFlasher
         flasher = PyocdFlasher(board, out=out)
         chosen = flasher.choose_probe(probe)
-        flasher.flash(chosen, build / "nagi.hex", build / "nagi.bin")
+        flasher.flash(chosen, build / "nagi.hex")
     else:
         from .dfu_flasher import DfuFlasher
         if probe:

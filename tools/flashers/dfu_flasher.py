@@ -8,7 +8,8 @@ page holding it. Block n >= 2 writes its data at pointer + (n - 2) *
 transfer size. After each DNLOAD the host polls DFU_GETSTATUS until the
 device leaves dfuDNBUSY. A zero-length DNLOAD then leaves DFU mode and
 starts the firmware. Reading back (DFU_UPLOAD) needs dfuIDLE, so the
-flasher aborts to idle, uploads and compares before leaving.
+flasher aborts to idle, uploads and compares before leaving. A device left
+in dfuERROR by an earlier session is cleared (DFU_CLRSTATUS) first.
 
 All USB traffic goes through UsbDfuDevice (two methods); tests replace it."""
 
@@ -29,6 +30,11 @@ OUT, IN = 0x21, 0xA1                  # bmRequestType: class, interface, host->d
 DEFAULT_VID, DEFAULT_PID = 0x0483, 0xdf11
 TRANSFER_SIZE = 2048                  # wTransferSize of the STM32L4 bootloader
 PAGE_SIZE = 2048                      # STM32L4 flash page
+# bStatus values (USB DFU 1.1, 6.1.2) and what they mean for an STM32 (AN3156)
+STATUS_NAMES = {1: "errTARGET: address not allowed", 3: "errWRITE", 4: "errERASE",
+                5: "errCHECK_ERASED", 6: "errPROG: programming failed (page not erased?)",
+                7: "errVERIFY", 8: "errADDRESS", 0x0B: "errVENDOR: the flash is "
+                "read-protected (RDP); removing it erases the chip", 0x0F: "errSTALLEDPKT"}
 
 
 class UsbDfuDevice:
@@ -67,11 +73,19 @@ class UsbDfuDevice:
         return cls(dev)
 
     def ctrl_out(self, request: int, value: int, data: bytes) -> None:
-        self.dev.ctrl_transfer(OUT, request, value, self.interface, data, timeout=5000)
+        self._transfer(OUT, request, value, data)
 
     def ctrl_in(self, request: int, value: int, length: int) -> bytes:
-        return bytes(self.dev.ctrl_transfer(IN, request, value, self.interface, length,
-                                            timeout=5000))
+        return bytes(self._transfer(IN, request, value, length))
+
+    def _transfer(self, req_type: int, request: int, value: int, data_or_length):
+        """One control transfer; a stall or a lost device is one ToolError line."""
+        try:
+            return self.dev.ctrl_transfer(req_type, request, value, self.interface,
+                                          data_or_length, timeout=5000)
+        except Exception as e:     # usb.core.USBError
+            raise ToolError(f"DFU: USB request {request} (wValue {value}) failed: "
+                            f"{e}".splitlines()[0]) from None
 
 
 class DfuFlasher:
@@ -100,8 +114,8 @@ class DfuFlasher:
             st, poll_ms, state = self.status()
             if st != 0 or state == STATE_ERROR:
                 self.dev.ctrl_out(DFU_CLRSTATUS, 0, b"")
-                raise ToolError(f"DFU: {what} failed (status {st}, state {state}); "
-                                f"is the flash read-protected?")
+                raise ToolError(f"DFU: {what} failed (status {st}: "
+                                f"{STATUS_NAMES.get(st, 'unknown')}; state {state})")
             if state not in (STATE_DNBUSY, STATE_MANIFEST):
                 return state
             self.sleep(poll_ms / 1000.0)
@@ -124,6 +138,8 @@ class DfuFlasher:
             self.dev = UsbDfuDevice.find(self.vid, self.pid)
         self.out(f"dfu: {len(data)} bytes of {bin_path.name} to 0x{self.address:08x} "
                  f"through {self.vid:04x}:{self.pid:04x}")
+        if self.status()[2] == STATE_ERROR:     # left so by an earlier session
+            self.dev.ctrl_out(DFU_CLRSTATUS, 0, b"")
         self._abort()
         pages = range(self.address, self.address + len(data), PAGE_SIZE)
         blocks = range(0, len(data), TRANSFER_SIZE)

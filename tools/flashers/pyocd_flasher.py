@@ -1,5 +1,7 @@
 """flashers/pyocd_flasher.py - the `pyocd` flash method: program nagi.hex through a
-CMSIS-DAP or ST-Link probe, verify it against nagi.bin, reset.
+CMSIS-DAP or ST-Link probe, read back and compare what it programmed (the
+HEX's segments: the gaps between them are not written, and pyocd leaves
+sectors it does not touch as they were), reset.
 
 The board's [[flash]] entry with method = "pyocd" names the pyocd target
 (`stm32l475xg` is built into pyocd 0.46). Probes are chosen by unique id:
@@ -77,8 +79,8 @@ class PyocdApi:
 
     def program(self, session, path: Path, progress) -> None:
         _, programmer = self._import()
-        programmer(session, progress=progress, chip_erase="sector", trust_crc=False,
-                   no_reset=False).program(str(path))
+        programmer(session, progress=progress, chip_erase="sector", trust_crc=False
+                   ).program(str(path))
 
     def read(self, session, addr: int, size: int) -> bytes:
         return bytes(session.target.read_memory_block8(addr, size))
@@ -88,6 +90,22 @@ class PyocdApi:
 
     def close(self, session) -> None:
         session.close()
+
+
+def hex_segments(hex_path: Path, board: str) -> list[tuple[int, bytes]]:
+    """(address, bytes) of each contiguous run of data in an Intel HEX file."""
+    from intelhex import IntelHex, IntelHexError
+    if not hex_path.is_file():
+        raise ToolError(f"no image at {hex_path}; run `python3 flash.py build --board "
+                        f"{board}` first")
+    try:
+        ih = IntelHex(str(hex_path))
+    except (OSError, IntelHexError) as e:
+        raise ToolError(f"{hex_path}: {e}") from None
+    segments = [(lo, ih.tobinstr(start=lo, end=hi - 1)) for lo, hi in ih.segments()]
+    if not segments:
+        raise ToolError(f"{hex_path} holds no data")
+    return segments
 
 
 class PyocdFlasher:
@@ -118,16 +136,14 @@ class PyocdFlasher:
                             + ", ".join(f"{p.uid} ({p.description})" for p in probes))
         return probes[0]
 
-    def flash(self, probe: Probe, hex_path: Path, bin_path: Path) -> None:
-        """Program hex_path, read the flash back and compare with bin_path, reset."""
-        for p in (hex_path, bin_path):
-            if not p.is_file():
-                raise ToolError(f"no image at {p}; run `python3 flash.py build --board "
-                                f"{self.board.name}` first")
-        expected = bin_path.read_bytes()
+    def flash(self, probe: Probe, hex_path: Path) -> None:
+        """Program hex_path, read each of its segments back and compare, reset."""
+        segments = hex_segments(hex_path, self.board.name)
         base, size = flash_region(self.board)
-        if len(expected) > size:
-            raise ToolError(f"{bin_path} is {len(expected)} bytes; the flash holds {size}")
+        for addr, data in segments:
+            if not (base <= addr and addr + len(data) <= base + size):
+                raise ToolError(f"{hex_path.name}: {len(data)} bytes at 0x{addr:08x} are outside "
+                                f"the flash (0x{base:08x}+0x{size:x})")
         self.out(f"pyocd: programming {hex_path.name} on {probe.uid} ({probe.description}), "
                  f"target {self.target}")
         with self.session(probe) as session:
@@ -136,13 +152,15 @@ class PyocdFlasher:
                 self.api.program(session, hex_path, bar.update_to)
             finally:
                 bar.close()
-            got = self.api.read(session, base, len(expected))
-            if got != expected:
-                bad = next(i for i, (a, b) in enumerate(zip(got, expected)) if a != b) \
-                    if len(got) == len(expected) else min(len(got), len(expected))
-                raise ToolError(f"verify failed: flash differs from {bin_path.name} at "
-                                f"0x{base + bad:08x}")
-            self.out(f"pyocd: verified {len(expected)} bytes at 0x{base:08x}")
+            for addr, data in segments:
+                got = self.api.read(session, addr, len(data))
+                if got != data:
+                    bad = next((i for i, (a, b) in enumerate(zip(got, data)) if a != b),
+                               min(len(got), len(data)))
+                    raise ToolError(f"verify failed: flash differs from {hex_path.name} at "
+                                    f"0x{addr + bad:08x}")
+            total = sum(len(d) for _, d in segments)
+            self.out(f"pyocd: verified {total} bytes in {len(segments)} segment(s)")
             self.api.reset(session)
             self.out("pyocd: reset; the board runs the new image")
 

@@ -63,12 +63,17 @@ FLASH = {"b-l475e-iot01a": ("pyocd", "qemu", "dfu"), "mps2-an386": ("qemu",)}
 
 
 def mcu_board(tmp_path: Path, name: str = "b-l475e-iot01a") -> Board:
-    """A Board like the one boards.py would load, with its board.toml in
-    tmp_path/<name>/ (for the readers of raw tables: [gpio], [[flash]])."""
+    """A Board like the one boards.py would load, its [gpio] and [[flash]]
+    tables from the TOML above (also written to tmp_path/<name>/board.toml)."""
+    import tomllib
     d = tmp_path / name
     d.mkdir(parents=True, exist_ok=True)
-    (d / "board.toml").write_text(L475_TOML if name == "b-l475e-iot01a" else MPS2_TOML)
+    text = L475_TOML if name == "b-l475e-iot01a" else MPS2_TOML
+    (d / "board.toml").write_text(text)
+    data = tomllib.loads(text)
     qemu = SimpleNamespace(binary="qemu-system-arm", machine=name, cpu=None, memory=None,
                            image="nagi.elf", boot=(), kvm_cpu=None, extra=())
     return Board(name=name, arch="arm-m", description="", directory=d, qemu=qemu,
-                 capabilities=CAPS[name], flash_methods=FLASH[name])
+                 capabilities=CAPS[name], flash_methods=FLASH[name],
+                 cpu_hz=data["cpu_hz"], flash=tuple(data["flash"]),
+                 gpio=data.get("gpio", {}))

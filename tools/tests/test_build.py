@@ -113,7 +113,12 @@ def arm_repo(repo):
     (repo / "userland" / "cross-arm.toml").write_text("")
     (repo / "userland" / "Cargo.toml").write_text(
         '[workspace]\nmembers = ["runtime", "init", "memory", "console", "shell", "ipc_peer",\n'
-        '"faulter", "critical", "bench_server", "gpio"]\n')
+        '"faulter", "critical", "bench_server", "gpio", "tests/fuzz"]\n')
+    # One crate, two programs ([[bin]] names), as userland/tests/fuzz.
+    (repo / "userland" / "tests" / "fuzz").mkdir(parents=True)
+    (repo / "userland" / "tests" / "fuzz" / "Cargo.toml").write_text(
+        '[package]\nname = "fuzz"\n\n[[bin]]\nname = "fuzz"\npath = "src/main.rs"\n\n'
+        '[[bin]]\nname = "fuzz_peer"\npath = "src/peer.rs"\n')
     return repo
 
 
@@ -144,6 +149,14 @@ def test_mcu_programs_follow_config(arm_repo):
     assert b.programs({"BENCH": "n", "GPIO": "n"}) == \
         ["init", "console", "shell", "ipc_peer", "faulter", "critical"]
     assert "memory" in b.workspace_programs() and "runtime" not in b.workspace_programs()
+    assert b.programs({"FUZZ": "y"})[-2:] == ["fuzz", "fuzz_peer"]
+
+
+def test_workspace_programs_are_the_bin_names_of_each_member(arm_repo):
+    b = Builder(load_board("b-l475e-iot01a"), arm_repo / "b", [], FakeRunner(), repo=arm_repo)
+    names = b.workspace_programs()
+    assert names[-2:] == ["fuzz", "fuzz_peer"]           # two [[bin]]s of one crate
+    assert "tests/fuzz" not in names and "gpio" in names   # no Cargo.toml: the member's name
 
 
 class ArmRunner(Runner):
@@ -160,7 +173,7 @@ class ArmRunner(Runner):
             self.elf_dir.mkdir(parents=True, exist_ok=True)
             layout = Path(env["NAGI_LAYOUT_DIR"])
             for p in ["init", "memory", "console", "shell", "ipc_peer", "faulter", "critical",
-                      "bench_server", "gpio"]:
+                      "bench_server", "gpio", "fuzz", "fuzz_peer"]:
                 out = self.elf_dir / p
                 before = out.read_bytes() if out.exists() else None
                 tmp = self.elf_dir / (p + ".new")
@@ -207,7 +220,8 @@ def test_arm_build_produces_the_image_and_the_map(arm_repo, capsys):
     assert f"kernel: flash {mm['kernel_flash_bytes']} B / 16384, static RAM " \
            f"{mm['kernel_ram_bytes']} B / 4096" in out
     assert [t["name"] for t in mm["tasks"]] == \
-        ["init", "console", "shell", "ipc_peer", "faulter", "critical", "bench_server"]  # no gpio, no memory
+        ["init", "console", "shell", "ipc_peer", "faulter", "critical", "bench_server",
+         "fuzz", "fuzz_peer"]  # no gpio, no memory
     # again: one cargo run, everything up to date, the map printed again
     b.runner.calls.clear()
     b.build_all()

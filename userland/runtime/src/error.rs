@@ -1,10 +1,10 @@
-//! error.rs - the error codes of abi.h as a Rust enum, and the mapping from
+//! error.rs - the error codes of the ABI (kernel/abi.toml) as a Rust enum, and the mapping from
 //! raw syscall / kernel-server results (negative = -error) to `Result`.
 
 use crate::abi::*;
 use core::fmt;
 
-/// A Nagi error code (abi.h `E_*`).
+/// A Nagi error code (ABI `E_*`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Error {
     NoSys,
@@ -45,7 +45,7 @@ const TABLE: [(Error, i64, &str); 14] = [
 ];
 
 impl Error {
-    /// The error for a positive code (as in abi.h).
+    /// The error for a positive code (as in the ABI).
     pub fn from_code(code: i64) -> Error {
         TABLE
             .iter()
@@ -54,7 +54,7 @@ impl Error {
             .unwrap_or(Error::Other(code))
     }
 
-    /// The positive abi.h code.
+    /// The positive ABI code.
     pub fn code(self) -> i64 {
         match self {
             Error::Other(c) => c,

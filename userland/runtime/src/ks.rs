@@ -1,6 +1,7 @@
 //! ks.rs - the kernel-server client: one function per KS_* request, each
-//! an IPC_CALL on KERNEL_CID whose reply `.arg` is the result. The request
-//! encoders and reply decoders are pure and host-tested.
+//! an IPC_CALL on KERNEL_CID whose reply `.arg` is the result. Requests
+//! and replies are the ABI's structs (kernel/abi.toml: `KsTimerReq`, ...),
+//! so no offset is written here. Encoders and decoders are host-tested.
 
 use crate::abi::*;
 use crate::chan::Channel;
@@ -12,10 +13,9 @@ pub fn call(m: &mut Msg) -> Result<u64> {
     m.result()
 }
 
-fn call_u32(label: u16, v: u32) -> Result<u64> {
-    let mut m = Msg::new(label);
-    m.push_u32(v)?;
-    call(&mut m)
+/// Call with `req` as the request data.
+fn call_with<T: Pod>(label: u16, req: &T) -> Result<u64> {
+    call(&mut Msg::request(label, req)?)
 }
 
 /// The KS_CREATE_TASK request (without the optional channel payload).
@@ -23,12 +23,10 @@ pub fn create_task_msg(name: &str, caps: u32, prio: u32, arg: u64) -> Result<Msg
     if name.is_empty() || name.len() >= TASK_NAME_MAX {
         return Err(Error::Inval);
     }
-    let mut m = Msg::new(KS_CREATE_TASK);
-    m.push_u32(caps)?;
-    m.push_u32(prio)?;
-    m.push_u64(arg)?;
-    m.push_bytes(name.as_bytes())?;
-    Ok(m)
+    let mut req = KsCreateTaskReq { caps, prio, arg, name: [0; TASK_NAME_MAX] };
+    req.name[..name.len()].copy_from_slice(name.as_bytes());
+    // The request ends with the name's last byte (no NUL).
+    Msg::with_struct(KS_CREATE_TASK, &req, core::mem::offset_of!(KsCreateTaskReq, name) + name.len())
 }
 
 /// Create task `name` (an initfs file), stopped; `bootstrap` becomes its
@@ -43,21 +41,18 @@ pub fn create_task(name: &str, caps: u32, prio: u32, arg: u64, bootstrap: Option
 
 /// Give a stopped task its pager channel (moved to the task).
 pub fn set_pager(tid: u32, pager: Channel) -> Result<()> {
-    let mut m = Msg::new(KS_SET_PAGER);
-    m.push_u32(tid)?;
+    let mut m = Msg::request(KS_SET_PAGER, &KsTidReq { tid })?;
     m.set_channel(pager.cid());
     call(&mut m).map(|_| ())
 }
 
 pub fn start_task(tid: u32) -> Result<()> {
-    call_u32(KS_START_TASK, tid).map(|_| ())
+    call_with(KS_START_TASK, &KsTidReq { tid }).map(|_| ())
 }
 
 /// End the calling task.
 pub fn exit(code: i32) -> ! {
-    let mut m = Msg::new(KS_EXIT);
-    let _ = m.push_i32(code);
-    let _ = call(&mut m);
+    let _ = call_with(KS_EXIT, &KsExitReq { code });
     // Not reached on a real kernel; the host stub returns.
     loop {
         yield_now();
@@ -65,30 +60,22 @@ pub fn exit(code: i32) -> ! {
 }
 
 pub fn kill(tid: u32) -> Result<()> {
-    call_u32(KS_KILL, tid).map(|_| ())
+    call_with(KS_KILL, &KsTidReq { tid }).map(|_| ())
 }
 
 /// Map a zeroed page at `vaddr` (needs CAP_MEMORY).
 pub fn alloc_page(vaddr: u64) -> Result<()> {
-    let mut m = Msg::new(KS_ALLOC_PAGE);
-    m.push_u64(vaddr)?;
-    call(&mut m).map(|_| ())
+    call_with(KS_ALLOC_PAGE, &KsAllocPageReq { vaddr }).map(|_| ())
 }
 
 /// Route IRQ `irq` to `ch` as NOTIFY_IRQ (needs CAP_IRQ).
 pub fn listen_irq(irq: u32, ch: Channel) -> Result<()> {
-    let mut m = Msg::new(KS_LISTEN_IRQ);
-    m.push_u32(irq)?;
-    m.push_i32(ch.cid())?;
-    call(&mut m).map(|_| ())
+    call_with(KS_LISTEN_IRQ, &KsListenIrqReq { irq, cid: ch.cid() }).map(|_| ())
 }
 
 /// Allow I/O ports base..base+count (needs CAP_IO).
 pub fn ioport(base: u16, count: u16) -> Result<()> {
-    let mut m = Msg::new(KS_IOPORT);
-    m.push_u16(base)?;
-    m.push_u16(count)?;
-    call(&mut m).map(|_| ())
+    call_with(KS_IOPORT, &KsIoportReq { base, count }).map(|_| ())
 }
 
 /// Map device registers `[base, base + size)` for this task (needs
@@ -100,26 +87,18 @@ pub fn mmio(base: u32, size: u32) -> Result<()> {
 
 /// The KS_MMIO request.
 pub fn mmio_msg(base: u32, size: u32) -> Result<Msg> {
-    let mut m = Msg::new(KS_MMIO);
-    m.push_u32(base)?;
-    m.push_u32(size)?;
-    Ok(m)
+    Msg::request(KS_MMIO, &KsMmioReq { base, size })
 }
 
 /// Become the supervisor: NOTIFY_TASK_DIED on `ch` whenever a fault kills
 /// a task (needs CAP_TASK).
 pub fn supervise(ch: Channel) -> Result<()> {
-    let mut m = Msg::new(KS_SUPERVISE);
-    m.push_i32(ch.cid())?;
-    call(&mut m).map(|_| ())
+    call_with(KS_SUPERVISE, &KsSuperviseReq { cid: ch.cid() }).map(|_| ())
 }
 
 /// NOTIFY_TIMER on `ch` after `ms` (one-shot; 0 cancels).
 pub fn timer(ch: Channel, ms: u32) -> Result<()> {
-    let mut m = Msg::new(KS_TIMER);
-    m.push_i32(ch.cid())?;
-    m.push_u32(ms)?;
-    call(&mut m).map(|_| ())
+    call_with(KS_TIMER, &KsTimerReq { cid: ch.cid(), ms }).map(|_| ())
 }
 
 /// Milliseconds since boot (0 if the kernel cannot be reached).
@@ -129,20 +108,13 @@ pub fn uptime() -> u64 {
 
 /// The `index`-th task (E_NOENT past the end).
 pub fn task_info(index: u32) -> Result<KsTaskInfo> {
-    let mut m = Msg::new(KS_TASK_INFO);
-    m.push_u32(index)?;
+    let mut m = Msg::request(KS_TASK_INFO, &KsTaskInfoReq { index })?;
     call(&mut m)?;
     parse_task_info(&m).ok_or(Error::Inval)
 }
 
 /// KS_MEM_INFO reply data.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct MemInfo {
-    pub total_pages: u64,
-    pub free_pages: u64,
-    pub kernel_pages: u64,
-    pub page_size: u64,
-}
+pub type MemInfo = KsMemInfo;
 
 pub fn mem_info() -> Result<MemInfo> {
     let mut m = Msg::new(KS_MEM_INFO);
@@ -179,27 +151,12 @@ pub fn yield_now() {
 
 /// Decode struct ks_task_info from a reply.
 pub fn parse_task_info(m: &Msg) -> Option<KsTaskInfo> {
-    let mut name = [0u8; TASK_NAME_MAX];
-    name.copy_from_slice(m.payload().get(32..32 + TASK_NAME_MAX)?);
-    Some(KsTaskInfo {
-        tid: m.get_u32(0)?,
-        state: m.get_u32(4)?,
-        prio: m.get_u32(8)?,
-        channels: m.get_u32(12)?,
-        pages: m.get_u64(16)?,
-        cpu_ticks: m.get_u64(24)?,
-        name,
-    })
+    m.get_struct()
 }
 
 /// Decode the KS_MEM_INFO reply.
 pub fn parse_mem_info(m: &Msg) -> Option<MemInfo> {
-    Some(MemInfo {
-        total_pages: m.get_u64(0)?,
-        free_pages: m.get_u64(8)?,
-        kernel_pages: m.get_u64(16)?,
-        page_size: m.get_u64(24)?,
-    })
+    m.get_struct()
 }
 
 /// The NUL-terminated name of a task as text.

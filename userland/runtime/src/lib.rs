@@ -1,5 +1,5 @@
 //! runtime - the library every Nagi user program links: the ABI (abi.rs,
-//! mirrored from kernel/abi.h), raw syscalls (sys), channels (chan), the
+//! generated from kernel/abi.toml), raw syscalls (sys), channels (chan), the
 //! kernel-server client (ks), the user protocols (proto, service), console
 //! printing (print), the entry point and heap (start, heap), and the pure
 //! helpers the shell uses (args, stats, lineedit, fmt). Pure modules are
@@ -20,6 +20,7 @@ pub mod lineedit;
 pub mod mmio;
 pub mod msg;
 pub mod print;
+pub mod rng;
 pub mod proto;
 pub mod service;
 pub mod stats;
@@ -34,14 +35,16 @@ pub use chan::Channel;
 pub use error::{Error, Result};
 
 /// Defaults for configuration symbols the generated file may leave out
-/// (Kconfig omits bools that are off). Items defined by the included file
-/// shadow these glob-imported ones.
+/// (Kconfig omits bools that are off; the BOARD_* constants exist only on
+/// boards whose board.toml has those facts). Items defined by the included
+/// file shadow these glob-imported ones.
 #[allow(dead_code)]
 mod config_defaults {
     pub const CONFIG_BOARD: &str = "pc";
     pub const CONFIG_TICK_HZ: u32 = 100;
     pub const CONFIG_DEBUG_COMMANDS: bool = false;
     pub const CONFIG_BENCH: bool = false;
+    pub const CONFIG_FUZZ: bool = false;
     pub const CONFIG_ARCH: &str = "x86_64";
     pub const CONFIG_ARCH_ARM_M: bool = false;
     pub const CONFIG_ARCH_HAS_MMU: bool = false;
@@ -51,7 +54,15 @@ mod config_defaults {
     pub const CONFIG_CONSOLE_UART: &str = "16550";
     pub const CONFIG_CONSOLE_BASE: u64 = 0x3f8;
     pub const CONFIG_CONSOLE_IRQ: u32 = 4;
+    pub const CONFIG_CONSOLE_BAUD: u32 = 115200;
     pub const CONFIG_GPIO: bool = false;
+    // The gpio task's pins (board.toml [gpio] "button", "led"); it runs
+    // only where CONFIG_GPIO says the board has them.
+    pub const BOARD_GPIO_BUTTON_PORT: u32 = 0;
+    pub const BOARD_GPIO_BUTTON_PIN: u32 = 0;
+    pub const BOARD_GPIO_BUTTON_IRQ: u32 = 0;
+    pub const BOARD_GPIO_LED_PORT: u32 = 0;
+    pub const BOARD_GPIO_LED_PIN: u32 = 0;
 }
 
 /// `a == b` in const context (to select code by string Kconfig symbols,

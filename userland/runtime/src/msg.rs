@@ -33,6 +33,22 @@ impl Msg {
         Ok(m)
     }
 
+    /// A message with `label` whose data is the first `len` bytes of
+    /// `req` (an ABI struct; `len` at most its size).
+    pub fn with_struct<T: Pod>(label: u16, req: &T, len: usize) -> Result<Msg> {
+        Msg::with_data(label, req.as_bytes().get(..len).ok_or(Error::Inval)?)
+    }
+
+    /// A message with `label` and all of `req` as its data.
+    pub fn request<T: Pod>(label: u16, req: &T) -> Result<Msg> {
+        Msg::with_struct(label, req, core::mem::size_of::<T>())
+    }
+
+    /// The payload as an ABI struct (None when it is shorter).
+    pub fn get_struct<T: Pod>(&self) -> Option<T> {
+        T::from_bytes(self.payload())
+    }
+
     /// The inline payload (never longer than MSG_INLINE_MAX).
     pub fn payload(&self) -> &[u8] {
         &self.data[..(self.len as usize).min(MSG_INLINE_MAX)]

@@ -27,18 +27,86 @@ pub const PEER_PING: u16 = 0x0503;
 pub const PEER_PAGE: u16 = 0x0504;
 pub const PEER_SLOW: u16 = 0x0505;
 
-/// The `fpu` helper mode of ipc_peer (arm-m): `arg` = rounds. ipc_peer
-/// replies arg 0 at once, then `arg` times (at most PEER_FPU_MAX_ROUNDS):
-/// sleeps to the next tick (so it preempts the caller, which runs at a
-/// lower priority), fills s0-s31 with FPU_PEER_SEED + i and spins half a
-/// tick on SYS_CLOCK. -E_NOTSUP without an FPU. (On MCU boards a program
-/// runs at most once, so the helper is the running ipc_peer server, not a
-/// second instance started with INIT_SPAWN.)
+/// The `fpu` helper mode of ipc_peer: `arg` = rounds, data: u32 burst =
+/// SYS_CLOCK cycles to spin (0 or absent: half a tick of CONFIG_CPU_HZ).
+/// ipc_peer replies arg 0 at once, then `arg` times (at most
+/// PEER_FPU_MAX_ROUNDS): sleeps to the next tick (so it preempts the
+/// caller, which runs at a lower priority), fills the FP registers with
+/// FPU_PEER_SEED + i (fpucheck.rs: s0-s31 on arm, xmm0-15 on x86_64) and
+/// spins `burst` cycles on SYS_CLOCK. -E_NOTSUP without an FPU. (On MCU
+/// boards a program runs at most once, so the helper is the running
+/// ipc_peer server, not a second instance started with INIT_SPAWN.)
 pub const PEER_FPU: u16 = 0x0506;
 pub const PEER_FPU_MAX_ROUNDS: u64 = 100;
 /// s<i> of the fpu helper holds FPU_PEER_SEED + i; the shell uses FPU_SHELL_SEED + i.
 pub const FPU_PEER_SEED: u32 = 0xdead_0000;
 pub const FPU_SHELL_SEED: u32 = 0x5eed_0000;
+
+// fuzz (userland/tests/fuzz; on the fuzzer's bootstrap channel, from the
+// shell's `fuzz` command; docs/protocols.md)
+/// IPC_CALL, channel payload = a channel to a server to attack; data = its
+/// name (for the trace). Reply arg 0; the fuzzer keeps at most
+/// FUZZ_TARGETS_MAX and closes the rest.
+pub const FUZZ_TARGET: u16 = 0x0701;
+/// IPC_CALL, data = FuzzStart; optional channel payload = the channel to
+/// the other fuzzer. Reply arg 0, then the fuzzer runs.
+pub const FUZZ_START: u16 = 0x0702;
+/// IPC_SEND from the fuzzer when it is done: data = FuzzDone.
+pub const FUZZ_DONE: u16 = 0x0703;
+/// FuzzStart.flags: the fuzzer holds CAP_TASK and also makes task requests.
+pub const FUZZ_PRIVILEGED: u32 = 0x1;
+pub const FUZZ_TARGETS_MAX: usize = 6;
+
+/// What a fuzzer is told to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FuzzStart {
+    pub seed: u64,
+    pub calls: u32,
+    /// Print every call from this index on (u32::MAX: none).
+    pub trace_from: u32,
+    pub flags: u32,
+}
+
+/// What a fuzzer did: calls made, of which refused with an error, and the
+/// tasks it created (each killed or reclaimed by the time it reports).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FuzzDone {
+    pub calls: u32,
+    pub errors: u32,
+    pub tasks: u32,
+}
+
+pub fn fuzz_start_request(s: &FuzzStart) -> Msg {
+    let mut m = Msg::new(FUZZ_START);
+    let _ = m.push_u64(s.seed);
+    let _ = m.push_u32(s.calls);
+    let _ = m.push_u32(s.trace_from);
+    let _ = m.push_u32(s.flags);
+    m
+}
+
+pub fn parse_fuzz_start(m: &Msg) -> Option<FuzzStart> {
+    if m.label != FUZZ_START || m.len != 20 {
+        return None;
+    }
+    Some(FuzzStart { seed: m.get_u64(0)?, calls: m.get_u32(8)?, trace_from: m.get_u32(12)?,
+                     flags: m.get_u32(16)? })
+}
+
+pub fn fuzz_done_msg(d: &FuzzDone) -> Msg {
+    let mut m = Msg::new(FUZZ_DONE);
+    let _ = m.push_u32(d.calls);
+    let _ = m.push_u32(d.errors);
+    let _ = m.push_u32(d.tasks);
+    m
+}
+
+pub fn parse_fuzz_done(m: &Msg) -> Option<FuzzDone> {
+    if m.label != FUZZ_DONE || m.len != 12 {
+        return None;
+    }
+    Some(FuzzDone { calls: m.get_u32(0)?, errors: m.get_u32(4)?, tasks: m.get_u32(8)? })
+}
 
 // gpio (b-l475e-iot01a: PC13 user button, PA5 LED; see userland/README.md)
 /// Read PC13. Reply arg = 0 or 1.
@@ -211,6 +279,27 @@ pub fn parse_status(m: &Msg) -> impl Iterator<Item = StatusEntry> + '_ {
 /// MEM_STATS reply: pages served, faults refused.
 pub fn parse_mem_stats(m: &Msg) -> Option<(u64, u64)> {
     Some((m.get_u64(0)?, m.get_u64(8)?))
+}
+
+#[cfg(test)]
+mod fuzz_tests {
+    use super::*;
+
+    #[test]
+    fn fuzz_messages_round_trip_and_refuse_other_shapes() {
+        let s = FuzzStart { seed: 0x1234_5678_9abc, calls: 1_000_000, trace_from: u32::MAX, flags: FUZZ_PRIVILEGED };
+        let m = fuzz_start_request(&s);
+        assert_eq!(parse_fuzz_start(&m), Some(s));
+        let mut short = m;
+        short.len = 19;
+        assert_eq!(parse_fuzz_start(&short), None);
+        let mut other = m;
+        other.label = FUZZ_DONE;
+        assert_eq!(parse_fuzz_start(&other), None);
+        let d = FuzzDone { calls: 7, errors: 5, tasks: 2 };
+        assert_eq!(parse_fuzz_done(&fuzz_done_msg(&d)), Some(d));
+        assert_eq!(parse_fuzz_done(&m), None);
+    }
 }
 
 #[cfg(test)]

@@ -145,6 +145,11 @@ pub fn raw_syscall(nr: u64, a0: u64, a1: u64) -> i64 {
     raw(nr, a0, a1, 0, 0, 0)
 }
 
+/// Any syscall number with all five arguments (the fuzzer).
+pub fn raw_syscall5(nr: u64, a: [u64; 5]) -> i64 {
+    raw(nr, a[0], a[1], a[2], a[3], a[4])
+}
+
 static MSGBUF: AtomicPtr<Msg> = AtomicPtr::new(core::ptr::null_mut());
 
 /// Record the message buffer address the kernel gave at entry.

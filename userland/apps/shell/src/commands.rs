@@ -34,12 +34,14 @@ const COMMANDS: &[Command] = &[
     Command { name: "gpio", help: "gpio [wait <ms>]: read PC13, or wait for an edge", run: crate::gpio::gpio },
     Command { name: "led", help: "led on|off|toggle: drive the LED (PA5)", run: crate::gpio::led },
     Command { name: "fpu", help: "check that FPU registers survive preemption", run: crate::fpu::run },
+    Command { name: "fuzz", help: "fuzz CALLS [SEED [TRACE_FROM]]: random syscalls from two linked tasks", run: crate::fuzz::run },
     Command { name: "panic", help: "make the kernel panic (debug builds)", run: panic },
 ];
 
 fn enabled(c: &Command) -> bool {
     match c.name {
         "panic" => config::CONFIG_DEBUG_COMMANDS,
+        "fuzz" => config::CONFIG_FUZZ,
         _ => true,
     }
 }
@@ -170,7 +172,7 @@ const FAULT_UNMAPPED: u64 = 2;
 const FAULT_NULL: u64 = 3;
 const FAULT_SPIN: u64 = 4;
 const FAULT_STACK: u64 = 5;
-const FAULT_KILL: u64 = 6;
+const FAULT_KILL: u64 = 7;
 /// Above the shell's 3, so a deferred kill happens while the shell runs.
 const PRIO_KILLER: u32 = 2;
 const PRIO_CRASH: u32 = 4;

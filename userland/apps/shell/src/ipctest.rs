@@ -172,7 +172,8 @@ fn page_payload(svc: &mut Services) -> Check {
     let mut m = Msg::new(PEER_PAGE);
     ok("call", peer(svc)?.call(&mut m))?;
     let page = m.page_payload().ok_or_else(|| format!("no page payload (arg {:#x})", m.arg))?;
-    expect(page % 4096 == 0 && page >= 0x80_0000_0000, || format!("page at {:#x}", page))?;
+    let image_base = sys::bootinfo().map_or(u64::MAX, |b| b.image_base);
+    expect(page % 4096 == 0 && page >= image_base, || format!("page at {:#x}", page))?;
     // SAFETY: the kernel just mapped this page into the shell at `page`
     // (reported in msg.page); it is page-aligned and readable.
     let magic = unsafe { core::ptr::read_volatile(page as *const u64) };
@@ -302,7 +303,8 @@ fn kernel_unknown_label(_: &mut Services) -> Check {
 
 fn kernel_no_permission(_: &mut Services) -> Check {
     if PAGING {
-        want("KS_ALLOC_PAGE", ks::alloc_page(0x1f0_0000_0000), Error::Perm)
+        let scratch = sys::bootinfo().map_or(0, |b| b.scratch);
+        want("KS_ALLOC_PAGE", ks::alloc_page(scratch), Error::Perm)
     } else {
         // arm-m: KS_ALLOC_PAGE does not exist (E_NOTSUP, whatever the
         // caps); KS_MMIO needs CAP_IO, which the shell lacks.

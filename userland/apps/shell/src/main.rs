@@ -9,6 +9,7 @@ extern crate alloc;
 mod bench;
 mod commands;
 mod fpu;
+mod fuzz;
 mod gpio;
 mod ipctest;
 

@@ -1,12 +1,15 @@
-//! gpio - the GPIO server of the B-L475E-IOT01A (CONFIG_GPIO): owns GPIOA,
-//! GPIOC, SYSCFG/EXTI and RCC (stm32l4.rs); serves "gpio":
-//!   GPIO_READ  -> arg = PC13 level (0/1)
+//! gpio - the GPIO server of STM32L4 boards (CONFIG_GPIO; the
+//! B-L475E-IOT01A): owns the GPIO ports of the board's button and LED
+//! (board.toml [gpio]; PC13 and PA5 on the Discovery kit), SYSCFG/EXTI and
+//! RCC (stm32l4.rs); serves "gpio":
+//!   GPIO_READ  -> arg = button level (0/1)
 //!   GPIO_WAIT  (u32 ms) -> deferred reply, arg = GPIO_EDGE_ROSE / _FELL,
 //!                or GPIO_EDGE_TIMEOUT after ms (KS_TIMER); one waiter
 //!                at a time (-E_BUSY otherwise); edges before the request
 //!                are not reported
 //!   GPIO_LED   (u32 GPIO_LED_OFF/_ON/_TOGGLE) -> arg = LED state after
-//! Edges arrive as EXTI13 interrupts (both edges, IRQ 40) on the listening
+//! Edges arrive as interrupts of the button's EXTI line (both edges; the
+//! button's board.toml `irq`, 40 = EXTI15_10 on the Discovery kit) on the listening
 //! channel; the level read after the interrupt says which edge it was.
 //! Labels are in runtime::proto; userland/README.md documents them.
 //! It compiles for every target; init starts it only when CONFIG_GPIO.
@@ -46,7 +49,7 @@ fn main(_arg: u64) -> i32 {
 fn run() -> Result<()> {
     let board = Board::new()?;
     let listen = Channel::open()?;
-    ks::listen_irq(stm32l4::IRQ_EXTI15_10, listen)?;
+    ks::listen_irq(stm32l4::BUTTON_IRQ, listen)?;
     board.enable_button_interrupt();
     Channel::BOOTSTRAP.transfer(listen)?;
     service::register("gpio")?;
@@ -110,7 +113,7 @@ impl Server {
         self.waiter = Some(Waiter { client: from, deadline: ks::uptime() + ms as u64 });
     }
 
-    /// EXTI13 fired: report the edge to the waiter, if any.
+    /// The button's EXTI line fired: report the edge to the waiter, if any.
     fn edge(&mut self) {
         if !self.board.take_edge() {
             return;

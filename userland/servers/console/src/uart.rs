@@ -1,6 +1,6 @@
 //! uart.rs - the console's UART, chosen by CONFIG_CONSOLE_UART: "16550"
 //! (PC COM ports), "stm32-usart" (STM32L4), "cmsdk-uart" (ARM MPS2), at
-//! CONFIG_CONSOLE_BASE. Output turns "\n" into "\r\n" as the kernel
+//! CONFIG_CONSOLE_BASE, CONFIG_CONSOLE_BAUD (all from board.toml [console]). Output turns "\n" into "\r\n" as the kernel
 //! console does; input bytes pass through unchanged.
 
 use crate::{uart_16550, uart_cmsdk, uart_stm32};
@@ -20,16 +20,16 @@ impl Uart {
     pub fn new() -> Result<Uart> {
         let name = config::CONFIG_CONSOLE_UART;
         let base = config::CONFIG_CONSOLE_BASE;
-        let hz = config::CONFIG_CPU_HZ;
+        let (hz, baud) = (config::CONFIG_CPU_HZ, config::CONFIG_CONSOLE_BAUD);
         if str_eq(name, DRIVERS[0]) {
             let port = u16::try_from(base).map_err(|_| Error::Inval)?;
             Ok(Uart::Ns16550(uart_16550::Uart::new(port)?))
         } else if str_eq(name, DRIVERS[1]) {
             let base = u32::try_from(base).map_err(|_| Error::Inval)?;
-            Ok(Uart::Stm32(uart_stm32::Usart::new(base, hz)?))
+            Ok(Uart::Stm32(uart_stm32::Usart::new(base, hz, baud)?))
         } else if str_eq(name, DRIVERS[2]) {
             let base = u32::try_from(base).map_err(|_| Error::Inval)?;
-            Ok(Uart::Cmsdk(uart_cmsdk::Uart::new(base, hz)?))
+            Ok(Uart::Cmsdk(uart_cmsdk::Uart::new(base, hz, baud)?))
         } else {
             Err(Error::NotSup)
         }

@@ -20,9 +20,9 @@ const CTRL_RX_EN: u32 = 1 << 1;
 const CTRL_RX_INT_EN: u32 = 1 << 3;
 const INT_RX: u32 = 1 << 1;
 
-/// BAUDDIV for 115200 baud at `hz` (the UART requires at least 16).
-pub const fn bauddiv(hz: u32) -> u32 {
-    let d = hz / 115_200;
+/// BAUDDIV for `baud` at `hz` (the UART requires at least 16).
+pub const fn bauddiv(hz: u32, baud: u32) -> u32 {
+    let d = hz / baud;
     if d < 16 {
         16
     } else {
@@ -35,11 +35,11 @@ pub struct Uart {
 }
 
 impl Uart {
-    pub fn new(base: u32, hz: u32) -> Result<Uart> {
+    pub fn new(base: u32, hz: u32, baud: u32) -> Result<Uart> {
         let regs = Mmio::map(base, BLOCK_LEN)?;
         let ctrl = regs.read(CTRL);
         if ctrl & CTRL_TX_EN == 0 {
-            regs.write(BAUDDIV, bauddiv(hz));
+            regs.write(BAUDDIV, bauddiv(hz, baud));
         }
         regs.write(CTRL, ctrl | CTRL_TX_EN | CTRL_RX_EN);
         Ok(Uart { regs })

@@ -1,8 +1,12 @@
 //! uart_stm32.rs - the STM32L4 USART (CONFIG_CONSOLE_UART = "stm32-usart")
 //! at CONFIG_CONSOLE_BASE, through KS_MMIO (RM0351, "USART registers").
-//! The kernel enabled its clock and pins and may already use it for its
-//! polled debug output; then the line (BRR) is left as it is and only the
-//! receiver and its interrupt (RXNEIE) are turned on.
+//! Its clock and pins are the board's (board.toml [console]: rcc_enr,
+//! rcc_bit, tx, rx, pin_af -> BOARD_CONSOLE_*); the kernel, which owns the
+//! console's early output, enables them (arch/arm-m/console.c) and this
+//! task maps no RCC or GPIO. When the kernel already uses the USART the
+//! line (BRR) is left as it is and only the receiver and its interrupt
+//! (RXNEIE) are turned on; otherwise BRR follows CONFIG_CPU_HZ and
+//! CONFIG_CONSOLE_BAUD.
 
 use runtime::mmio::Mmio;
 use runtime::Result;
@@ -24,9 +28,9 @@ const ISR_RXNE: u32 = 1 << 5;
 const ISR_TXE: u32 = 1 << 7;
 const ICR_ORECF: u32 = 1 << 3;
 
-/// BRR for 115200 baud at `hz` (oversampling by 16: USARTDIV = hz / baud).
-pub const fn brr(hz: u32) -> u32 {
-    let d = hz / 115_200;
+/// BRR for `baud` at `hz` (oversampling by 16: USARTDIV = hz / baud).
+pub const fn brr(hz: u32, baud: u32) -> u32 {
+    let d = hz / baud;
     if d < 16 {
         16
     } else {
@@ -39,12 +43,12 @@ pub struct Usart {
 }
 
 impl Usart {
-    pub fn new(base: u32, hz: u32) -> Result<Usart> {
+    pub fn new(base: u32, hz: u32, baud: u32) -> Result<Usart> {
         let regs = Mmio::map(base, BLOCK_LEN)?;
         let cr1 = regs.read(CR1);
         if cr1 & CR1_UE == 0 {
             // BRR can only be written while the USART is disabled.
-            regs.write(BRR, brr(hz));
+            regs.write(BRR, brr(hz, baud));
             regs.write(CR1, CR1_TE | CR1_RE);
             regs.write(CR1, CR1_TE | CR1_RE | CR1_UE);
         } else {

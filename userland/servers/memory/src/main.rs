@@ -1,27 +1,28 @@
 //! memory - the pager. The kernel sends it LABEL_PAGE_FAULT for heap
-//! faults of every task it pages for; it maps a fresh page at a scratch
+//! faults of every task it pages for; it maps a fresh page at its scratch
 //! address (KS_ALLOC_PAGE) and replies with that page as the payload, or
-//! refuses faults outside the heap (the kernel then kills the task).
+//! refuses faults outside the heap (the kernel then kills the task). The
+//! heap range (the same in every task) and the scratch address come from
+//! its bootinfo.
 //! Also answers MEM_STATS. It has no pager itself and never allocates.
 #![no_std]
 #![no_main]
 
 use runtime::abi::*;
 use runtime::proto::*;
-use runtime::{ks, service, Channel, Msg};
+use runtime::{ks, service, sys, Channel, Msg};
 
 runtime::entry!(main);
 
-/// The standard heap range of every task (docs/protocols.md).
-const HEAP_BASE: u64 = 0x100_0000_0000;
-const HEAP_SIZE: u64 = 64 << 20;
-/// Where pages are mapped in this task before they move to the faulter.
-const SCRATCH: u64 = 0x1f0_0000_0000;
 /// Client channels tracked for cleanup (pager and MEM_STATS clients).
 const MAX_CLIENTS: usize = 64;
 
 struct Pager {
     listen: Channel,
+    /// The heap range every task has (ours, from the bootinfo).
+    heap: core::ops::Range<u64>,
+    /// Where pages are mapped in this task before they move to the faulter.
+    scratch: u64,
     served: u64,
     refused: u64,
     scratch_mapped: bool,
@@ -36,17 +37,18 @@ fn main(_arg: u64) -> i32 {
             return 1;
         }
     };
-    let mut p = Pager { listen, served: 0, refused: 0, scratch_mapped: false, clients: [-1; MAX_CLIENTS] };
+    let Some(bi) = sys::bootinfo() else {
+        runtime::debug_println!("memory: no bootinfo");
+        return 1;
+    };
+    let heap = bi.heap_base..bi.heap_base + bi.heap_size;
+    let mut p = Pager { listen, heap, scratch: bi.scratch, served: 0, refused: 0, scratch_mapped: false, clients: [-1; MAX_CLIENTS] };
     let mut m = Msg::new(0);
     loop {
         if listen.recv(&mut m).is_ok() {
             p.handle(&mut m);
         }
     }
-}
-
-fn in_heap(addr: u64) -> bool {
-    (HEAP_BASE..HEAP_BASE + HEAP_SIZE).contains(&addr)
 }
 
 impl Pager {
@@ -70,12 +72,12 @@ impl Pager {
         }
     }
 
-    /// Serve or refuse one fault: data = tid, page address, flags.
+    /// Serve or refuse one fault (data: struct page_fault_msg).
     fn page_fault(&mut self, from: Channel, m: &Msg) {
-        let addr = m.get_u64(8).unwrap_or(0);
+        let addr = m.get_struct::<PageFaultMsg>().map_or(0, |f| f.addr);
         let mut r = Msg::new(LABEL_PAGE_FAULT_REPLY);
-        if in_heap(addr) && self.map_scratch() {
-            r.set_page(SCRATCH);
+        if self.heap.contains(&addr) && self.map_scratch() {
+            r.set_page(self.scratch);
             if from.reply(&r).is_ok() {
                 self.scratch_mapped = false;
                 self.served += 1;
@@ -86,10 +88,11 @@ impl Pager {
         let _ = from.reply(&r);
     }
 
-    /// A fresh zeroed page at SCRATCH (kept if the last reply failed).
+    /// A fresh zeroed page at the scratch address (kept if the last reply
+    /// failed).
     fn map_scratch(&mut self) -> bool {
         if !self.scratch_mapped {
-            self.scratch_mapped = ks::alloc_page(SCRATCH).is_ok();
+            self.scratch_mapped = ks::alloc_page(self.scratch).is_ok();
         }
         self.scratch_mapped
     }

@@ -1,16 +1,20 @@
 //! faulter - a task that misbehaves on purpose, spawned by the shell's
 //! `crash` and `spin` commands. arg: 1 = read kernel memory, 2 = read an
 //! unmapped user address, 3 = read address 0, 4 = spin forever,
-//! 5 = recurse until the stack overflows, 6 = sleep (arg bits 8..23, ms)
-//! then kill task arg bits 24..31 (the shell's deferred `kill <tid> <ms>`;
-//! the shell creates it with CAP_TASK for that). The arg is 32 bits wide
-//! on arm-m.
+//! 5 = recurse until the stack overflows, 6 = spy on the FPU: read the
+//! FP registers before anything else touches them and print what a task
+//! without FP state found there (`fpu leak: clean` or `fpu leak: LEAKED
+//! <register>=<value>`, on the kernel console; the shell's `fpu leak`).
+//! 7 = sleep (arg bits 8..23, ms) then kill task arg bits 24..31 (the
+//! shell's deferred `kill <tid> <ms>`; the shell creates it with CAP_TASK
+//! for that; the arg is 32 bits wide on arm-m).
 //! On arm-m (no MMU) "kernel" reads the kernel's RAM (CONFIG_RAM_BASE,
 //! privileged only) and "unmapped" an address outside every MPU region.
 #![no_std]
 #![no_main]
 
 use runtime::config;
+use runtime::fpucheck;
 
 runtime::entry!(main);
 
@@ -45,6 +49,57 @@ fn deep(n: u64) -> u64 {
     below + unsafe { core::ptr::read_volatile(&frame[0]) } as u64
 }
 
+/// arm: s0-s31 and FPSCR, read by the first FP instructions this task runs.
+#[cfg(target_arch = "arm")]
+fn fpu_spy() -> Option<fpucheck::Dirty> {
+    let mut s = [0u32; 32];
+    let fpscr: u32;
+    // SAFETY: stores s0-s31 into `s` (128 bytes, ours) and reads FPSCR;
+    // changes no register but the declared output.
+    unsafe {
+        core::arch::asm!(
+            "vstmia {p}, {{s0-s31}}",
+            "vmrs {f}, fpscr",
+            p = in(reg) s.as_mut_ptr(),
+            f = out(reg) fpscr,
+            options(nostack),
+        );
+    }
+    fpucheck::check_arm(&s, fpscr)
+}
+
+/// x86_64: an FXSAVE image (x87, MXCSR, xmm0-15) taken by this task's
+/// first FP instruction.
+#[cfg(target_arch = "x86_64")]
+fn fpu_spy() -> Option<fpucheck::Dirty> {
+    #[repr(C, align(16))]
+    struct Image([u8; 512]);
+    let mut img = Image([0; 512]);
+    // SAFETY: FXSAVE writes the 512 bytes of `img` (16-aligned, ours) and
+    // changes no register.
+    unsafe {
+        core::arch::asm!("fxsave64 [{}]", in(reg) img.0.as_mut_ptr(), options(nostack));
+    }
+    fpucheck::check_fxsave(&img.0)
+}
+
+fn fpu_leak() -> i32 {
+    if !config::CONFIG_ARCH_HAS_FPU {
+        runtime::debug_println!("fpu leak: no FPU");
+        return 1;
+    }
+    match fpu_spy() {
+        None => {
+            runtime::debug_println!("fpu leak: clean");
+            0
+        }
+        Some(d) => {
+            runtime::debug_println!("fpu leak: LEAKED {}", d);
+            1
+        }
+    }
+}
+
 fn main(arg: u64) -> i32 {
     match arg {
         1 => read(KERNEL_ADDR) as i32,
@@ -54,7 +109,8 @@ fn main(arg: u64) -> i32 {
             core::hint::spin_loop();
         },
         5 => deep(0) as i32,
-        m if m & 0xff == 6 => {
+        6 => fpu_leak(),
+        m if m & 0xff == 7 => {
             let tid = ((m >> 24) & 0xff) as u32;
             let _ = runtime::service::sleep_ms(((m >> 8) & 0xffff) as u32);
             match runtime::ks::kill(tid) {

@@ -1,8 +1,8 @@
 //! ipc_peer - the partner of the shell's `ipctest`: echoes messages, sends
 //! a ping through a channel it is given, returns a page with a magic
 //! number, and answers slowly on request (docs/protocols.md). PEER_FPU
-//! makes it the helper of the shell's `fpu` command (arm-m): reply first,
-//! then bursts of other values in s0-s31 that preempt the caller.
+//! makes it the helper of the shell's `fpu` command: reply first, then
+//! bursts of other values in the FP registers that preempt the caller.
 #![no_std]
 #![no_main]
 
@@ -44,7 +44,7 @@ fn handle(listen: Channel, m: &mut Msg) {
         PEER_ECHO_CHANNEL => return echo_channel(from, m),
         PEER_PAGE => give_page(),
         PEER_SLOW => slow(m.arg, m.channel_payload().map(Channel::from_raw)),
-        PEER_FPU => return fpu_helper(from, m.arg),
+        PEER_FPU => return fpu_helper(from, m.arg, m.get_u32(0).unwrap_or(0)),
         _ => Err(Error::NoSys),
     };
     let _ = from.reply(&reply.unwrap_or_else(|e| error_reply(m.label, e)));
@@ -121,9 +121,10 @@ fn slow(ms: u64, notify: Option<Channel>) -> Result<Msg, Error> {
 extern crate alloc;
 
 /// PEER_FPU: reply, then `rounds` times: sleep to the next tick, fill
-/// s0-s31 with FPU_PEER_SEED + i and spin half a tick.
-fn fpu_helper(from: Channel, rounds: u64) {
-    if !runtime::config::CONFIG_ARCH_HAS_FPU || !cfg!(target_arch = "arm") {
+/// the FP registers with FPU_PEER_SEED + i and spin `burst` cycles (0:
+/// half a tick).
+fn fpu_helper(from: Channel, rounds: u64, burst: u32) {
+    if !runtime::config::CONFIG_ARCH_HAS_FPU {
         let _ = from.reply(&error_reply(PEER_FPU, Error::NotSup));
         return;
     }
@@ -131,44 +132,22 @@ fn fpu_helper(from: Channel, rounds: u64) {
         return;
     }
     let tick = runtime::config::CONFIG_CPU_HZ / runtime::config::CONFIG_TICK_HZ.max(1);
+    let burst = if burst == 0 { tick / 2 } else { burst };
     for _ in 0..rounds.min(PEER_FPU_MAX_ROUNDS) {
         if service::sleep_ms(1).is_err() {
             return;
         }
-        fpu_burst(tick / 2);
+        fpu_burst(burst);
     }
 }
 
-/// Other values in every FP register, then spin `cycles` of SYS_CLOCK.
-#[cfg(target_arch = "arm")]
+/// Other values in every FP register, then spin `cycles` of SYS_CLOCK
+/// (the same asm block as the shell's check).
+#[cfg(any(target_arch = "arm", target_arch = "x86_64"))]
 fn fpu_burst(cycles: u32) {
-    // SAFETY: writes only the registers it declares (r0, r2, r3, r12,
-    // d0-d15 = s0-s31, flags); `svc #0` with r12 = SYS_CLOCK (8) changes
-    // only r0 (docs/mcu-port.md). No memory is touched.
-    unsafe {
-        core::arch::asm!(
-            ".irp i, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31",
-            "vmov s\\i, r0",
-            "adds r0, r0, #1",
-            ".endr",
-            "mov r12, #8",
-            "svc #0",
-            "mov r2, r0",
-            "2:",
-            "mov r12, #8",
-            "svc #0",
-            "subs r3, r0, r2",
-            "cmp r3, r1",
-            "blo 2b",
-            inout("r0") FPU_PEER_SEED => _,
-            in("r1") cycles,
-            out("r2") _, out("r3") _, out("r12") _,
-            out("d0") _, out("d1") _, out("d2") _, out("d3") _, out("d4") _, out("d5") _, out("d6") _, out("d7") _,
-            out("d8") _, out("d9") _, out("d10") _, out("d11") _, out("d12") _, out("d13") _, out("d14") _, out("d15") _,
-            options(nomem, nostack),
-        )
-    }
+    let mut spin = runtime::fpucheck::Spin::burst(cycles);
+    runtime::fpucheck::spin_with_fpu(&mut spin, FPU_PEER_SEED);
 }
 
-#[cfg(not(target_arch = "arm"))]
+#[cfg(not(any(target_arch = "arm", target_arch = "x86_64")))]
 fn fpu_burst(_cycles: u32) {}

@@ -1,0 +1,196 @@
+"""board.toml is the only place a board's facts are written: a fact changed
+there reaches the generated Kconfig defaults, autoconf.h, config.mk (the
+kernel's compiler flags) and the Rust constants; a new board is one
+directory of data; a malformed board.toml is one line naming what is
+wrong. Each test works on a copy of the repository's Kconfig tree and
+board/ in tmp_path."""
+
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from tools import paths
+from tools.board_config import FRAGMENT, write_kconfig_defaults
+from tools.boards import load_board
+from tools.config import configure, load_kconfig
+from tools.errors import ToolError
+
+L475 = "b-l475e-iot01a"
+
+
+@pytest.fixture
+def repo(tmp_path):
+    """A copy of what the configuration reads: the Kconfig files and board/."""
+    root = tmp_path / "repo"
+    shutil.copytree(paths.REPO / "board", root / "board")
+    for f in ["Kconfig", "arch/Kconfig", "kernel/Kconfig", "userland/Kconfig"]:
+        (root / f).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(paths.REPO / f, root / f)
+    return root
+
+
+def edit(path, old, new):
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1))
+
+
+def configure_in(repo, name, build):
+    return configure(load_board(name, repo / "board"), build, [], repo=repo)
+
+
+def test_a_changed_fact_reaches_kconfig_c_and_rust(repo, tmp_path):
+    toml = repo / "board" / L475 / "board.toml"
+    edit(toml, "cpu_hz = 4_000_000", "cpu_hz = 8_000_000")
+    edit(toml, "base = 0x4001_3800", "base = 0x4000_4400")
+    edit(toml, "baud = 115200", "baud = 57600")
+    edit(toml, 'pin = "PA5"', 'pin = "PB14"')
+    edit(toml, 'tx = "PB6"', 'tx = "PA9"')
+    build = tmp_path / "build"
+    result = configure_in(repo, L475, build)
+
+    fragment = (repo / FRAGMENT).read_text()
+    section = fragment.split("if BOARD_B_L475E_IOT01A\n", 1)[1].split("endif", 1)[0]
+    assert "config CPU_HZ\n\tdefault 8000000\n" in section
+    assert "config CONSOLE_BASE\n\tdefault 0x40004400\n" in section
+    assert "config CONSOLE_BAUD\n\tdefault 57600\n" in section
+    assert (result.values["CPU_HZ"], result.values["CONSOLE_BAUD"]) == ("8000000", "57600")
+
+    autoconf = (build / "include/generated/autoconf.h").read_text()
+    for line in ["#define CONFIG_CPU_HZ 8000000", "#define CONFIG_CONSOLE_BASE 0x40004400",
+                 "#define CONFIG_CONSOLE_BAUD 57600", "#define BOARD_GPIO_LED_PORT 1",
+                 "#define BOARD_GPIO_LED_PIN 14", "#define BOARD_CONSOLE_TX_PORT 0",
+                 "#define BOARD_CONSOLE_TX_PIN 9"]:
+        assert line + "\n" in autoconf
+    rs = (build / "nagi_config.rs").read_text()
+    for line in ["pub const CONFIG_CPU_HZ: u32 = 8000000;",
+                 "pub const CONFIG_CONSOLE_BASE: u64 = 0x40004400;",
+                 "pub const CONFIG_CONSOLE_BAUD: u32 = 57600;",
+                 "pub const BOARD_GPIO_LED_PORT: u32 = 1;", "pub const BOARD_GPIO_LED_PIN: u32 = 14;",
+                 "pub const BOARD_CONSOLE_TX_PIN: u32 = 9;"]:
+        assert line + "\n" in rs
+
+
+def test_unchanged_boards_leave_the_fragment_alone(repo):
+    assert write_kconfig_defaults(repo) is True
+    assert write_kconfig_defaults(repo) is False
+    edit(repo / "board" / "mps2-an386" / "board.toml", "irq_count = 32", "irq_count = 48")
+    assert write_kconfig_defaults(repo) is True
+    assert "config IRQ_COUNT\n\tdefault 48\n" in (repo / FRAGMENT).read_text()
+
+
+def test_a_new_board_is_board_toml_defconfig_and_kconfig_board(repo, tmp_path):
+    """A Cortex-M3 board of the STM32L4 family: three small files, no other
+    edit; its facts, its core (-> -mcpu, no FPU) and the Board choice."""
+    new = repo / "board" / "my-kb"
+    new.mkdir()
+    text = (repo / "board" / L475 / "board.toml").read_text()
+    text = text.replace('name = "b-l475e-iot01a"', 'name = "my-kb"')
+    text = text.replace('cpu = "cortex-m4f"', 'cpu = "cortex-m3"')
+    text = text.replace("size = 0x0001_8000", "size = 0x0000_8000")
+    (new / "board.toml").write_text(text)
+    (new / "defconfig").write_text("CONFIG_BOARD_MY_KB=y\n")
+    (new / "Kconfig.board").write_text(
+        'config BOARD_MY_KB\n\tbool "my-kb: a keyboard"\n\tselect ARCH_ARM_M\n')
+    assert sorted(p.name for p in new.iterdir()) == ["Kconfig.board", "board.toml", "defconfig"]
+
+    build = tmp_path / "build"
+    v = configure_in(repo, "my-kb", build).values
+    assert (v["BOARD"], v["ARCH"], v["CPU"], v["ARCH_HAS_FPU"]) == ("my-kb", "arm-m", "cortex-m3", "n")
+    assert (v["RAM_SIZE"], v["CONSOLE_UART"], v["GPIO"]) == ("0x8000", "stm32-usart", "y")
+    assert load_board("my-kb", repo / "board").has("fpu") is False
+    mk = (build / "config.mk").read_text()
+    assert 'CONFIG_CPU="cortex-m3"\n' in mk
+    # The other boards still configure as before from the same tree.
+    assert configure_in(repo, L475, tmp_path / "l475").values["CPU"] == "cortex-m4"
+
+
+@pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None, reason="no arm-none-eabi-gcc")
+def test_kernel_flags_follow_the_board_cpu(repo, tmp_path):
+    edit(repo / "board" / "mps2-an386" / "board.toml", 'cpu = "cortex-m4f"', 'cpu = "cortex-m7"')
+    build = tmp_path / "build"
+    configure_in(repo, "mps2-an386", build)
+    out = subprocess.run(["make", "-n", "-f", "kernel/Makefile", f"O={build}",
+                          f"{build}/kernel/kernel/ipc.c.o"],
+                         cwd=paths.REPO, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "-mcpu=cortex-m7" in out.stdout and "cortex-m4" not in out.stdout
+
+
+def test_the_tree_parses_without_the_fragment(repo):
+    """A fresh tree (no build/ yet) or a plain `menuconfig`: the fragment
+    is osource'd, so kconfiglib parses; the board values are then empty."""
+    import os
+
+    import kconfiglib
+    assert not (repo / FRAGMENT).exists()
+    old = os.getcwd()
+    os.chdir(repo)
+    try:
+        kconf = kconfiglib.Kconfig("Kconfig", warn_to_stderr=False)
+    finally:
+        os.chdir(old)
+    kconf.load_config(str(repo / "board" / L475 / "defconfig"))
+    assert kconf.syms["BOARD"].str_value == "" and kconf.syms["ARCH"].str_value == "arm-m"
+    # flash.py's load_kconfig writes it first.
+    kconf = load_kconfig(repo)
+    kconf.load_config(str(repo / "board" / L475 / "defconfig"))
+    assert kconf.syms["BOARD"].str_value == L475
+
+
+# -- validation: one line naming the board, the key and the problem ----------
+
+@pytest.mark.parametrize("old, new, message", [
+    ('cpu_hz = 4_000_000', 'cpu_hz = "fast"', "cpu_hz: expected an integer, got 'fast'"),
+    ('cpu_hz = 4_000_000', '', "cpu_hz: missing"),
+    ('cpu = "cortex-m4f"', 'cpu = "cortex-a53"', "cpu: 'cortex-a53' is not one of cortex-m3"),
+    ('irq_count = 82', 'irq_count = 600', "irq_count: 600 is not in 1..496"),
+    ('baud = 115200', 'baud = true', "console.baud: expected an integer, got true"),
+    ('base = 0x4001_3800', '', "console.base: missing"),
+    ('uart = "stm32-usart"', 'uart = "pl011"', "console.uart: 'pl011' is not one of 16550"),
+    ('tx = "PB6"', 'tx = "PB16"', "console.tx: 'PB16' is not a pin"),
+    ('rx = "PB7"', 'rx = "B7"', "console.rx: 'B7' is not a pin"),
+    ('rx = "PB7"', '', "console.rx: missing (tx and rx go together)"),
+    ('pin_af = 7', 'pin_af = 16', "console.pin_af: 16 is not an alternate function"),
+    ('rcc_bit = 14', 'rcc_bit = 32', "console.rcc_bit: 32 is not a bit"),
+    ('pin = "PC13"', 'pin = "PC"', "gpio.inputs[0].pin: 'PC' is not a pin"),
+    ('irq = 40', 'irq = -1', "gpio.inputs[0].irq: must not be negative"),
+    ('kernel = 0x4000 ', 'kernel = 0x400_0000 ', "memory[0].kernel: 0x4000000 is larger"),
+    ('kind = "ram"', 'kind = "sram"', "memory[1].kind: 'sram' is not one of flash, ram"),
+    ('arch = "arm-m"', 'arch = "riscv"', "arch: 'riscv' is not one of x86_64, arm-m"),
+    ('[capabilities]\n', '[capabilities]\nfpu = true\n', "capabilities.fpu: follows from cpu"),
+    ('console = true', 'console = "yes"', "capabilities.console: expected true or false, got 'yes'"),
+    ('name = "b-l475e-iot01a"', 'name = "other"', "name: 'other' but the directory is"),
+])
+def test_board_toml_is_checked(repo, old, new, message):
+    toml = repo / "board" / L475 / "board.toml"
+    edit(toml, old, new)
+    with pytest.raises(ToolError) as e:
+        load_board(L475, repo / "board")
+    text = str(e.value)
+    assert "\n" not in text
+    assert text.startswith(f"board '{L475}' ({toml}): ")
+    assert message in text
+
+
+def test_toml_syntax_error_is_one_line_naming_the_file(repo, tmp_path):
+    toml = repo / "board" / "mps2-an386" / "board.toml"
+    edit(toml, "irq_count = 32", "irq_count = = 32")
+    with pytest.raises(ToolError) as e:
+        load_board("mps2-an386", repo / "board")
+    assert re.fullmatch(rf"{re.escape(str(toml))}: .*\(at line \d+, column \d+\)", str(e.value))
+    # The generated defaults cover every board, so every configuration
+    # stops at the same line rather than running with a stale fragment.
+    with pytest.raises(ToolError, match=re.escape(str(toml))):
+        configure_in(repo, "pc", tmp_path / "pc")
+
+
+def test_flashers_read_the_board_not_the_file(tmp_path):
+    """tools/flashers takes the [[flash]] tables from the loaded Board."""
+    from tools.flashers import flash_entry, flash_region
+    board = load_board(L475)
+    assert flash_entry(board, "dfu")["usb_pid"] == 0xdf11
+    assert flash_entry(board, "nope") is None
+    assert flash_region(board) == (0x0800_0000, 0x0010_0000)
