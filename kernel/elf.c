@@ -105,7 +105,7 @@ static uint8_t kstacks[CONFIG_MAX_TASKS][ARCH_KSTACK_SIZE]
  * eagerly mapped user stack: everything of a task but its program. */
 int elf_prepare_task(struct task *t, const char *name) {
     uintptr_t addr, paddr;
-    t->kstack = kstacks[t->tid - 1];
+    t->kstack = kstacks[task_slot(t)];
     t->kstack_size = ARCH_KSTACK_SIZE;
     unsigned attrs;
     bool ok = task_map_new_page(t, ARCH_MSGBUF_ADDR, VM_WRITE) == 0;

@@ -34,6 +34,7 @@ static long call_pager(struct task *t, uintptr_t page, unsigned flags) {
 
     memset(m, 0, MSG_HEADER_SIZE);
     m->label = LABEL_PAGE_FAULT;
+    m->flags = MSG_KERNEL;
     m->len = sizeof(data);
     memcpy(m->data, &data, sizeof(data));
     t->ipc_buf = m;

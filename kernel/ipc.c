@@ -17,13 +17,29 @@
  */
 #include "channel.h"
 
+/* m is the kernel's page-fault message of t (fault.c), not a task's. */
+static bool is_fault_msg(struct task *t UNUSED, struct nagi_msg *m UNUSED) {
+#if ARCH_HAS_PAGING
+    return m == &t->fault_msg;
+#else
+    return false;
+#endif
+}
+
 /* Check what the sender asks to move, before anything blocks. */
 static long check_send(struct task *t, struct channel *through) {
     struct nagi_msg *m = t->ipc_buf;
 
     if (m->len > MSG_INLINE_MAX)
         return -E_TOOBIG;
-    if (m->flags & ~(MSG_CHANNEL | MSG_PAGE))
+    /* MSG_KERNEL only on the kernel's own page-fault message (fault.c):
+     * a task can never make a message pass for the kernel's. */
+    if (m->flags & ~(MSG_CHANNEL | MSG_PAGE | (is_fault_msg(t, m) ? MSG_KERNEL : 0)))
+        return -E_INVAL;
+    /* Nor can it use a kernel label (a forged notification or fault);
+     * only a pager's answer to a fault is a task's to send. */
+    if (m->label >= KERNEL_LABEL_FIRST && m->label != LABEL_PAGE_FAULT_REPLY &&
+        !is_fault_msg(t, m))
         return -E_INVAL;
     if (m->flags & MSG_CHANNEL) {
         struct channel *c = channel_get(t, m->channel);
@@ -275,7 +291,7 @@ static long ipc_fastpath(struct task *t, long cid, unsigned flags) {
     struct task *r;
 
     if ((flags != IPC_CALL && flags != (IPC_REPLY | IPC_RECV)) ||
-        m->flags || m->len > MSG_INLINE_MAX || cid < 0 ||
+        m->flags || m->len > MSG_INLINE_MAX || m->label >= KERNEL_LABEL_FIRST || cid < 0 ||
         cid >= CONFIG_TASK_CHANNELS || !(ch = t->channels[cid]) ||
         !(via = ch->linked))
         return 1;

@@ -17,6 +17,7 @@ struct request {
         struct ks_tid_req tid;
         struct ks_exit_req exit;
         struct ks_alloc_page_req alloc_page;
+        struct ks_free_page_req free_page;
         struct ks_listen_irq_req listen_irq;
         struct ks_ioport_req ioport;
         struct ks_timer_req timer;
@@ -62,18 +63,20 @@ static long ks_create_task(struct request *r) {
         return -E_PERM;
     if ((r->m->flags & MSG_CHANNEL) && !channel_get(r->t, r->m->channel))
         return -E_BADCH;
+    if (q->prio >= NUM_PRIORITIES)
+        return -E_INVAL;
     memcpy(name, q->name, name_len);
     name[name_len] = '\0';
     struct task *c = task_create(name, (int)q->prio, q->caps);
     if (!c)
         return -E_NOMEM;
-    if ((err = task_load(c, name, q->arg)) < 0) {
-        task_kill(c, TASK_STATE_KILLED, NULL);
-        c->state = 0;
+    /* One way out for every failure after this point: the half-made task
+     * is destroyed (memory, slot), and the caller keeps its channel. */
+    if ((err = task_load(c, name, q->arg)) < 0 ||
+        ((r->m->flags & MSG_CHANNEL) && !take_channel(r, c, &err))) {
+        task_destroy(c);
         return err;
     }
-    if ((r->m->flags & MSG_CHANNEL) && !take_channel(r, c, &err))
-        return err;
     return c->tid;
 }
 
@@ -126,6 +129,23 @@ static long own_channel(struct request *r, int32_t cid, struct channel **ch) {
     return (*ch = channel_get(r->t, cid)) ? 0 : -E_BADCH;
 }
 
+/* A page of the caller's own, unmapped and freed: a page payload it did
+ * not ask for (servers drop them) or heap it gives back. */
+static long ks_free_page(struct request *r) {
+    uint64_t vaddr = r->u.free_page.vaddr;
+    uintptr_t paddr;
+    unsigned attrs;
+    if (!IS_ALIGNED(vaddr, PAGE_SIZE))
+        return -E_INVAL;
+    if (vaddr < ARCH_USER_BASE || vaddr >= ARCH_USER_END || vaddr == ARCH_MSGBUF_ADDR ||
+        arch_vm_lookup(&r->t->vm, vaddr, &paddr, &attrs) < 0 || !(attrs & VM_USER))
+        return -E_FAULT;
+    paddr = arch_vm_unmap(&r->t->vm, vaddr);
+    page_free(paddr);
+    r->t->pages--;
+    return 0;
+}
+
 static long ks_listen_irq(struct request *r) {
     struct channel *ch;
     long err = own_channel(r, r->u.listen_irq.cid, &ch);
@@ -143,6 +163,10 @@ static long ks_mmio(struct request *r) {
 static long ks_supervise(struct request *r) {
     struct channel *ch;
     long err = own_channel(r, r->u.supervise.cid, &ch);
+    /* One supervisor: another CAP_TASK task cannot take the role (and the
+     * death reports) from the one that holds it. */
+    if (err == 0 && supervisor && supervisor->owner != r->t)
+        err = -E_BUSY;
     if (err == 0)
         supervisor = ch;
     return err;
@@ -254,6 +278,7 @@ const struct ks_op ks_ops[KS_OP_COUNT] = {
     KS_OP(KS_YIELD, 0, 0, 0, ks_yield),
     KS_OP(KS_MMIO, CAP_IO, sizeof(struct ks_mmio_req), 0, ks_mmio),
     KS_OP(KS_SUPERVISE, CAP_TASK, sizeof(struct ks_supervise_req), 0, ks_supervise),
+    KS_OP(KS_FREE_PAGE, 0, sizeof(struct ks_free_page_req), KS_NEEDS_PAGING, ks_free_page),
     KS_OP(KS_HALT, CAP_TASK, 0, 0, ks_halt),
 };
 

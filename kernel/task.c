@@ -7,11 +7,14 @@
 
 struct task tasks[CONFIG_MAX_TASKS];
 
+/* The task named by tid, or NULL: an out-of-range slot, a free slot, or a
+ * tid of an earlier task of that slot (stale: its generation differs). */
 struct task *task_lookup(int tid) {
-    if (tid < 1 || tid > CONFIG_MAX_TASKS)
+    int slot = tid & TID_SLOT_MASK;
+    if (tid < 1 || slot < 1 || slot > CONFIG_MAX_TASKS)
         return NULL;
-    struct task *t = &tasks[tid - 1];
-    return t->state ? t : NULL;
+    struct task *t = &tasks[slot - 1];
+    return t->state && t->tid == tid ? t : NULL;
 }
 
 static bool is_dead(struct task *t) {
@@ -45,15 +48,23 @@ int task_map_new_page(struct task *t, uintptr_t vaddr, unsigned attrs) {
 
 /* A stopped task with an empty address space; task_load gives it a
  * program (with its message buffer and stacks). name must outlive the
- * task unless task_load replaces it. */
+ * task unless task_load replaces it. NULL if prio is not 0..
+ * NUM_PRIORITIES-1 (the kernel server answers -E_INVAL before) or no slot
+ * is free. */
 struct task *task_create(const char *name, int prio, unsigned caps) {
+    if (prio < 0 || prio >= NUM_PRIORITIES)
+        return NULL;
     struct task *t = alloc_slot();
     if (!t)
         return NULL;
-    int tid = (int)(t - tasks) + 1;
+    int slot = (int)(t - tasks) + 1;
+    /* A used slot's next task gets the next generation (0 again after
+     * TID_GEN_MAX: a tid recurs only after that many reuses of a slot). */
+    int gen = t->tid ? ((t->tid >> TID_SLOT_BITS) + 1) & TID_GEN_MAX : 0;
     memset(t, 0, sizeof(*t));
-    t->tid = (int16_t)tid;
-    t->prio = (int8_t)(prio < 0 ? 0 : (prio >= NUM_PRIORITIES ? NUM_PRIORITIES - 1 : prio));
+    t->tid = slot | (gen << TID_SLOT_BITS);
+    t->creator = current ? current->tid : 0;
+    t->prio = (int8_t)prio;
     t->caps = caps;
     t->name = name;
     t->page_recv_next = ARCH_PAGE_RECV_BASE;
@@ -80,6 +91,16 @@ void task_start(struct task *t) {
     }
 }
 
+/* Tasks t created and never started die with it: no one else holds
+ * their tid to start them, and they would keep a slot and memory. */
+static void reclaim_unstarted(struct task *t) {
+    for (int i = 0; i < CONFIG_MAX_TASKS; i++) {
+        struct task *c = &tasks[i];
+        if (c != t && c->state == TASK_STATE_STOPPED && c->creator == t->tid)
+            task_destroy(c);
+    }
+}
+
 /* Stop t for good (a fault, KS_KILL, KS_EXIT). why != NULL: report it on
  * the console. The supervisor (unless t is its owner) gets
  * NOTIFY_TASK_DIED. If t is the current task this does not return. */
@@ -95,6 +116,14 @@ void task_kill(struct task *t, int state, const char *why) {
     t->pages = 0;
     t->msgbuf = t->ipc_buf = NULL;
     t->state = state;
+    reclaim_unstarted(t);
     if (t == current)
         sched_block(state);
+}
+
+/* Undo a task that never ran (a failed creation, or one its creator never
+ * started): everything freed and the slot free again, with no report. */
+void task_destroy(struct task *t) {
+    task_kill(t, TASK_STATE_KILLED, NULL);
+    t->state = 0;
 }

@@ -14,7 +14,13 @@ struct task {
     struct arch_vm vm;
     uint8_t *kstack;            /* kstack_size bytes; canary at [0] */
     uint32_t kstack_size;
-    int16_t tid;                /* 1.. ; index + 1 in the task table */
+    int tid;                    /* TID_SLOT bits: index + 1 in the task
+                                   table; above them the slot's generation,
+                                   so a dead task's tid never names the
+                                   slot's next task (task_lookup) */
+    int creator;                /* tid of the task that created it (0: the
+                                   kernel); never started when the creator
+                                   dies, it dies too */
     int8_t state;               /* TASK_STATE_* from abi.toml, 0 = free slot */
     int8_t prio;                /* 0 (highest) .. NUM_PRIORITIES-1 */
     unsigned caps;              /* CAP_* */
@@ -51,7 +57,15 @@ struct task {
 extern struct task *current;
 extern struct task tasks[CONFIG_MAX_TASKS];
 
+/* A tid: slot (index + 1, 1..CONFIG_MAX_TASKS) | generation << TID_SLOT_BITS. */
+#define TID_SLOT_BITS 10
+#define TID_SLOT_MASK ((1 << TID_SLOT_BITS) - 1)
+#define TID_GEN_MAX   ((1 << (30 - TID_SLOT_BITS)) - 1)   /* tids stay positive */
+_Static_assert(CONFIG_MAX_TASKS <= TID_SLOT_MASK, "task slots fit in TID_SLOT_BITS");
+
 struct task *task_lookup(int tid);
+static inline int task_slot(const struct task *t) { return (t->tid & TID_SLOT_MASK) - 1; }
+void task_destroy(struct task *t);
 struct task *task_create(const char *name, int prio, unsigned caps);
 void task_kill(struct task *t, int state, const char *why);
 int task_map_new_page(struct task *t, uintptr_t vaddr, unsigned attrs);

@@ -199,15 +199,19 @@ def dispatch(args, argv: list[str], entry: Path) -> int:
     build = build_dir(board.name, args.overrides)
     command = args.command
     if command is None:
+        target = run_target(board, None)
         do_build(board, build, overrides)
-        return do_run(board, build, args.accel)
+        return do_run(board, build, args.accel, None, target)
     if command == "build":
         do_build(board, build, overrides)
         return 0
     if command == "run":
+        target = run_target(board, args)      # no probe: say so before building
         do_build(board, build, overrides)
-        return do_run(board, build, args.accel, args)
+        return do_run(board, build, args.accel, args, target)
     if command == "flash":
+        from .flashers import check_hardware
+        check_hardware(board, getattr(args, "method", None), getattr(args, "probe", None))
         do_build(board, build, overrides)
         return do_flash(board, build, args)
     if command == "menuconfig":
@@ -233,20 +237,30 @@ def do_build(board, build: Path, overrides):
     return Builder(board, build, overrides).build_all()
 
 
-def do_run(board, build: Path, accel_request: str, args=None) -> int:
-    """The board's default method (its first [[flash]] entry): for a
-    hardware method, the attached board, or the twin when no probe is
-    attached; --hardware / --probe / --method insist on hardware."""
-    from .flashers import NoProbe, hardware_methods
-    wants_hw = bool(getattr(args, "hardware", False) or getattr(args, "probe", None)
-                    or getattr(args, "method", None))
-    hw_default = bool(board.flash_methods) and board.flash_methods[0] in hardware_methods(board)
-    if hw_default and board.qemu is not None and not wants_hw:
+def run_target(board, args) -> str:
+    """Where `run` goes, decided before the build: "hardware" or "twin".
+    The board's default method (its first [[flash]] entry) if it is a
+    hardware one and a probe is attached, else the twin; --hardware /
+    --probe / --method insist on hardware, and without it fail here, in
+    one line, before anything is built."""
+    from .flashers import NoProbe, check_hardware, hardware_methods
+    method, probe = getattr(args, "method", None), getattr(args, "probe", None)
+    wants_hw = bool(getattr(args, "hardware", False) or probe or method)
+    if wants_hw or board.qemu is None:
+        check_hardware(board, method, probe)
+        return "hardware"
+    if board.flash_methods and board.flash_methods[0] in hardware_methods(board):
         try:
-            return do_flash(board, build, args)
+            check_hardware(board)
+            return "hardware"
         except NoProbe:
             print("no debug probe found; booting the QEMU twin instead", flush=True)
-    elif wants_hw or board.qemu is None:
+    return "twin"
+
+
+def do_run(board, build: Path, accel_request: str, args=None, target: str = "twin") -> int:
+    """Program the attached board, or boot the twin (run_target chose)."""
+    if target == "hardware":
         return do_flash(board, build, args)
     return run_twin(board, build, accel_request)
 
@@ -274,14 +288,45 @@ def run_twin(board, build: Path, accel_request: str) -> int:
         raise ToolError(f"cannot start {cmd[0]}: {e}") from None
 
 
-def do_menuconfig(board, build: Path, overrides) -> int:
-    from .config import configure
+def _run_menuconfig(config: Path) -> int:
+    """kconfiglib's menuconfig on `config` (a terminal UI; tests replace it)."""
+    env = dict(os.environ, KCONFIG_CONFIG=str(config), srctree=str(REPO))
+    return subprocess.run([sys.executable, "-m", "menuconfig", "Kconfig"], cwd=REPO,
+                          env=env).returncode
+
+
+def do_menuconfig(board, build: Path, overrides, run=_run_menuconfig) -> int:
+    """Edit build/<board>/.config. Choosing another board in the board
+    menu moves the edited configuration to that board's build directory
+    (saying so in one line) and leaves this board's configuration as it
+    was, so neither board's later builds break."""
+    from .boards import load_board
+    from .config import configure, selected_board
     configure(board, build, overrides)       # make sure .config exists
-    env = dict(os.environ, KCONFIG_CONFIG=str(build / ".config"), srctree=str(REPO))
-    rc = subprocess.run([sys.executable, "-m", "menuconfig", "Kconfig"], cwd=REPO,
-                        env=env).returncode
+    dotconfig = build / ".config"
+    saved = dotconfig.read_bytes()
+    rc = run(dotconfig)
     if rc != 0:
-        raise ToolError(f"menuconfig exited with status {rc}")
+        dotconfig.write_bytes(saved)
+        raise ToolError(f"menuconfig exited with status {rc}; {dotconfig} left as it was")
+    chosen = selected_board(dotconfig)
+    if chosen and chosen != board.name:
+        try:
+            other = load_board(chosen)
+        except ToolError:
+            dotconfig.write_bytes(saved)
+            raise
+        # build/<board>[-hash] -> build/<chosen>[-hash]: the same overrides.
+        target = build.parent / (chosen + build.name[len(board.name):])
+        target.mkdir(parents=True, exist_ok=True)
+        (target / ".config").write_bytes(dotconfig.read_bytes())
+        dotconfig.write_bytes(saved)
+        configure(other, target, overrides)
+        configure(board, build, overrides)
+        print(f"menuconfig: board {chosen} chosen: configuration moved to "
+              f"{target / '.config'} (build it with --board {chosen}); "
+              f"{board.name}'s is unchanged")
+        return 0
     result = configure(board, build, overrides)
     changed = ", ".join(str(p.relative_to(build)) for p in result.changed) or "nothing changed"
     print(f"configuration of {board.name}: {changed}")

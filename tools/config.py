@@ -65,17 +65,42 @@ def load_kconfig(repo: Path = REPO):
 
 def _load_file(kconf, path: Path, replace: bool) -> None:
     """Load a .config or defconfig; any kconfiglib warning is an error."""
+    import kconfiglib
     before = len(kconf.warnings)
+    check_text(path)
     try:
         kconf.load_config(str(path), replace=replace)
-    except (OSError, UnicodeDecodeError) as e:
-        raise ToolError(f"cannot read {path}: {e}") from None
+    except (OSError, UnicodeDecodeError, kconfiglib.KconfigError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ToolError(f"cannot read {path}: {first}") from None
     new = kconf.warnings[before:]
     if new:
         first = new[0].strip().splitlines()[0].replace("warning: ", "")
         where = "" if first.startswith(str(path)) else f"{path}: "
         raise ToolError(f"broken config {where}{first} (fix it, or delete it to start "
                         f"from the board's defconfig)")
+
+
+def check_text(path: Path) -> None:
+    """A config file must be UTF-8 text: one line naming the first bad
+    byte otherwise (kconfiglib's own error spans several lines)."""
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise ToolError(f"cannot read {path}: {e.strerror}") from None
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        raise ToolError(f"{path}: not UTF-8 text (byte 0x{data[e.start]:02x} on line {line}); "
+                        f"fix it, or delete it to start from the board's defconfig") from None
+
+
+def selected_board(path: Path, repo: Path = REPO) -> str:
+    """The board a .config selects (its BOARD symbol), '' if none."""
+    kconf = load_kconfig(repo)
+    _load_file(kconf, path, replace=True)
+    return kconf.syms["BOARD"].str_value if "BOARD" in kconf.syms else ""
 
 
 def apply_overrides(kconf, overrides: list[tuple[str, str]]) -> None:

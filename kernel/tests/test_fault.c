@@ -105,6 +105,7 @@ static void pager_serves(struct task *prev, struct task *next) {
     CHECK_EQ(victim->state, TASK_STATE_BLOCKED_RECV);
     struct nagi_msg *m = pager->msgbuf;
     CHECK_EQ(m->label, LABEL_PAGE_FAULT);
+    CHECK_EQ(m->flags, MSG_KERNEL);              /* the kernel's mark: a task cannot forge it */
     CHECK_EQ(m->from, pc);
     CHECK_EQ(m->len, 24);
     uint64_t d[3];

@@ -517,6 +517,21 @@ static void call_once(bool fast, struct snapshot *s) {
     snap(s);
 }
 
+TEST(ipc_fastpath_refuses_kernel_labels_as_the_slow_path_does) {
+    const uint16_t labels[] = { LABEL_NOTIFICATION, LABEL_PAGE_FAULT, 0xffff };
+    for (unsigned i = 0; i < ARRAY_SIZE(labels); i++) {
+        setup();
+        kt_ipc(srv, sc, IPC_RECV);            /* waiting: the fastpath's case */
+        put(cli, labels[i], "forged", 0);
+        kt_run(cli);
+        CHECK_EQ(sys_ipc(cc, IPC_CALL), -E_INVAL);
+        CHECK_EQ(srv->state, TASK_STATE_BLOCKED_RECV);   /* nothing delivered */
+        put(srv, labels[i], "forged", 0);
+        kt_run(srv);
+        CHECK_EQ(sys_ipc(sc, IPC_REPLY | IPC_RECV), -E_INVAL);
+    }
+}
+
 TEST(ipc_fastpath_call_matches_the_slow_path) {
     struct snapshot fast, slow;
     call_once(true, &fast);

@@ -89,7 +89,7 @@ TEST(ks_task_info_skips_free_slots) {
 TEST(ks_unknown_label_is_e_nosys) {
     kt_boot();
     struct task *t = kt_task("t", 3, CAP_ALL);
-    uint16_t labels[] = { 0, 1, 0x0100, 0x0112, 0x0200, 0xf001, 0xffff };
+    uint16_t labels[] = { 0, 1, 0x0100, 0x0113, 0x0200, 0xf001, 0xffff };
     for (unsigned i = 0; i < ARRAY_SIZE(labels); i++) {
         CHECK_EQ(kt_kcall(t, labels[i], "abc", 3), -E_NOSYS);
         CHECK_EQ(t->msgbuf->len, 0);
@@ -179,7 +179,11 @@ TEST(ks_create_set_pager_start_task) {
     long boot_ch = channel_open(t), pager_ch = channel_open(t);
     struct channel *bch = kt_ch(t, boot_ch), *pch = kt_ch(t, pager_ch);
     uint8_t d[64];
-    uint16_t n = create_req(d, CAP_IRQ, 9, 0x1234, "prog");
+    uint16_t n = create_req(d, CAP_IRQ, NUM_PRIORITIES, 0x1234, "prog");
+    kt_msg(t, KS_CREATE_TASK, d, n);
+    CHECK_EQ(kt_ipc(t, KERNEL_CID, IPC_CALL), 0);
+    CHECK_EQ((long)t->msgbuf->arg, -E_INVAL);        /* a priority past the last */
+    n = create_req(d, CAP_IRQ, NUM_PRIORITIES - 1, 0x1234, "prog");
     kt_msg(t, KS_CREATE_TASK, d, n);
     t->msgbuf->flags = MSG_CHANNEL;
     t->msgbuf->channel = (int32_t)boot_ch;
@@ -189,7 +193,7 @@ TEST(ks_create_set_pager_start_task) {
     struct task *c = task_lookup((int)tid);
     REQUIRE(c != NULL);
     CHECK_EQ(c->state, TASK_STATE_STOPPED);
-    CHECK_EQ(c->prio, NUM_PRIORITIES - 1);           /* 9 is clamped */
+    CHECK_EQ(c->prio, NUM_PRIORITIES - 1);
     CHECK_EQ(c->caps, CAP_IRQ);
     CHECK_STR(c->name, "prog");
     CHECK_EQ(c->arch.entry, KT_ENTRY);
@@ -444,6 +448,7 @@ static const struct { uint16_t label; uint8_t cap; uint8_t min_len; } documented
     { KS_YIELD, 0, 0 },
     { KS_MMIO, CAP_IO, sizeof(struct ks_mmio_req) },
     { KS_SUPERVISE, CAP_TASK, sizeof(struct ks_supervise_req) },
+    { KS_FREE_PAGE, 0, sizeof(struct ks_free_page_req) },
     { KS_HALT, CAP_TASK, 0 },
 };
 
@@ -489,6 +494,6 @@ TEST(ks_table_refuses_short_requests_with_e_inval) {
             CHECK_EQ(kt_kcall(t, (uint16_t)label, zeros, (uint16_t)len), -E_INVAL);
         checked++;
     }
-    CHECK_EQ(checked, 11);
+    CHECK_EQ(checked, 12);
     CHECK_EQ(t->state, TASK_STATE_RUNNABLE);
 }

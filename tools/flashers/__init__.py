@@ -40,6 +40,30 @@ def hardware_methods(board) -> list[str]:
     return [m for m in board.flash_methods if m in HARDWARE_METHODS]
 
 
+def check_hardware(board, method: str | None = None, probe: str | None = None) -> str:
+    """Before any build: is the hardware `method` needs attached? The
+    method to use; NoProbe (one line) when no probe or DFU device is
+    there, ToolError when the choice is ambiguous or impossible."""
+    methods = hardware_methods(board)
+    if not methods:
+        raise ToolError(f"board '{board.name}' has no hardware flash method "
+                        f"(board.toml lists: {', '.join(board.flash_methods) or 'none'})")
+    method = method or methods[0]
+    if method not in methods:
+        raise ToolError(f"board '{board.name}' has no '{method}' flash method "
+                        f"(it has: {', '.join(methods)})", status=2)
+    if method == "pyocd":
+        from .pyocd_flasher import PyocdFlasher
+        PyocdFlasher(board).choose_probe(probe)
+    else:
+        from .dfu_flasher import DfuFlasher, UsbDfuDevice
+        if probe:
+            raise ToolError("--probe picks a debug probe; the dfu method has none", status=2)
+        f = DfuFlasher(board)
+        UsbDfuDevice.find(f.vid, f.pid)
+    return method
+
+
 def flash_board(board, build: Path, method: str | None = None, probe: str | None = None,
                 out=print) -> None:
     """Program the board with `method` (default: its first hardware method)."""

@@ -143,7 +143,7 @@ def test_rust_compiler_checks_every_size_and_offset(tmp_path):
     ('["data", "u8[MSG_INLINE_MAX]", "", "MSG_HEADER_SIZE"]', '["data", "u8[MSG_INLINE_MAX]", "", "24"]',
      "struct nagi_msg field data: offset is 32, expected 24"),
     # Implicit padding (a u64 after one u32) is refused.
-    ('    ["prio", "u32", "0 = highest; clamped to NUM_PRIORITIES - 1"],\n', '',
+    ('    ["prio", "u32", "0 = highest .. NUM_PRIORITIES - 1 (else E_INVAL)"],\n', '',
      "struct ks_create_task_req field arg: at offset 4, not 8-aligned"),
     ('KS_TIMER = ["0x0109"', 'KS_TIMER = ["0x01zz"', "constant KS_TIMER: bad value '0x01zz'"),
     ('KS_TIMER = ["0x0109"', 'KS_TIMER = ["0x10109"', "constant KS_TIMER: 65801 does not fit u16"),

@@ -201,3 +201,68 @@ def test_switching_board_in_a_config_updates_hidden_values(pc, tmp_path):
     new = cfg.read_text()
     assert 'CONFIG_CONSOLE_UART="cmsdk-uart"' in new and "CONFIG_RAM_SIZE=0x400000" in new
     assert 'CONFIG_CONSOLE_UART="16550"' not in new
+
+
+def test_non_utf8_config_is_one_line_naming_the_byte(pc, tmp_path):
+    configure(pc, tmp_path, [])
+    cfg = tmp_path / ".config"
+    cfg.write_bytes(cfg.read_bytes() + b"# caf\xe9\n")
+    with pytest.raises(ToolError) as e:
+        configure(pc, tmp_path, [])
+    msg = str(e.value)
+    assert "\n" not in msg and "not UTF-8" in msg and "0xe9" in msg and str(cfg) in msg
+
+
+def _menuconfig_choosing(board_name, tick=None):
+    """A stand-in for the menuconfig UI: selects `board_name` in the board
+    choice (and changes TICK_HZ), as a user would, then saves."""
+    def run(config):
+        from tools.config import load_kconfig
+        kconf = load_kconfig()
+        kconf.load_config(str(config))
+        kconf.syms["BOARD_" + board_name.upper().replace("-", "_")].set_value("y")
+        if tick:
+            kconf.syms["TICK_HZ"].set_value(str(tick))
+        kconf.write_config(str(config))
+        return 0
+    return run
+
+
+def test_menuconfig_board_switch_moves_the_config_and_keeps_the_old(pc, tmp_path, capsys):
+    from tools.cli import do_menuconfig
+    build = tmp_path / "pc"
+    configure(pc, build, [])
+    before = (build / ".config").read_text()
+    assert do_menuconfig(pc, build, [], run=_menuconfig_choosing("mps2-an386", tick=250)) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1 and "moved to" in out[0] and "--board mps2-an386" in out[0]
+    assert (build / ".config").read_text() == before           # pc's is untouched
+    configure(pc, build, [])                                      # and still builds
+    moved = tmp_path / "mps2-an386" / ".config"
+    assert "CONFIG_BOARD_MPS2_AN386=y" in moved.read_text()
+    assert "CONFIG_TICK_HZ=250" in moved.read_text()              # the edit is kept there
+    result = configure(load_board("mps2-an386"), tmp_path / "mps2-an386", [])
+    assert result.values["BOARD"] == "mps2-an386" and result.values["TICK_HZ"] == "250"
+
+
+def test_menuconfig_without_a_switch_reports_what_changed(pc, tmp_path, capsys):
+    from tools.cli import do_menuconfig
+    build = tmp_path / "pc"
+    configure(pc, build, [])
+    assert do_menuconfig(pc, build, [], run=_menuconfig_choosing("pc", tick=250)) == 0
+    assert "configuration of pc: " in capsys.readouterr().out
+    assert "CONFIG_TICK_HZ=250" in (build / ".config").read_text()
+
+
+def test_menuconfig_failure_leaves_the_config(pc, tmp_path):
+    from tools.cli import do_menuconfig
+    build = tmp_path / "pc"
+    configure(pc, build, [])
+    before = (build / ".config").read_bytes()
+
+    def crash(config):
+        config.write_text("garbage\n")
+        return 1
+    with pytest.raises(ToolError, match="left as it was"):
+        do_menuconfig(pc, build, [], run=crash)
+    assert (build / ".config").read_bytes() == before

@@ -373,3 +373,30 @@ def test_dfu_without_device_is_no_probe(l475, tmp_path, monkeypatch):
 def test_run_on_a_qemu_first_board_boots_the_twin(no_build, monkeypatch):
     with_probes(monkeypatch, ["A1"])          # attached, but mps2-an386's default is qemu
     assert cli.main(["run", "--board", "mps2-an386"]) == 0 and no_build == ["mps2-an386"]
+
+
+@pytest.fixture
+def builds(monkeypatch, no_build):
+    made = []
+    monkeypatch.setattr(cli, "do_build", lambda board, build, overrides: made.append(board.name))
+    return made
+
+
+@pytest.mark.parametrize("argv", [
+    ["run", "--board", "b-l475e-iot01a", "--hardware"],
+    ["run", "--board", "b-l475e-iot01a", "--probe", "ZZ"],
+    ["flash", "--board", "b-l475e-iot01a"],
+])
+def test_missing_hardware_is_said_before_anything_is_built(builds, monkeypatch, capsys, argv):
+    with_probes(monkeypatch, [])
+    assert cli.main(argv) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: ")
+    assert builds == []
+
+
+def test_no_probe_run_builds_then_boots_the_twin(builds, monkeypatch, capsys):
+    with_probes(monkeypatch, [])
+    assert cli.main(["run", "--board", "b-l475e-iot01a"]) == 0
+    assert builds == ["b-l475e-iot01a"] and builds is not None
+    assert capsys.readouterr().out.index("no debug probe found") >= 0

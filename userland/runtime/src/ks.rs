@@ -68,6 +68,12 @@ pub fn alloc_page(vaddr: u64) -> Result<()> {
     call_with(KS_ALLOC_PAGE, &KsAllocPageReq { vaddr }).map(|_| ())
 }
 
+/// Unmap and free one of the caller's pages (a page payload it does not
+/// want, or heap it gives back). -E_NOTSUP without paging.
+pub fn free_page(vaddr: u64) -> Result<()> {
+    call_with(KS_FREE_PAGE, &KsFreePageReq { vaddr }).map(|_| ())
+}
+
 /// Route IRQ `irq` to `ch` as NOTIFY_IRQ (needs CAP_IRQ).
 pub fn listen_irq(irq: u32, ch: Channel) -> Result<()> {
     call_with(KS_LISTEN_IRQ, &KsListenIrqReq { irq, cid: ch.cid() }).map(|_| ())

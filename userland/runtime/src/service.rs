@@ -118,14 +118,101 @@ pub fn listen(name: &str) -> Result<Channel> {
 }
 
 /// Accept an INIT_CONNECT message: route the new client channel into
-/// `listen`. Returns the client's channel (server side).
+/// `listen`. Returns the client's channel (server side). Only init may
+/// connect clients, and it speaks on the server's bootstrap channel
+/// (routed into `listen`): the same label from a client is refused and
+/// its payloads dropped, so no client can make the server hold channels.
 pub fn accept(listen: Channel, m: &Msg) -> Result<Channel> {
+    if m.from != BOOTSTRAP_CID {
+        drop_payloads(m);
+        return Err(Error::Perm);
+    }
     let client = Channel::from_raw(m.channel_payload().ok_or(Error::Inval)?);
     if let Err(e) = client.transfer(listen) {
         let _ = client.close();
         return Err(e);
     }
     Ok(client)
+}
+
+/// The client channels init gave a server (INIT_CONNECT), at most N: a
+/// server keeps one channel per connection, so without this table the
+/// channels of clients long gone would pile up (and a client connecting
+/// again and again could fill the server's channel table). Every accept
+/// first closes the channels whose client has gone; when N are live the
+/// new connection is refused (closed, -E_NOMEM).
+pub struct Clients<const N: usize> {
+    cids: [i32; N],
+}
+
+impl<const N: usize> Default for Clients<N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<const N: usize> Clients<N> {
+    pub const fn new() -> Self {
+        Clients { cids: [-1; N] }
+    }
+
+    /// accept() plus the bookkeeping above.
+    pub fn accept(&mut self, listen: Channel, m: &Msg) -> Result<Channel> {
+        let ch = accept(listen, m)?;
+        self.sweep();
+        match self.cids.iter_mut().find(|c| **c < 0) {
+            Some(slot) => {
+                *slot = ch.cid();
+                Ok(ch)
+            }
+            None => {
+                let _ = ch.close();
+                Err(Error::NoMem)
+            }
+        }
+    }
+
+    /// Close the channels whose client end has gone. A non-blocking send
+    /// of an empty message (label 0) probes a channel: E_CLOSED if its
+    /// peer is gone; otherwise it fails (E_WOULDBLOCK) unless the client
+    /// waits in a plain receive on it, which no client protocol does.
+    pub fn sweep(&mut self) {
+        for slot in self.cids.iter_mut().filter(|c| **c >= 0) {
+            let ch = Channel::from_raw(*slot);
+            if ch.send_noblock(&Msg::new(0)) == Err(Error::Closed) {
+                let _ = ch.close();
+                *slot = -1;
+            }
+        }
+    }
+
+    /// Live client channels.
+    pub fn count(&self) -> usize {
+        self.cids.iter().filter(|c| **c >= 0).count()
+    }
+}
+
+/// Close the channel payload of `m`, if any: a server calls this for every
+/// message whose protocol carries no channel (every server treats every
+/// message as hostile: a payload it did not ask for would stay with it).
+pub fn drop_channel(m: &Msg) {
+    if let Some(cid) = m.channel_payload() {
+        let _ = Channel::from_raw(cid).close();
+    }
+}
+
+/// Give back the page payload of `m`, if any (KS_FREE_PAGE): pages sent
+/// to a server it did not ask for would otherwise stay mapped in it.
+pub fn drop_page(m: &Msg) {
+    if let Some(page) = m.page_payload() {
+        let _ = crate::ks::free_page(page);
+    }
+}
+
+/// Both: for a message that may carry no payload at all.
+pub fn drop_payloads(m: &Msg) {
+    drop_channel(m);
+    drop_page(m);
 }
 
 /// Sleep `ms` milliseconds on a private timer channel.

@@ -222,23 +222,41 @@ fn kill(_: &mut Services, rest: &str) {
     let (Some(tid), delay, None) = (w.next().and_then(parse_u32), w.next(), w.next()) else {
         return println!("kill: usage: kill <tid> [ms]");
     };
-    let Some(ms) = delay.map(|d| parse_u32(d).filter(|ms| *ms <= 0xffff && tid <= 0xff)) else {
+    let Some(ms) = delay.map(parse_u32) else {
         return match ks::kill(tid) {
             Ok(()) => println!("kill: ok"),
             Err(e) => println!("kill: {}", e),
         };
     };
     let Some(ms) = ms else {
-        return println!("kill: usage: kill <tid> [ms]: ms < 65536, tid < 256 with ms");
+        return println!("kill: usage: kill <tid> [ms]");
     };
-    // The shell goes on (e.g. printing) while a helper waits and kills;
-    // the helper's arg is 32 bits on arm-m: mode, ms, tid.
-    let arg = FAULT_KILL | (u64::from(ms) << 8) | (u64::from(tid) << 24);
-    let r = ks::create_task("faulter", CAP_TASK, PRIO_KILLER, arg, None).and_then(ks::start_task);
-    match r {
+    match kill_later(tid, ms) {
         Ok(()) => println!("kill: task {} in {} ms", tid, ms),
         Err(e) => println!("kill: {}", e),
     }
+}
+
+/// The shell goes on (e.g. printing) while a helper (faulter mode 7,
+/// CAP_TASK, above the shell's priority) waits `ms` and kills `tid`. The
+/// order goes through the helper's bootstrap channel: it waits there as
+/// soon as it is started.
+fn kill_later(tid: u32, ms: u32) -> Result<()> {
+    let (mine, theirs) = runtime::Channel::pair()?;
+    let helper = ks::create_task("faulter", CAP_TASK, PRIO_KILLER, FAULT_KILL, Some(theirs)).inspect_err(|_| {
+        let _ = theirs.close();
+    });
+    let r = helper.and_then(|h| {
+        ks::start_task(h).inspect_err(|_| {
+            let _ = ks::kill(h);
+        })?;
+        let mut m = Msg::new(0);
+        m.push_u32(tid)?;
+        m.push_u32(ms)?;
+        mine.send(&m)
+    });
+    let _ = mine.close();
+    r
 }
 
 fn count(_: &mut Services, rest: &str) {

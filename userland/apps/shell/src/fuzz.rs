@@ -73,12 +73,13 @@ fn create(name: &'static str, caps: u32) -> Result<Started> {
 }
 
 /// Start f and hand it channels to the servers: all of them, or on MCU
-/// boards (32 channels in the whole system) every other one, so that the
-/// two fuzzers between them cover every server.
-fn give_targets(f: &Started, half: usize) -> Result<()> {
+/// boards (32 channels in the whole system) one, the `pick`th (the seed
+/// picks, so runs with different seeds reach every server).
+fn give_targets(f: &Started, pick: u64) -> Result<()> {
     ks::start_task(f.tid)?;
+    let n = servers().count() as u64;
     for (i, name) in servers().enumerate() {
-        if config::CONFIG_ARCH_ARM_M && i % 2 != half {
+        if config::CONFIG_ARCH_ARM_M && i as u64 != pick % n {
             continue;
         }
         let target = service::lookup(name)?;
@@ -104,16 +105,15 @@ fn start_and_wait(calls: u32, seed: u64, trace_from: u32) -> Result<bool> {
     })?;
     // Everything is set up before either fuzzer runs: once running they
     // open channels and create tasks, and could take what the set-up needs.
-    let setup = give_targets(&a, 0).and_then(|_| give_targets(&b, 1)).and_then(|_| {
-        let rx = Channel::open()?;
-        // One receive for both reports: a fuzzer that finishes first may be
-        // the one the other waits on (calls go from fuzz to fuzz_peer).
-        a.mine.transfer(rx)?;
-        b.mine.transfer(rx)?;
+    let setup = give_targets(&a, seed).and_then(|_| give_targets(&b, seed.wrapping_add(1))).and_then(|_| {
+        // One receive for both reports (on a's channel): a fuzzer that
+        // finishes first may be the one the other waits on (calls go from
+        // fuzz to fuzz_peer).
+        b.mine.transfer(a.mine)?;
         let (pa, pb) = Channel::pair()?;
         go(&a, pa, FUZZ_PRIVILEGED, &start)?;
         go(&b, pb, 0, &start)?;
-        Ok(rx)
+        Ok(a.mine)
     });
     let rx = match setup {
         Ok(rx) => rx,
@@ -159,7 +159,6 @@ fn start_and_wait(calls: u32, seed: u64, trace_from: u32) -> Result<bool> {
     let _ = ks::timer(rx, 0);
     let _ = a.mine.close();
     let _ = b.mine.close();
-    let _ = rx.close();
     Ok(true)
 }
 

@@ -177,6 +177,10 @@ fn page_payload(svc: &mut Services) -> Check {
     // SAFETY: the kernel just mapped this page into the shell at `page`
     // (reported in msg.page); it is page-aligned and readable.
     let magic = unsafe { core::ptr::read_volatile(page as *const u64) };
+    // Give the page back (each run would keep one otherwise), and check
+    // it is gone: a second free of the same address finds nothing.
+    ok("free the page", ks::free_page(page))?;
+    want("free it again", ks::free_page(page), Error::Fault)?;
     expect(magic == PEER_PAGE_MAGIC, || format!("magic {:#x} at {:#x}", magic, page))
 }
 

@@ -34,6 +34,7 @@ struct Server {
     board: Board,
     listen: Channel,
     waiter: Option<Waiter>,
+    clients: service::Clients<8>,
 }
 
 fn main(_arg: u64) -> i32 {
@@ -53,7 +54,7 @@ fn run() -> Result<()> {
     board.enable_button_interrupt();
     Channel::BOOTSTRAP.transfer(listen)?;
     service::register("gpio")?;
-    let mut s = Server { board, listen, waiter: None };
+    let mut s = Server { board, listen, waiter: None, clients: service::Clients::new() };
     let mut m = Msg::new(0);
     loop {
         if listen.recv(&mut m).is_ok() {
@@ -71,6 +72,9 @@ fn reply(to: Channel, label: u16, r: Result<u64>) {
 impl Server {
     fn handle(&mut self, m: &Msg) {
         let from = Channel::from_raw(m.from);
+        if m.label != INIT_CONNECT {
+            service::drop_payloads(m); // no gpio request carries one
+        }
         match m.label {
             LABEL_NOTIFICATION => {
                 if m.arg & NOTIFY_IRQ != 0 {
@@ -81,7 +85,7 @@ impl Server {
                 }
             }
             INIT_CONNECT => {
-                let _ = service::accept(self.listen, m);
+                let _ = self.clients.accept(self.listen, m);
             }
             GPIO_READ => reply(from, GPIO_READ, Ok(self.board.button() as u64)),
             GPIO_WAIT => self.wait(from, m),

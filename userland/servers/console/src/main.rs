@@ -25,6 +25,8 @@ const INPUT_MAX: usize = if config::CONFIG_ARCH_HAS_MMU { 1024 } else { 256 };
 /// Polling period when the RX interrupt cannot be had.
 const POLL_MS: u32 = 20;
 const MAX_READERS: usize = 16;
+/// Client connections kept at once (a task has 12 channel ids on MCUs).
+const MAX_CLIENTS: usize = if config::CONFIG_ARCH_HAS_MMU { 32 } else { 8 };
 
 struct Console {
     uart: Uart,
@@ -32,6 +34,7 @@ struct Console {
     head: usize,
     len: usize,
     readers: [i32; MAX_READERS],
+    clients: service::Clients<MAX_CLIENTS>,
 }
 
 fn main(_arg: u64) -> i32 {
@@ -65,7 +68,7 @@ fn run() -> Result<(), Error> {
     };
     Channel::BOOTSTRAP.transfer(listen)?;
     service::register("console")?;
-    let mut c = Console { uart, input: [0; INPUT_MAX], head: 0, len: 0, readers: [-1; MAX_READERS] };
+    let mut c = Console { uart, input: [0; INPUT_MAX], head: 0, len: 0, readers: [-1; MAX_READERS], clients: service::Clients::new() };
     let mut m = Msg::new(0);
     loop {
         if listen.recv(&mut m).is_ok() {
@@ -82,6 +85,9 @@ fn run() -> Result<(), Error> {
 impl Console {
     fn handle(&mut self, listen: Channel, m: &Msg) {
         let from = Channel::from_raw(m.from);
+        if m.label != INIT_CONNECT {
+            service::drop_payloads(m); // no console request carries one
+        }
         match m.label {
             LABEL_NOTIFICATION => {}
             CONSOLE_WRITE => {
@@ -92,7 +98,7 @@ impl Console {
             }
             CONSOLE_READ => self.add_reader(from),
             INIT_CONNECT => {
-                let _ = service::accept(listen, m);
+                let _ = self.clients.accept(listen, m);
             }
             _ => {
                 let mut r = Msg::new(m.label);

@@ -199,12 +199,9 @@ impl Init {
         if self.listen.recv(&mut m).is_err() {
             return;
         }
-        // No request of the init protocol carries a channel: a client
-        // must not fill init's channel table.
-        if m.flags & MSG_CHANNEL != 0 {
-            let _ = Channel::from_raw(m.channel).close();
-        }
         let from = Channel::from_raw(m.from);
+        // No init request carries a payload: drop what a child sends along.
+        runtime::service::drop_payloads(&m);
         match m.label {
             LABEL_NOTIFICATION => {
                 if m.arg & NOTIFY_TASK_DIED != 0 {

@@ -24,9 +24,10 @@ struct Pager {
     /// Where pages are mapped in this task before they move to the faulter.
     scratch: u64,
     served: u64,
+    /// Faults refused, forged ones (without MSG_KERNEL) included.
     refused: u64,
     scratch_mapped: bool,
-    clients: [i32; MAX_CLIENTS],
+    clients: service::Clients<MAX_CLIENTS>,
 }
 
 fn main(_arg: u64) -> i32 {
@@ -42,7 +43,7 @@ fn main(_arg: u64) -> i32 {
         return 1;
     };
     let heap = bi.heap_base..bi.heap_base + bi.heap_size;
-    let mut p = Pager { listen, heap, scratch: bi.scratch, served: 0, refused: 0, scratch_mapped: false, clients: [-1; MAX_CLIENTS] };
+    let mut p = Pager { listen, heap, scratch: bi.scratch, served: 0, refused: 0, scratch_mapped: false, clients: service::Clients::new() };
     let mut m = Msg::new(0);
     loop {
         if listen.recv(&mut m).is_ok() {
@@ -54,8 +55,21 @@ fn main(_arg: u64) -> i32 {
 impl Pager {
     fn handle(&mut self, m: &mut Msg) {
         let from = Channel::from_raw(m.from);
+        if m.label != INIT_CONNECT {
+            // No request to the pager carries a payload: a channel or a
+            // page sent along would stay here for good.
+            service::drop_payloads(m);
+        }
         match m.label {
-            LABEL_PAGE_FAULT => self.page_fault(from, m),
+            // Only the kernel's own fault messages (MSG_KERNEL, which no
+            // task can send): a forged one could map pages anywhere.
+            LABEL_PAGE_FAULT if m.flags & MSG_KERNEL != 0 => self.page_fault(from, m),
+            LABEL_PAGE_FAULT => {
+                self.refused += 1;
+                let mut r = Msg::new(LABEL_PAGE_FAULT_REPLY);
+                r.arg = runtime::error::to_raw(Err(runtime::Error::Perm));
+                let _ = from.reply(&r);
+            }
             MEM_STATS => {
                 let mut r = Msg::new(MEM_STATS);
                 let _ = r.push_u64(self.served);
@@ -99,28 +113,8 @@ impl Pager {
 
     /// A new client (or pager) channel from init.
     fn connect(&mut self, m: &Msg) {
-        self.sweep();
-        match service::accept(self.listen, m) {
-            Ok(ch) => match self.clients.iter_mut().find(|c| **c < 0) {
-                Some(slot) => *slot = ch.cid(),
-                None => runtime::debug_println!("memory: client table full"),
-            },
-            Err(e) => runtime::debug_println!("memory: connect failed: {}", e),
-        }
-    }
-
-    /// Close channels whose other end is gone (the task died). A
-    /// non-blocking send of an empty message probes a channel without
-    /// side effects: E_CLOSED if unlinked, else E_WOULDBLOCK (nobody
-    /// receives on a pager channel or waits in a plain receive on a
-    /// client channel).
-    fn sweep(&mut self) {
-        for slot in self.clients.iter_mut().filter(|c| **c >= 0) {
-            let ch = Channel::from_raw(*slot);
-            if ch.send_noblock(&Msg::new(0)) == Err(runtime::Error::Closed) {
-                let _ = ch.close();
-                *slot = -1;
-            }
+        if let Err(e) = self.clients.accept(self.listen, m) {
+            runtime::debug_println!("memory: connect refused: {}", e);
         }
     }
 }

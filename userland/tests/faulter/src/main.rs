@@ -5,9 +5,10 @@
 //! FP registers before anything else touches them and print what a task
 //! without FP state found there (`fpu leak: clean` or `fpu leak: LEAKED
 //! <register>=<value>`, on the kernel console; the shell's `fpu leak`).
-//! 7 = sleep (arg bits 8..23, ms) then kill task arg bits 24..31 (the
-//! shell's deferred `kill <tid> <ms>`; the shell creates it with CAP_TASK
-//! for that; the arg is 32 bits wide on arm-m).
+//! 7 = receive (u32 tid, u32 ms) on the bootstrap channel, sleep ms, kill
+//! tid (the shell's deferred `kill <tid> <ms>`; the shell creates it with
+//! CAP_TASK and a bootstrap channel for that: a tid does not fit in the
+//! 32-bit arg of arm-m together with the rest).
 //! On arm-m (no MMU) "kernel" reads the kernel's RAM (CONFIG_RAM_BASE,
 //! privileged only) and "unmapped" an address outside every MPU region.
 #![no_std]
@@ -100,6 +101,27 @@ fn fpu_leak() -> i32 {
     }
 }
 
+/// Mode 7: the order comes on the bootstrap channel (u32 tid, u32 ms).
+fn kill_later() -> i32 {
+    let boot = runtime::Channel::BOOTSTRAP;
+    let mut m = runtime::Msg::new(0);
+    let order = boot.recv(&mut m).ok().and_then(|_| Some((m.get_u32(0)?, m.get_u32(4)?)));
+    runtime::service::drop_payloads(&m);
+    let _ = boot.close();
+    let Some((tid, ms)) = order else {
+        runtime::debug_println!("faulter: no kill order");
+        return 1;
+    };
+    let _ = runtime::service::sleep_ms(ms);
+    match runtime::ks::kill(tid) {
+        Ok(()) => 0,
+        Err(e) => {
+            runtime::debug_println!("faulter: kill {}: {}", tid, e);
+            1
+        }
+    }
+}
+
 fn main(arg: u64) -> i32 {
     match arg {
         1 => read(KERNEL_ADDR) as i32,
@@ -110,17 +132,7 @@ fn main(arg: u64) -> i32 {
         },
         5 => deep(0) as i32,
         6 => fpu_leak(),
-        m if m & 0xff == 7 => {
-            let tid = ((m >> 24) & 0xff) as u32;
-            let _ = runtime::service::sleep_ms(((m >> 8) & 0xffff) as u32);
-            match runtime::ks::kill(tid) {
-                Ok(()) => 0,
-                Err(e) => {
-                    runtime::debug_println!("faulter: kill {}: {}", tid, e);
-                    1
-                }
-            }
-        }
+        7 => kill_later(),
         _ => {
             runtime::debug_println!("faulter: unknown mode {}", arg);
             1

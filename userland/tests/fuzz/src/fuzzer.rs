@@ -34,7 +34,7 @@ const CHILDREN: usize = 8;
 const PROGRESS_EVERY: u32 = 1 << 16;
 const GUARD_MS: u32 = 2;
 const NO_TRACE: u32 = u32::MAX;
-const CONFIG_WAIT_MS: u32 = 5000;
+const CONFIG_WAIT_MS: u32 = 1000;
 
 /// Channel ids worth trying besides the fuzzer's own: the kernel, the
 /// bootstrap channel, the edges of the table and of the integer.
@@ -50,10 +50,10 @@ const LABELS: [u16; 24] = [
 ];
 /// Kernel-server labels the fuzzer may send: all but KS_EXIT, KS_PANIC,
 /// KS_SUPERVISE and KS_HALT (see the top of the file); task requests are
-/// built apart. 0x0112 and 0x01ff are unused labels.
+/// built apart. 0x0113 and 0x01ff are unused labels.
 const KS_LABELS: [u16; 13] = [
     KS_ALLOC_PAGE, KS_LISTEN_IRQ, KS_IOPORT, KS_TIMER, KS_UPTIME, KS_TASK_INFO, KS_MEM_INFO,
-    KS_YIELD, KS_MMIO, 0x0100, 0x0112, 0x01ff, 0xf002,
+    KS_YIELD, KS_MMIO, 0x0100, 0x0113, 0x01ff, 0xf002,
 ];
 const CHILD_NAMES: [&[u8]; 6] = [
     b"faulter", b"fuzz_peer", b"no_such_program", b"", b"fuzz\0peer",
@@ -180,7 +180,10 @@ impl Fuzzer {
                 self.forget(a);
             }
             4 => {
-                let (a, b) = (self.mine_or_wild(), self.any_cid());
+                // Both ends its own: once its peer dies, linking the
+                // fuzzer's end of the peer channel to one of its own would
+                // make its next call to the peer wait on itself forever.
+                let (a, b) = (self.mine_or_wild(), self.mine_or_wild());
                 self.syscall("link", SYS_LINK, [a as u64, b as u64, 0, 0, 0]);
             }
             5 => {
@@ -321,6 +324,12 @@ impl Fuzzer {
         self.rng.fill(&mut m.data[..(len as usize).min(MSG_INLINE_MAX)]);
         m.len = len;
         m.arg = self.rng.edgy_u64();
+        // Requests that are slow by design (ipc_peer sleeps `arg` ms, up to
+        // 10 s, or runs `arg` FPU rounds of a tick each) get small args:
+        // the point is hostile input, not waiting.
+        if m.label == PEER_SLOW || m.label == PEER_FPU {
+            m.arg %= 4;
+        }
         let mut moved = None;
         match self.rng.below(6) {
             0 if self.n_own > 0 => {

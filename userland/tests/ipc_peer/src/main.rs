@@ -6,6 +6,7 @@
 #![no_std]
 #![no_main]
 
+use core::sync::atomic::{AtomicUsize, Ordering};
 use runtime::abi::*;
 use runtime::proto::*;
 use runtime::{ks, service, Channel, Error, Msg};
@@ -25,24 +26,93 @@ fn main(_arg: u64) -> i32 {
         }
     };
     let mut m = Msg::new(0);
+    let mut peer = Peer { listen, clients: service::Clients::new(), ping: None };
     loop {
         if listen.recv(&mut m).is_ok() {
-            handle(listen, &mut m);
+            peer.handle(&mut m);
         }
     }
 }
 
-fn handle(listen: Channel, m: &mut Msg) {
+/// How often, and how many times, a ping is offered before it is dropped.
+const PING_RETRY_MS: u32 = 1;
+const PING_TRIES: u32 = 200;
+
+struct Peer {
+    listen: Channel,
+    clients: service::Clients<8>,
+    /// The PEER_PING of the last PEER_ECHO_CHANNEL, not yet taken: the
+    /// channel, the ping and the tries left. Sent without blocking (a
+    /// client that never receives must not stop this server), retried on
+    /// a timer, dropped (and the channel closed) after PING_TRIES.
+    ping: Option<(Channel, Msg, u32)>,
+}
+
+impl Peer {
+    fn handle(&mut self, m: &mut Msg) {
+        if m.label == LABEL_NOTIFICATION && m.arg & NOTIFY_TIMER != 0 {
+            return self.offer_ping();
+        }
+        if m.label == PEER_ECHO_CHANNEL {
+            return self.echo_channel(m);
+        }
+        handle(self.listen, &mut self.clients, m);
+    }
+
+    /// PEER_ECHO_CHANNEL: reply arg 0, then send PEER_PING through the
+    /// channel in the request and close it. (protocols.md lists the ping
+    /// first; but a caller blocked in IPC_CALL cannot receive the ping
+    /// before the reply, so the reply goes first: the caller receives the
+    /// ping right after its call returns.)
+    fn echo_channel(&mut self, m: &Msg) {
+        let from = Channel::from_raw(m.from);
+        service::drop_page(m);
+        let Some(cid) = m.channel_payload() else {
+            let _ = from.reply(&error_reply(PEER_ECHO_CHANNEL, Error::Inval));
+            return;
+        };
+        let ch = Channel::from_raw(cid);
+        if self.ping.is_some() || from.reply(&Msg::new(PEER_ECHO_CHANNEL)).is_err() {
+            // One ping in flight at a time; none for a caller that did not call.
+            let _ = from.reply(&error_reply(PEER_ECHO_CHANNEL, Error::Busy));
+            let _ = ch.close();
+            return;
+        }
+        let mut ping = Msg::new(PEER_PING);
+        ping.arg = m.arg;
+        self.ping = Some((ch, ping, PING_TRIES));
+        self.offer_ping();
+    }
+
+    fn offer_ping(&mut self) {
+        let Some((ch, ping, tries)) = self.ping.take() else {
+            return;
+        };
+        if ch.send_noblock(&ping) == Err(Error::WouldBlock) && tries > 1 {
+            self.ping = Some((ch, ping, tries - 1));
+            let _ = ks::timer(self.listen, PING_RETRY_MS);
+            return;
+        }
+        let _ = ch.close();
+    }
+}
+
+fn handle(listen: Channel, clients: &mut service::Clients<8>, m: &mut Msg) {
     let from = Channel::from_raw(m.from);
+    // Only PEER_ECHO_CHANNEL and PEER_SLOW take a channel, and nothing
+    // takes a page: anything else a client sends along is dropped.
+    service::drop_page(m);
+    if !matches!(m.label, INIT_CONNECT | PEER_ECHO_CHANNEL | PEER_SLOW) {
+        service::drop_channel(m);
+    }
     let reply = match m.label {
         INIT_CONNECT => {
-            let _ = service::accept(listen, m);
+            let _ = clients.accept(listen, m);
             return;
         }
         LABEL_NOTIFICATION => return,
         PEER_ECHO => Ok(echo(m)),
-        PEER_ECHO_CHANNEL => return echo_channel(from, m),
-        PEER_PAGE => give_page(),
+        PEER_PAGE => return give_page(from),
         PEER_SLOW => slow(m.arg, m.channel_payload().map(Channel::from_raw)),
         PEER_FPU => return fpu_helper(from, m.arg, m.get_u32(0).unwrap_or(0)),
         _ => Err(Error::NoSys),
@@ -63,39 +133,40 @@ fn echo(m: &Msg) -> Msg {
     r
 }
 
-/// Reply arg 0, then send PEER_PING through the channel in the request
-/// and close it. (protocols.md lists the ping first; but a caller blocked
-/// in IPC_CALL cannot receive the ping before the reply, so the reply goes
-/// first: the caller receives the ping right after its call returns.)
-fn echo_channel(from: Channel, m: &Msg) {
-    let Some(cid) = m.channel_payload() else {
-        let _ = from.reply(&error_reply(PEER_ECHO_CHANNEL, Error::Inval));
-        return;
-    };
-    let ch = Channel::from_raw(cid);
-    let mut ping = Msg::new(PEER_PING);
-    ping.arg = m.arg;
-    if from.reply(&Msg::new(PEER_ECHO_CHANNEL)).is_ok() {
-        let _ = ch.send(&ping);
-    }
-    let _ = ch.close();
-}
-
 /// A heap page (demand-paged by the pager) with the magic, as payload.
-fn give_page() -> Result<Msg, Error> {
-    let layout = core::alloc::Layout::from_size_align(PAGE_SIZE, PAGE_SIZE).map_err(|_| Error::Inval)?;
-    // SAFETY: a non-zero-sized layout. The page is handed to the caller
-    // (unmapped from this task by the kernel) and never freed here: the
-    // allocator must not reuse a page that is gone.
-    let p = unsafe { alloc::alloc::alloc_zeroed(layout) };
+fn give_page(from: Channel) {
+    // One page-sized heap slot, allocated once and never freed: each gift
+    // moves the page mapped there to the caller, and the next one touches
+    // the slot again, which the pager maps anew. So no number of requests
+    // grows this task (a fresh allocation per gift would take a heap page
+    // for good each time: any client could make the server eat memory).
+    static GIFT: AtomicUsize = AtomicUsize::new(0);
+    let mut p = GIFT.load(Ordering::Relaxed) as *mut u8;
     if p.is_null() {
-        return Err(Error::NoMem);
+        let Ok(layout) = core::alloc::Layout::from_size_align(PAGE_SIZE, PAGE_SIZE) else {
+            return;
+        };
+        // SAFETY: a non-zero-sized layout; the block is never freed (the
+        // slot lives as long as the task).
+        p = unsafe { alloc::alloc::alloc(layout) };
+        if p.is_null() {
+            let _ = from.reply(&error_reply(PEER_PAGE, Error::NoMem));
+            return;
+        }
+        GIFT.store(p as usize, Ordering::Relaxed);
     }
-    // SAFETY: p points to PAGE_SIZE writable, page-aligned bytes we own.
-    unsafe { core::ptr::write_volatile(p as *mut u64, PEER_PAGE_MAGIC) };
+    // SAFETY: p is the page-aligned slot this task owns; if the last gift
+    // moved its page away, this write faults and the pager maps a zeroed
+    // one. No reference into the slot is held anywhere.
+    unsafe {
+        core::ptr::write_bytes(p, 0, PAGE_SIZE);
+        core::ptr::write_volatile(p as *mut u64, PEER_PAGE_MAGIC);
+    }
     let mut r = Msg::new(PEER_PAGE);
     r.set_page(p as u64);
-    Ok(r)
+    // Not delivered (the client did not call, or went away): the page stays
+    // in the slot for the next request.
+    let _ = from.reply(&r);
 }
 
 /// Wait `ms` (bounded) on a timer before answering. If the request carries
@@ -104,15 +175,17 @@ fn give_page() -> Result<Msg, Error> {
 /// blocked in its call, then close it.
 fn slow(ms: u64, notify: Option<Channel>) -> Result<Msg, Error> {
     let step = (ms.min(10_000) as u32) / PEER_SLOW_NOTIFY_BITS.len() as u32;
+    let mut slept = Ok(());
     for bits in PEER_SLOW_NOTIFY_BITS {
         if let Some(ch) = notify {
             let _ = ch.notify(bits);
         }
-        service::sleep_ms(step)?;
+        slept = slept.and_then(|_| service::sleep_ms(step));
     }
     if let Some(ch) = notify {
-        let _ = ch.close();
+        let _ = ch.close(); // on every path: the channel is the client's
     }
+    slept?;
     let mut r = Msg::new(PEER_SLOW);
     r.arg = ks::uptime();
     Ok(r)
