@@ -40,6 +40,7 @@ WARM_UP_CALLS = 2000
 # memory is the pager of both fuzzers and a target of both); more growth
 # than that is a leak (a leak of payload channels grows with the calls).
 CONNECTIONS_PER_RUN = 4
+PROGRESS_EVERY = 16384      # calls between a fuzzer's progress lines (fuzzer.rs)
 
 
 @dataclass
@@ -160,7 +161,7 @@ def _watch(dut: Dut, calls: int, seed: int, trace_from: int | None, stall: float
         progress = len(PROGRESS_RX.findall(dut.transcript, mark))
         if progress > seen:
             seen, last = progress, time.monotonic()
-            out(f"fuzz: {progress * 65536 // 2} calls per fuzzer so far", flush=True)
+            out(f"fuzz: {progress * PROGRESS_EVERY // 2} calls per fuzzer so far", flush=True)
         elif time.monotonic() - last > stall:
             return [f"hang: no progress line for {stall:g} s"]
     if m.group(0).startswith("nagi: PANIC"):
@@ -210,7 +211,7 @@ def _summary(o: Outcome, board, transcript: str, log: Path, out) -> None:
     for line in tail:
         out(f"    {line}")
     last = PROGRESS_RX.findall(transcript)
-    start = max(0, int(last[-1]) - 65536) if last else 0
+    start = max(0, int(last[-1]) - PROGRESS_EVERY) if last else 0
     out(f"  replay with every call printed from #{start}: python3 flash.py fuzz --board "
         f"{board.name} --calls {o.calls} --seed {o.seed} --trace-from {start}")
     out(f"  full console log: {log}")

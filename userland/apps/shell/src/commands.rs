@@ -73,6 +73,11 @@ fn echo(_: &mut Services, rest: &str) {
 }
 
 fn ps(_: &mut Services, _: &str) {
+    print_ps();
+}
+
+/// The task table as `ps` prints it.
+pub fn print_ps() {
     // Restart counts from init (none if it cannot answer).
     let mut sup = [StatusEntry { tid: 0, restarts: 0 }; STATUS_ENTRIES_MAX];
     let n = service::status(&mut sup).unwrap_or(0);

@@ -124,6 +124,7 @@ fn start_and_wait(calls: u32, seed: u64, trace_from: u32) -> Result<bool> {
         }
     };
     let mut ok = [false, false];
+    let mut waits = 0u32;
     let mut m = Msg::new(0);
     while !(ok[0] && ok[1]) {
         // Every WAIT_REPORT_MS without a report, say what each fuzzer is
@@ -131,10 +132,15 @@ fn start_and_wait(calls: u32, seed: u64, trace_from: u32) -> Result<bool> {
         let _ = ks::timer(rx, WAIT_REPORT_MS);
         rx.recv(&mut m)?;
         if m.is_notification() && m.arg & NOTIFY_TIMER != 0 {
+            waits += 1;
             for (f, done) in [(&a, ok[0]), (&b, ok[1])] {
                 if !done {
                     println!("fuzz: waiting for {} (task {}): {}", f.name, f.tid, state_of(f.tid));
                 }
+            }
+            if waits % 6 == 0 {
+                // A minute without a report: every task, for the log.
+                crate::commands::print_ps();
             }
             continue;
         }
