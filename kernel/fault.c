@@ -6,7 +6,8 @@
  */
 #include "channel.h"
 
-struct channel *supervisor;   /* KS_SUPERVISE; cleared when it closes */
+struct channel *supervisor;   /* KS_SUPERVISE; cleared when it closes;
+                                 task_kill notifies it */
 
 static bool in_heap(uintptr_t addr) {
     return addr >= ARCH_HEAP_BASE && addr < ARCH_HEAP_BASE + ARCH_HEAP_SIZE;
@@ -22,8 +23,6 @@ static void kill_current(const char *what, uintptr_t addr) {
     for (int shift = (int)sizeof(addr) * 8 - 4; shift >= 0; shift -= 4)
         why[n++] = hex[(addr >> shift) & 0xf];
     why[n] = '\0';
-    if (supervisor && supervisor->owner != current)
-        ipc_notify(supervisor->transfer_to, NOTIFY_TASK_DIED);
     task_kill(current, TASK_STATE_KILLED, why);
 }
 

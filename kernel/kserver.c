@@ -228,6 +228,21 @@ static long ks_yield(struct request *r UNUSED) {
     return 0;
 }
 
+/* The supervisor stops the system (a critical task died): the reason is
+ * the request's text, printed as given (bounded, non-printing bytes
+ * shown as '?'). */
+static long ks_halt(struct request *r) {
+    char why[65];
+    unsigned n = MIN((unsigned)r->m->len, (unsigned)sizeof(why) - 1);
+    for (unsigned i = 0; i < n; i++) {
+        uint8_t c = r->m->data[i];
+        why[i] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+    }
+    why[n] = '\0';
+    printk("nagi: system halted by task %d (%s): %s\n", r->t->tid, r->t->name, why);
+    arch_halt();
+}
+
 static long ks_panic(struct request *r UNUSED) {
 #ifdef CONFIG_DEBUG_COMMANDS
     panic("requested by task %d (%s)", r->t->tid, r->t->name);
@@ -264,6 +279,7 @@ const struct ks_op ks_ops[KS_OP_COUNT] = {
     KS_OP(KS_MMIO, CAP_IO, sizeof(struct ks_mmio_req), 0, ks_mmio),
     KS_OP(KS_SUPERVISE, CAP_TASK, sizeof(struct ks_supervise_req), 0, ks_supervise),
     KS_OP(KS_FREE_PAGE, 0, sizeof(struct ks_free_page_req), KS_NEEDS_PAGING, ks_free_page),
+    KS_OP(KS_HALT, CAP_TASK, 0, 0, ks_halt),
 };
 
 /* The table entry of `label`, or NULL for a label no one serves. */

@@ -101,11 +101,14 @@ static void reclaim_unstarted(struct task *t) {
     }
 }
 
-/* Stop t for good. why != NULL: report it on the console. If t is the
- * current task this does not return. */
+/* Stop t for good (a fault, KS_KILL, KS_EXIT). why != NULL: report it on
+ * the console. The supervisor (unless t is its owner) gets
+ * NOTIFY_TASK_DIED. If t is the current task this does not return. */
 void task_kill(struct task *t, int state, const char *why) {
     if (why)
         printk("nagi: task %d (%s) killed: %s\n", t->tid, t->name, why);
+    if (supervisor && supervisor->owner != t)
+        ipc_notify(supervisor->transfer_to, NOTIFY_TASK_DIED);
     ipc_forget(t);
     sched_dequeue(t);
     channel_close_all(t);

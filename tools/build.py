@@ -20,9 +20,9 @@ from .initfs import pack
 from .paths import REPO, write_if_changed
 from .progress import Step
 
-USER_PROGRAMS = ["init", "memory", "console", "shell", "ipc_peer", "faulter"]
+USER_PROGRAMS = ["init", "memory", "console", "shell", "ipc_peer", "faulter", "critical"]
 # MCU images: no memory server (no pager); gpio only with CONFIG_GPIO.
-MCU_PROGRAMS = ["init", "console", "shell", "ipc_peer", "faulter"]
+MCU_PROGRAMS = ["init", "console", "shell", "ipc_peer", "faulter", "critical"]
 RUST_TARGET = {"x86_64": "x86_64-unknown-none", "arm-m": "thumbv7em-none-eabihf"}
 CARGO_CONFIG = {"x86_64": "userland/cross.toml", "arm-m": "userland/cross-arm.toml"}
 STEPS = 4

@@ -20,8 +20,9 @@ PROMPT = "nagi> "
 PROMPT_RX = r"nagi> "
 KERNEL_LOG_PREFIX = "nagi: "   # the kernel's own console lines (printk)
 # Lines that arrive whenever something happens, not as a command's output:
-# the kernel's printk lines and init's supervision reports.
-ASYNC_LINE_RX = re.compile(r"^(?:nagi: |init: task \d+ \(.*\) stopped by a fault$)")
+# the kernel's printk lines and init's (supervision reports: a task was
+# killed, a program died, was restarted or given up on).
+ASYNC_LINE_RX = re.compile(r"^(?:nagi: |init: )")
 
 
 class QtestPins:
@@ -135,8 +136,7 @@ class Dut:
     def run(self, command: str, timeout: float = 10.0, kernel_lines: bool = False) -> list[str]:
         """Send a command; return its output lines (without the echoed
         command line) up to the next prompt. The kernel's own lines
-        (`nagi: ...`) and init's `init: task N (name) stopped by a fault`
-        arrive whenever they are printed; they are left out unless
+        (`nagi: ...`) and init's (`init: ...`) arrive whenever they are printed; they are left out unless
         kernel_lines=True (use expect(..., since=mark) for them)."""
         self.console.drain(0.0)      # forget stray output before the command
         self.send_line(command)

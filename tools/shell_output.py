@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-PS_HEADER = ["TID", "NAME", "STATE", "PRIO", "CH", "PAGES", "TICKS"]
+PS_HEADER = ["TID", "NAME", "STATE", "PRIO", "CH", "PAGES", "TICKS", "RESTARTS"]
 PS_STATES = {"run", "send", "recv", "stopped", "killed", "exited"}
 
 
@@ -23,6 +23,7 @@ class Task:
     channels: int
     pages: int
     ticks: int
+    restarts: int | None = None    # None: a task init does not supervise ("-")
 
 
 def _one(rx: str, lines: list[str] | str, what: str) -> re.Match:
@@ -39,10 +40,11 @@ def parse_ps(lines: list[str]) -> list[Task]:
         raise ValueError(f"ps: header is not {' '.join(PS_HEADER)}: {lines[:1]!r}")
     tasks = []
     for row in rows[1:]:
-        if len(row) != 7 or row[2] not in PS_STATES:
+        if len(row) != 8 or row[2] not in PS_STATES:
             raise ValueError(f"ps: malformed row {' '.join(row)!r}")
-        tid, name, state, prio, ch, pages, ticks = row
-        tasks.append(Task(int(tid), name, state, int(prio), int(ch), int(pages), int(ticks)))
+        tid, name, state, prio, ch, pages, ticks, restarts = row
+        tasks.append(Task(int(tid), name, state, int(prio), int(ch), int(pages), int(ticks),
+                          None if restarts == "-" else int(restarts)))
     return tasks
 
 
@@ -190,4 +192,4 @@ def parse_fpu_leak(lines) -> int:
     return int(_one(r"^fpu leak: spy task (\d+) exited$", lines, "fpu leak").group(1))
 
 
-SUPERVISION_RX = r"init: task (\d+) \((\S+)\) stopped by a fault"
+SUPERVISION_RX = r"init: task (\d+) \((\S+)\) was killed"

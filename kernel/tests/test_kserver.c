@@ -89,7 +89,7 @@ TEST(ks_task_info_skips_free_slots) {
 TEST(ks_unknown_label_is_e_nosys) {
     kt_boot();
     struct task *t = kt_task("t", 3, CAP_ALL);
-    uint16_t labels[] = { 0, 1, 0x0100, 0x0112, 0x0200, 0xf001, 0xffff };
+    uint16_t labels[] = { 0, 1, 0x0100, 0x0113, 0x0200, 0xf001, 0xffff };
     for (unsigned i = 0; i < ARRAY_SIZE(labels); i++) {
         CHECK_EQ(kt_kcall(t, labels[i], "abc", 3), -E_NOSYS);
         CHECK_EQ(t->msgbuf->len, 0);
@@ -259,6 +259,37 @@ TEST(ks_exit_ends_the_task_and_frees_its_memory) {
     CHECK_EQ(host_table_pages, 0);
 }
 
+/* The supervisor hears of every death: KS_KILL and KS_EXIT as well as
+ * faults (test_fault.c), but not of its own. */
+TEST(ks_kill_and_exit_notify_the_supervisor) {
+    kt_boot();
+    struct task *s = kt_task("init", 1, CAP_TASK), *v = kt_task("v", 3, 0),
+                *e = kt_task("e", 3, 0);
+    long c = channel_open(s);
+    CHECK_EQ(kt_kcall(s, KS_SUPERVISE, &c, 4), 0);
+    uint32_t tid = (uint32_t)v->tid;
+    CHECK_EQ(kt_kcall(s, KS_KILL, &tid, 4), 0);
+    CHECK_EQ(kt_ch(s, c)->notifications, NOTIFY_TASK_DIED);
+    kt_ch(s, c)->notifications = 0;
+    int32_t code = 0;
+    kt_msg(e, KS_EXIT, &code, 4);
+    kt_ipc(e, KERNEL_CID, IPC_CALL);
+    CHECK_EQ(e->state, TASK_STATE_EXITED);
+    CHECK_EQ(kt_ch(s, c)->notifications, NOTIFY_TASK_DIED);
+    supervisor = NULL;
+}
+
+TEST(ks_halt_prints_the_reason_and_stops) {
+    kt_boot();
+    struct task *s = kt_task("init", 1, CAP_TASK), *u = kt_task("u", 3, 0);
+    const char why[] = "critical task 'memory' died\x01";
+    CHECK_EQ(kt_kcall(u, KS_HALT, why, sizeof(why) - 1), -E_PERM);
+    CHECK_EQ(host_console_len, 0);
+    CHECK(HALTS(kt_kcall(s, KS_HALT, why, sizeof(why) - 1)));
+    CHECK(host_console_contains("nagi: system halted by task 1 (init): "
+                                "critical task 'memory' died?"));
+}
+
 TEST(ks_mem_info_reports_pages) {
     kt_boot();
     struct task *t = kt_task("t", 3, 0);
@@ -418,6 +449,7 @@ static const struct { uint16_t label; uint8_t cap; uint8_t min_len; } documented
     { KS_MMIO, CAP_IO, sizeof(struct ks_mmio_req) },
     { KS_SUPERVISE, CAP_TASK, sizeof(struct ks_supervise_req) },
     { KS_FREE_PAGE, 0, sizeof(struct ks_free_page_req) },
+    { KS_HALT, CAP_TASK, 0 },
 };
 
 TEST(ks_table_matches_the_documented_requirements) {
@@ -446,7 +478,7 @@ TEST(ks_table_enforces_each_capability) {
         CHECK_EQ(t->msgbuf->len, 0);
         checked++;
     }
-    CHECK_EQ(checked, 9);
+    CHECK_EQ(checked, 10);
 }
 
 TEST(ks_table_refuses_short_requests_with_e_inval) {

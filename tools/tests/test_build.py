@@ -113,7 +113,7 @@ def arm_repo(repo):
     (repo / "userland" / "cross-arm.toml").write_text("")
     (repo / "userland" / "Cargo.toml").write_text(
         '[workspace]\nmembers = ["runtime", "init", "memory", "console", "shell", "ipc_peer",\n'
-        '"faulter", "bench_server", "gpio", "tests/fuzz"]\n')
+        '"faulter", "critical", "bench_server", "gpio", "tests/fuzz"]\n')
     # One crate, two programs ([[bin]] names), as userland/tests/fuzz.
     (repo / "userland" / "tests" / "fuzz").mkdir(parents=True)
     (repo / "userland" / "tests" / "fuzz" / "Cargo.toml").write_text(
@@ -145,9 +145,9 @@ def test_pc_cargo_command_has_no_layout_dir(repo):
 def test_mcu_programs_follow_config(arm_repo):
     b = Builder(load_board("b-l475e-iot01a"), arm_repo / "b", [], FakeRunner(), repo=arm_repo)
     assert b.programs({"BENCH": "y", "GPIO": "y"}) == \
-        ["init", "console", "shell", "ipc_peer", "faulter", "bench_server", "gpio"]
+        ["init", "console", "shell", "ipc_peer", "faulter", "critical", "bench_server", "gpio"]
     assert b.programs({"BENCH": "n", "GPIO": "n"}) == \
-        ["init", "console", "shell", "ipc_peer", "faulter"]
+        ["init", "console", "shell", "ipc_peer", "faulter", "critical"]
     assert "memory" in b.workspace_programs() and "runtime" not in b.workspace_programs()
     assert b.programs({"FUZZ": "y"})[-2:] == ["fuzz", "fuzz_peer"]
 
@@ -172,7 +172,7 @@ class ArmRunner(Runner):
         if cmd[0].endswith("cargo"):
             self.elf_dir.mkdir(parents=True, exist_ok=True)
             layout = Path(env["NAGI_LAYOUT_DIR"])
-            for p in ["init", "memory", "console", "shell", "ipc_peer", "faulter",
+            for p in ["init", "memory", "console", "shell", "ipc_peer", "faulter", "critical",
                       "bench_server", "gpio", "fuzz", "fuzz_peer"]:
                 out = self.elf_dir / p
                 before = out.read_bytes() if out.exists() else None
@@ -220,7 +220,7 @@ def test_arm_build_produces_the_image_and_the_map(arm_repo, capsys):
     assert f"kernel: flash {mm['kernel_flash_bytes']} B / 16384, static RAM " \
            f"{mm['kernel_ram_bytes']} B / 4096" in out
     assert [t["name"] for t in mm["tasks"]] == \
-        ["init", "console", "shell", "ipc_peer", "faulter", "bench_server",
+        ["init", "console", "shell", "ipc_peer", "faulter", "critical", "bench_server",
          "fuzz", "fuzz_peer"]  # no gpio, no memory
     # again: one cargo run, everything up to date, the map printed again
     b.runner.calls.clear()

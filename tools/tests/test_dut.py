@@ -66,7 +66,8 @@ def test_boot_and_run(fake_port, fake_clock):
 def test_run_leaves_out_kernel_lines(fake_port, fake_clock):
     dut, _ = shell(fake_port, {"kill 8": ["nagi: task 8 (faulter) killed: on request\r\n",
                                           "kill: ok\r\n"],
-                               "echo x": ["init: task 8 (faulter) stopped by a fault\r\n",
+                               "echo x": ["init: task 8 (faulter) was killed\r\n",
+                                          "init: console restarted as task 9 (restart 1)\r\n",
                                           "x\r\n"]}, fake_clock)
     dut.wait_for_boot()
     assert dut.run("kill 8") == ["kill: ok"]

@@ -7,12 +7,12 @@ import pytest
 from tools import cli
 from tools.fuzz import CONNECTIONS_PER_RUN, Snapshot, leaks, parse_reports
 
-PS = ["TID NAME STATE PRIO CH PAGES TICKS",
-      "1 init recv 1 6 24 2",
-      "2 memory recv 2 10 22 0",
-      "3 console recv 2 6 23 1",
-      "6 shell run 3 4 37 2",
-      "19 fuzz exited 4 0 0 9"]
+PS = ["TID NAME STATE PRIO CH PAGES TICKS RESTARTS",
+      "1 init recv 1 6 24 2 -",
+      "2 memory recv 2 10 22 0 0",
+      "3 console recv 2 6 23 1 0",
+      "6 shell run 3 4 37 2 0",
+      "19 fuzz exited 4 0 0 9 -"]
 MEM = ["mem: total 262144 KiB, free 259332 KiB, kernel 1024 KiB, heap pages served 12"]
 
 
@@ -29,7 +29,7 @@ def test_the_same_state_is_no_leak_and_dead_tasks_do_not_count():
     assert before.live == {"init": (6, 24), "memory": (10, 22), "console": (6, 23),
                            "shell": (4, 37)}
     assert leaks(before, snap()) == []
-    assert leaks(before, snap(PS + ["20 faulter killed 3 0 0 0"])) == []
+    assert leaks(before, snap(PS + ["20 faulter killed 3 0 0 0 -"])) == []
 
 
 def test_less_free_memory_is_a_leak():
@@ -38,27 +38,27 @@ def test_less_free_memory_is_a_leak():
 
 
 def test_a_server_with_more_pages_leaks_but_the_shell_may_grow_its_heap():
-    more = with_row("2 memory recv 2 10 22 0", "2 memory recv 2 10 23 0")
+    more = with_row("2 memory recv 2 10 22 0 0", "2 memory recv 2 10 23 0 0")
     assert leaks(snap(), snap(more)) == ["memory holds 23 pages (was 22)"]
-    shell = with_row("6 shell run 3 4 37 2", "6 shell run 3 4 40 2")
+    shell = with_row("6 shell run 3 4 37 2 0", "6 shell run 3 4 40 2 0")
     assert leaks(snap(), snap(shell)) == []
 
 
 def test_channels_beyond_one_runs_connections_leak():
-    ok = with_row("3 console recv 2 6 23 1", f"3 console recv 2 {6 + CONNECTIONS_PER_RUN} 23 1")
+    ok = with_row("3 console recv 2 6 23 1 0", f"3 console recv 2 {6 + CONNECTIONS_PER_RUN} 23 1 0")
     assert leaks(snap(), snap(ok)) == []
-    bad = with_row("3 console recv 2 6 23 1", f"3 console recv 2 {7 + CONNECTIONS_PER_RUN} 23 1")
+    bad = with_row("3 console recv 2 6 23 1 0", f"3 console recv 2 {7 + CONNECTIONS_PER_RUN} 23 1 0")
     assert leaks(snap(), snap(bad)) == [f"console holds {7 + CONNECTIONS_PER_RUN} channels (was 6)"]
-    shell = with_row("6 shell run 3 4 37 2", "6 shell run 3 5 37 2")
+    shell = with_row("6 shell run 3 4 37 2 0", "6 shell run 3 5 37 2 0")
     assert leaks(snap(), snap(shell)) == ["shell holds 5 channels (was 4)"]
 
 
 def test_gone_left_running_and_never_started_tasks_are_reported():
     gone = [l for l in PS if " console " not in l]
     assert leaks(snap(), snap(gone)) == ["task console is gone"]
-    extra = PS + ["21 faulter run 3 0 1 0"]
+    extra = PS + ["21 faulter run 3 0 1 0 -"]
     assert leaks(snap(), snap(extra)) == ["task faulter is left running"]
-    stopped = PS + ["22 faulter stopped 3 0 0 0"]
+    stopped = PS + ["22 faulter stopped 3 0 0 0 -"]
     assert leaks(snap(), snap(stopped)) == [
         "task faulter (task 22) was created and never started, and is still there"]
 

@@ -6,14 +6,17 @@ from tools import shell_output as so
 
 
 def test_ps():
-    tasks = so.parse_ps(["TID NAME STATE PRIO CH PAGES TICKS", "1 init recv 1 6 24 3",
-                         "7 faulter killed 4 0 0 0"])
-    assert tasks[0] == so.Task(1, "init", "recv", 1, 6, 24, 3)
+    tasks = so.parse_ps(["TID NAME STATE PRIO CH PAGES TICKS RESTARTS", "1 init recv 1 6 24 3 -",
+                         "7 faulter killed 4 0 0 0 -", "9 console recv 2 4 20 1 2"])
+    assert tasks[0] == so.Task(1, "init", "recv", 1, 6, 24, 3, None)
     assert tasks[1].state == "killed"
+    assert tasks[2].restarts == 2
 
 
-@pytest.mark.parametrize("lines", [[], ["TID NAME"], ["TID NAME STATE PRIO CH PAGES TICKS",
-                                                      "1 init sleeping 1 6 24 3"]])
+@pytest.mark.parametrize("lines", [[], ["TID NAME"], ["TID NAME STATE PRIO CH PAGES TICKS RESTARTS",
+                                                      "1 init sleeping 1 6 24 3 -"],
+                                   ["TID NAME STATE PRIO CH PAGES TICKS RESTARTS",
+                                    "1 init recv 1 6 24 3"]])
 def test_ps_rejects_malformed(lines):
     with pytest.raises(ValueError):
         so.parse_ps(lines)

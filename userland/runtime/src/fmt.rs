@@ -18,13 +18,15 @@ pub fn state_name(state: u32) -> &'static str {
     }
 }
 
-pub const PS_HEADER: &str = "TID NAME STATE PRIO CH PAGES TICKS";
+pub const PS_HEADER: &str = "TID NAME STATE PRIO CH PAGES TICKS RESTARTS";
 
 /// One `ps` row, in the header's column order, single-space separated.
-pub fn ps_row(w: &mut impl Write, t: &KsTaskInfo) -> fmt::Result {
+/// `restarts`: how often init restarted a supervised task's program
+/// (INIT_STATUS); `-` for a task init does not supervise.
+pub fn ps_row(w: &mut impl Write, t: &KsTaskInfo, restarts: Option<u32>) -> fmt::Result {
     write!(
         w,
-        "{} {} {} {} {} {} {}",
+        "{} {} {} {} {} {} {} ",
         t.tid,
         name_str(&t.name),
         state_name(t.state),
@@ -32,7 +34,11 @@ pub fn ps_row(w: &mut impl Write, t: &KsTaskInfo) -> fmt::Result {
         t.channels,
         t.pages,
         t.cpu_ticks
-    )
+    )?;
+    match restarts {
+        Some(n) => write!(w, "{}", n),
+        None => w.write_str("-"),
+    }
 }
 
 /// Pages to KiB.
@@ -59,9 +65,12 @@ mod tests {
         name[..5].copy_from_slice(b"shell");
         let t = KsTaskInfo { tid: 6, state: 3, prio: 3, channels: 4, pages: 30, cpu_ticks: 2, name };
         let mut s = String::new();
-        ps_row(&mut s, &t).unwrap();
-        assert_eq!(s, "6 shell recv 3 4 30 2");
+        ps_row(&mut s, &t, Some(2)).unwrap();
+        assert_eq!(s, "6 shell recv 3 4 30 2 2");
         assert_eq!(s.split(' ').count(), PS_HEADER.split(' ').count());
+        s.clear();
+        ps_row(&mut s, &t, None).unwrap();
+        assert_eq!(s, "6 shell recv 3 4 30 2 -");
     }
 
     #[test]

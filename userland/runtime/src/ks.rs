@@ -133,6 +133,23 @@ pub fn panic() -> Result<()> {
     call(&mut Msg::new(KS_PANIC)).map(|_| ())
 }
 
+/// Longest KS_HALT reason the kernel prints.
+pub const HALT_REASON_MAX: usize = 64;
+
+/// The KS_HALT request: the reason, cut to HALT_REASON_MAX bytes.
+pub fn halt_msg(reason: &str) -> Msg {
+    let bytes = reason.as_bytes();
+    let mut m = Msg::new(KS_HALT);
+    let _ = m.push_bytes(&bytes[..bytes.len().min(HALT_REASON_MAX)]);
+    m
+}
+
+/// Stop the system, the kernel printing `reason` (needs CAP_TASK; the
+/// supervisor's answer to a critical task's death). Returns only on error.
+pub fn halt(reason: &str) -> Result<()> {
+    call(&mut halt_msg(reason)).map(|_| ())
+}
+
 /// Give up the rest of the time slice.
 pub fn yield_now() {
     let _ = call(&mut Msg::new(KS_YIELD));
@@ -207,6 +224,14 @@ mod tests {
         }
         let i = parse_mem_info(&m).unwrap();
         assert_eq!(i, MemInfo { total_pages: 1000, free_pages: 600, kernel_pages: 50, page_size: 4096 });
+    }
+
+    #[test]
+    fn halt_reason_is_cut() {
+        let m = halt_msg("critical task 'memory' died");
+        assert_eq!((m.label, m.payload()), (KS_HALT, &b"critical task 'memory' died"[..]));
+        assert_eq!(halt_msg(&"x".repeat(100)).len as usize, HALT_REASON_MAX);
+        assert!(halt("x").is_err());
     }
 
     #[test]

@@ -24,6 +24,7 @@ pub mod rng;
 pub mod proto;
 pub mod service;
 pub mod stats;
+pub mod supervise;
 pub mod sys;
 
 #[cfg(all(target_os = "none", not(test)))]

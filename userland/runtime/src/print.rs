@@ -1,11 +1,13 @@
 //! print.rs - `print!`/`println!`: text goes to the console server once
-//! `set_console` has been called, else (and if the console fails) to the
-//! kernel console through SYS_DEBUG_WRITE. Formatting happens in a
+//! `set_console` has been called (found again by name if it dies and init
+//! restarts it), else (and if the console fails) to the kernel console
+//! through SYS_DEBUG_WRITE. Formatting happens in a
 //! message-sized buffer, so printing never allocates.
 
 use crate::abi::*;
 use crate::chan::Channel;
 use crate::proto::CONSOLE_WRITE;
+use crate::service;
 use crate::sys;
 use core::fmt::{self, Write};
 use core::sync::atomic::{AtomicI32, Ordering};
@@ -24,13 +26,29 @@ pub fn console() -> Option<Channel> {
     }
 }
 
+/// IPC_CALL to the console server with an inline request (the reply
+/// replaces `m`). If the server died, look "console" up again and resend
+/// (service::with_reconnect); if that fails, printing falls back to the
+/// kernel console for good. E_NOENT without a console server.
+pub fn console_call(m: &mut Msg) -> crate::error::Result<()> {
+    let mut slot = console();
+    if slot.is_none() {
+        return Err(crate::error::Error::NoEnt);
+    }
+    let req = *m;
+    let r = service::with_reconnect(&mut slot, || service::lookup("console"), |ch| {
+        *m = req;
+        ch.call(m)
+    });
+    CONSOLE.store(slot.map_or(-1, |ch| ch.cid()), Ordering::Relaxed);
+    r
+}
+
 /// Write raw bytes to the console (server, else kernel).
 pub fn write_bytes(bytes: &[u8]) {
     for chunk in bytes.chunks(MSG_INLINE_MAX) {
-        let sent = console().is_some_and(|ch| {
-            let mut m = Msg::new(CONSOLE_WRITE);
-            m.push_bytes(chunk).is_ok() && ch.call(&mut m).is_ok()
-        });
+        let mut m = Msg::new(CONSOLE_WRITE);
+        let sent = m.push_bytes(chunk).is_ok() && console_call(&mut m).is_ok();
         if !sent {
             sys::debug_write(chunk);
         }

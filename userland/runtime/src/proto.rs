@@ -9,6 +9,9 @@ pub const INIT_REGISTER: u16 = 0x0401;
 pub const INIT_LOOKUP: u16 = 0x0402;
 pub const INIT_SPAWN: u16 = 0x0403;
 pub const INIT_CONNECT: u16 = 0x0404;
+/// Supervision status: reply data = one `StatusEntry` (u32 tid, u32
+/// restarts) per supervised program that runs now; anyone may ask.
+pub const INIT_STATUS: u16 = 0x0405;
 
 // console
 pub const CONSOLE_WRITE: u16 = 0x0201;
@@ -243,6 +246,36 @@ pub fn parse_name(m: &Msg) -> Option<&str> {
     (!name.is_empty() && name.len() <= SERVICE_NAME_MAX).then_some(name)
 }
 
+/// One INIT_STATUS entry: a supervised task and how often init restarted
+/// its program.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StatusEntry {
+    pub tid: u32,
+    pub restarts: u32,
+}
+
+pub const STATUS_ENTRY_SIZE: usize = 8;
+/// Most entries one INIT_STATUS reply carries.
+pub const STATUS_ENTRIES_MAX: usize = MSG_INLINE_MAX / STATUS_ENTRY_SIZE;
+
+/// The INIT_STATUS reply for `entries` (the first STATUS_ENTRIES_MAX).
+pub fn status_reply(entries: impl Iterator<Item = StatusEntry>) -> Msg {
+    let mut m = Msg::new(INIT_STATUS);
+    for e in entries.take(STATUS_ENTRIES_MAX) {
+        let _ = m.push_u32(e.tid);
+        let _ = m.push_u32(e.restarts);
+    }
+    m
+}
+
+/// The entries of an INIT_STATUS reply (a trailing partial entry is ignored).
+pub fn parse_status(m: &Msg) -> impl Iterator<Item = StatusEntry> + '_ {
+    (0..m.payload().len() / STATUS_ENTRY_SIZE).filter_map(move |i| {
+        let at = i * STATUS_ENTRY_SIZE;
+        Some(StatusEntry { tid: m.get_u32(at)?, restarts: m.get_u32(at + 4)? })
+    })
+}
+
 /// MEM_STATS reply: pages served, faults refused.
 pub fn parse_mem_stats(m: &Msg) -> Option<(u64, u64)> {
     Some((m.get_u64(0)?, m.get_u64(8)?))
@@ -272,6 +305,20 @@ mod fuzz_tests {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn status_round_trip_and_bounds() {
+        let all = (1..100).map(|i| StatusEntry { tid: i, restarts: i * 2 });
+        let m = status_reply(all);
+        assert_eq!(m.len as usize, STATUS_ENTRIES_MAX * STATUS_ENTRY_SIZE);
+        let got: std::vec::Vec<StatusEntry> = parse_status(&m).collect();
+        assert_eq!(got.len(), STATUS_ENTRIES_MAX);
+        assert_eq!(got[2], StatusEntry { tid: 3, restarts: 6 });
+        let mut odd = Msg::with_data(INIT_STATUS, &[1, 0, 0, 0, 2, 0, 0, 0, 9]).unwrap();
+        assert_eq!(parse_status(&odd).collect::<std::vec::Vec<_>>(), [StatusEntry { tid: 1, restarts: 2 }]);
+        odd.len = 0;
+        assert_eq!(parse_status(&odd).count(), 0);
+    }
 
     #[test]
     fn spawn_round_trip() {

@@ -27,7 +27,9 @@ const COMMANDS: &[Command] = &[
     Command { name: "sleep", help: "sleep <ms>: wait on a timer", run: sleep },
     Command { name: "crash", help: "crash kernel|unmapped|null|stack: start a task that faults", run: crash },
     Command { name: "spin", help: "spin [prio]: start a busy-looping task (default prio 6)", run: spin },
-    Command { name: "kill", help: "kill <tid>: kill a task", run: kill },
+    Command { name: "kill", help: "kill <tid> [ms]: kill a task (after ms: from a helper task)", run: kill },
+    Command { name: "count", help: "count <n> [ms]: print n numbered lines, ms apart (default 10)", run: count },
+    Command { name: "start", help: "start <program> [prio]: start a program through init (INIT_SPAWN)", run: start },
     Command { name: "bench", help: "measure IPC round trip and null syscall cycles", run: crate::bench::run },
     Command { name: "gpio", help: "gpio [wait <ms>]: read PC13, or wait for an edge", run: crate::gpio::gpio },
     Command { name: "led", help: "led on|off|toggle: drive the LED (PA5)", run: crate::gpio::led },
@@ -76,12 +78,18 @@ fn ps(_: &mut Services, _: &str) {
 
 /// The task table as `ps` prints it.
 pub fn print_ps() {
+    // Restart counts from init (none if it cannot answer).
+    let mut sup = [StatusEntry { tid: 0, restarts: 0 }; STATUS_ENTRIES_MAX];
+    let n = service::status(&mut sup).unwrap_or(0);
+    let sup = &sup[..n];
     println!("{}", PS_HEADER);
     for index in 0.. {
         match ks::task_info(index) {
             Ok(t) => {
+                let dead = t.state == TASK_STATE_KILLED || t.state == TASK_STATE_EXITED;
+                let restarts = sup.iter().find(|e| e.tid == t.tid && !dead).map(|e| e.restarts);
                 let mut w = BufWriter::new(runtime::print::write_bytes);
-                let _ = ps_row(&mut w, &t);
+                let _ = ps_row(&mut w, &t, restarts);
                 let _ = core::fmt::Write::write_str(&mut w, "\n");
             }
             Err(Error::NoEnt) => break,
@@ -169,6 +177,9 @@ const FAULT_UNMAPPED: u64 = 2;
 const FAULT_NULL: u64 = 3;
 const FAULT_SPIN: u64 = 4;
 const FAULT_STACK: u64 = 5;
+const FAULT_KILL: u64 = 7;
+/// Above the shell's 3, so a deferred kill happens while the shell runs.
+const PRIO_KILLER: u32 = 2;
 const PRIO_CRASH: u32 = 4;
 const PRIO_SPIN_DEFAULT: u32 = 6;
 
@@ -197,13 +208,72 @@ fn spin(_: &mut Services, rest: &str) {
     }
 }
 
-fn kill(_: &mut Services, rest: &str) {
-    let Some(tid) = parse_u32(rest) else {
-        return println!("kill: usage: kill <tid>");
+fn start(_: &mut Services, rest: &str) {
+    let mut w = words(rest);
+    let (Some(name), prio) = (w.next(), w.next()) else {
+        return println!("start: usage: start <program> [prio]");
     };
-    match ks::kill(tid) {
-        Ok(()) => println!("kill: ok"),
+    let Some(prio) = prio.map_or(Some(PRIO_CRASH), parse_u32).filter(|p| *p < NUM_PRIORITIES) else {
+        return println!("start: usage: start <program> [prio 0..7]");
+    };
+    match service::spawn(name, 0, prio) {
+        Ok(tid) => println!("start: spawned task {}", tid),
+        Err(e) => println!("start: {}", e),
+    }
+}
+
+fn kill(_: &mut Services, rest: &str) {
+    let mut w = words(rest);
+    let (Some(tid), delay, None) = (w.next().and_then(parse_u32), w.next(), w.next()) else {
+        return println!("kill: usage: kill <tid> [ms]");
+    };
+    let Some(ms) = delay.map(parse_u32) else {
+        return match ks::kill(tid) {
+            Ok(()) => println!("kill: ok"),
+            Err(e) => println!("kill: {}", e),
+        };
+    };
+    let Some(ms) = ms else {
+        return println!("kill: usage: kill <tid> [ms]");
+    };
+    match kill_later(tid, ms) {
+        Ok(()) => println!("kill: task {} in {} ms", tid, ms),
         Err(e) => println!("kill: {}", e),
+    }
+}
+
+/// The shell goes on (e.g. printing) while a helper (faulter mode 7,
+/// CAP_TASK, above the shell's priority) waits `ms` and kills `tid`. The
+/// order goes through the helper's bootstrap channel: it waits there as
+/// soon as it is started.
+fn kill_later(tid: u32, ms: u32) -> Result<()> {
+    let (mine, theirs) = runtime::Channel::pair()?;
+    let helper = ks::create_task("faulter", CAP_TASK, PRIO_KILLER, FAULT_KILL, Some(theirs)).inspect_err(|_| {
+        let _ = theirs.close();
+    });
+    let r = helper.and_then(|h| {
+        ks::start_task(h).inspect_err(|_| {
+            let _ = ks::kill(h);
+        })?;
+        let mut m = Msg::new(0);
+        m.push_u32(tid)?;
+        m.push_u32(ms)?;
+        mine.send(&m)
+    });
+    let _ = mine.close();
+    r
+}
+
+fn count(_: &mut Services, rest: &str) {
+    let mut w = words(rest);
+    let n = w.next().and_then(parse_u32);
+    let ms = w.next().map_or(Some(10), parse_u32);
+    let (Some(n), Some(ms)) = (n, ms) else {
+        return println!("count: usage: count <n> [ms]");
+    };
+    for i in 1..=n {
+        println!("count: {}", i);
+        let _ = service::sleep_ms(ms);
     }
 }
 

@@ -14,7 +14,7 @@ mod gpio;
 mod ipctest;
 
 use runtime::lineedit::{Action, LineEditor};
-use runtime::print::{set_console, write_bytes};
+use runtime::print::{console_call, set_console, write_bytes};
 use runtime::proto::CONSOLE_READ;
 use runtime::{service, Channel, Msg, Result};
 
@@ -24,7 +24,6 @@ pub const PROMPT: &str = "nagi> ";
 
 /// Channels to the services the shell uses, looked up on first use.
 pub struct Services {
-    console: Channel,
     memory: Option<Channel>,
     peer: Option<Channel>,
     bench: Option<Channel>,
@@ -63,12 +62,13 @@ impl Services {
 fn main(_arg: u64) -> i32 {
     let console = connect_console();
     set_console(console);
-    let mut svc = Services { console, memory: None, peer: None, bench: None, gpio: None };
+    let mut svc = Services { memory: None, peer: None, bench: None, gpio: None };
     let mut editor = LineEditor::new();
     runtime::print!("{}", PROMPT);
     loop {
         let mut m = Msg::new(CONSOLE_READ);
-        if svc.console.call(&mut m).is_err() || m.result().is_err() {
+        // console_call finds a restarted console again by name.
+        if console_call(&mut m).is_err() || m.result().is_err() {
             let _ = service::sleep_ms(100);
             continue;
         }

@@ -63,6 +63,18 @@ impl Registry {
         Ok(())
     }
 
+    /// Forget the service served through `conn` (its server died).
+    pub fn remove(&mut self, conn: Channel) {
+        for s in self.services.iter_mut().filter(|s| s.is_some_and(|(_, c)| c == conn)) {
+            *s = None;
+        }
+    }
+
+    /// The earliest deadline of a waiting lookup.
+    pub fn next_deadline(&self) -> Option<u64> {
+        self.waiters.iter().flatten().map(|w| w.deadline).min()
+    }
+
     pub fn add_waiter(&mut self, from: Channel, name: Name, deadline: u64) -> Result<()> {
         let slot = self.waiters.iter_mut().find(|w| w.is_none()).ok_or(Error::NoMem)?;
         *slot = Some(Waiter { from, name, deadline });
@@ -82,9 +94,5 @@ impl Registry {
     /// A lookup whose deadline has passed, removed from the table.
     pub fn take_expired(&mut self, now: u64) -> Option<Channel> {
         self.take(|w| w.deadline <= now)
-    }
-
-    pub fn has_waiters(&self) -> bool {
-        self.waiters.iter().any(|w| w.is_some())
     }
 }

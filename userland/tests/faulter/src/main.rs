@@ -5,6 +5,10 @@
 //! FP registers before anything else touches them and print what a task
 //! without FP state found there (`fpu leak: clean` or `fpu leak: LEAKED
 //! <register>=<value>`, on the kernel console; the shell's `fpu leak`).
+//! 7 = receive (u32 tid, u32 ms) on the bootstrap channel, sleep ms, kill
+//! tid (the shell's deferred `kill <tid> <ms>`; the shell creates it with
+//! CAP_TASK and a bootstrap channel for that: a tid does not fit in the
+//! 32-bit arg of arm-m together with the rest).
 //! On arm-m (no MMU) "kernel" reads the kernel's RAM (CONFIG_RAM_BASE,
 //! privileged only) and "unmapped" an address outside every MPU region.
 #![no_std]
@@ -97,6 +101,27 @@ fn fpu_leak() -> i32 {
     }
 }
 
+/// Mode 7: the order comes on the bootstrap channel (u32 tid, u32 ms).
+fn kill_later() -> i32 {
+    let boot = runtime::Channel::BOOTSTRAP;
+    let mut m = runtime::Msg::new(0);
+    let order = boot.recv(&mut m).ok().and_then(|_| Some((m.get_u32(0)?, m.get_u32(4)?)));
+    runtime::service::drop_payloads(&m);
+    let _ = boot.close();
+    let Some((tid, ms)) = order else {
+        runtime::debug_println!("faulter: no kill order");
+        return 1;
+    };
+    let _ = runtime::service::sleep_ms(ms);
+    match runtime::ks::kill(tid) {
+        Ok(()) => 0,
+        Err(e) => {
+            runtime::debug_println!("faulter: kill {}: {}", tid, e);
+            1
+        }
+    }
+}
+
 fn main(arg: u64) -> i32 {
     match arg {
         1 => read(KERNEL_ADDR) as i32,
@@ -107,6 +132,7 @@ fn main(arg: u64) -> i32 {
         },
         5 => deep(0) as i32,
         6 => fpu_leak(),
+        7 => kill_later(),
         _ => {
             runtime::debug_println!("faulter: unknown mode {}", arg);
             1

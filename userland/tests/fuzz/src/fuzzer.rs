@@ -11,8 +11,8 @@
 //! towards servers (which always come back to receive) or is
 //! non-blocking, and only the privileged fuzzer makes calls to its peer,
 //! which never calls back. It never exits early (KS_EXIT), never panics
-//! the kernel on purpose (KS_PANIC) and never takes over supervision
-//! (KS_SUPERVISE); it never kills a task it did not create. Everything
+//! the kernel on purpose (KS_PANIC), never stops the system (KS_HALT) and
+//! never takes over supervision (KS_SUPERVISE); it never kills a task it did not create. Everything
 //! else is fair game, including its own bootstrap channel as a target of
 //! notifications and messages.
 //!
@@ -48,11 +48,12 @@ const LABELS: [u16; 24] = [
     PEER_ECHO, PEER_ECHO_CHANNEL, PEER_PING, PEER_PAGE, PEER_SLOW, PEER_FPU, GPIO_READ, GPIO_WAIT,
     GPIO_LED, FUZZ_START,
 ];
-/// Kernel-server labels the fuzzer may send: all but KS_EXIT, KS_PANIC and
-/// KS_SUPERVISE (see the top of the file); task requests are built apart.
+/// Kernel-server labels the fuzzer may send: all but KS_EXIT, KS_PANIC,
+/// KS_SUPERVISE and KS_HALT (see the top of the file); task requests are
+/// built apart. 0x0113 and 0x01ff are unused labels.
 const KS_LABELS: [u16; 13] = [
     KS_ALLOC_PAGE, KS_LISTEN_IRQ, KS_IOPORT, KS_TIMER, KS_UPTIME, KS_TASK_INFO, KS_MEM_INFO,
-    KS_YIELD, KS_MMIO, 0x0100, 0x0111, 0x01ff, 0xf002,
+    KS_YIELD, KS_MMIO, 0x0100, 0x0113, 0x01ff, 0xf002,
 ];
 const CHILD_NAMES: [&[u8]; 6] = [
     b"faulter", b"fuzz_peer", b"no_such_program", b"", b"fuzz\0peer",

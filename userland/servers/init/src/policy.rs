@@ -1,0 +1,52 @@
+//! policy.rs - the programs init supervises, as data: what each may do
+//! (caps), its priority, whether init starts it at boot (with a bootstrap
+//! channel) or only on request (INIT_SPAWN, no bootstrap channel), and
+//! what happens when it dies (runtime::supervise). One table for every
+//! board: an image without a program (memory on the MCU boards, gpio
+//! without CONFIG_GPIO) simply leaves its row unused. A program not in
+//! the table (faulter) is started only by INIT_SPAWN and never restarted.
+
+use runtime::abi::*;
+use runtime::config;
+use runtime::supervise::Policy;
+
+pub const PRIO_SERVER: u32 = 2;
+pub const PRIO_SHELL: u32 = 3;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Start {
+    /// Started by init at boot, in table order, with a bootstrap channel.
+    Boot,
+    /// Started by INIT_SPAWN (one instance), without a bootstrap channel.
+    OnRequest,
+}
+
+pub struct Program {
+    pub name: &'static str,
+    pub caps: u32,
+    pub prio: u32,
+    pub start: Start,
+    /// Built into this image's configuration.
+    pub enabled: bool,
+    pub policy: Policy,
+}
+
+/// Servers, drivers and the shell: restarted after 100 ms, 200 ms,
+/// 400 ms ...; the 4th death within 10 s gives up on the program.
+pub const RESTART: Policy = Policy::Restart { backoff_ms: 100, max_backoff_ms: 2000, max_deaths: 4, window_ms: 10_000 };
+
+pub const PROGRAMS: [Program; 7] = [
+    // The pager: every task's heap depends on it, and tasks keep their
+    // pager channel for life, so its death stops the system.
+    Program { name: "memory", caps: CAP_MEMORY, prio: PRIO_SERVER, start: Start::Boot, enabled: true, policy: Policy::Critical },
+    Program { name: "console", caps: CAP_IO | CAP_IRQ, prio: PRIO_SERVER, start: Start::Boot, enabled: true, policy: RESTART },
+    Program { name: "ipc_peer", caps: 0, prio: PRIO_SERVER, start: Start::Boot, enabled: true, policy: RESTART },
+    Program { name: "bench_server", caps: 0, prio: PRIO_SERVER, start: Start::Boot, enabled: config::CONFIG_BENCH, policy: RESTART },
+    Program { name: "gpio", caps: CAP_IO | CAP_IRQ, prio: PRIO_SERVER, start: Start::Boot, enabled: config::CONFIG_GPIO, policy: RESTART },
+    Program { name: "shell", caps: CAP_TASK, prio: PRIO_SHELL, start: Start::Boot, enabled: true, policy: RESTART },
+    // A test helper (userland/tests/critical) that only sleeps: the HIL
+    // test starts it and kills it to see the system stop with the reason.
+    // Starting it gives nothing away: killing it takes CAP_TASK, which can
+    // kill `memory` (critical too) anyway.
+    Program { name: "critical", caps: 0, prio: PRIO_SERVER, start: Start::OnRequest, enabled: true, policy: Policy::Critical },
+];
