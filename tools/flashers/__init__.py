@@ -40,10 +40,9 @@ def hardware_methods(board) -> list[str]:
     return [m for m in board.flash_methods if m in HARDWARE_METHODS]
 
 
-def check_hardware(board, method: str | None = None, probe: str | None = None) -> str:
-    """Before any build: is the hardware `method` needs attached? The
-    method to use; NoProbe (one line) when no probe or DFU device is
-    there, ToolError when the choice is ambiguous or impossible."""
+def resolve_method(board, method: str | None) -> str:
+    """`method`, or the board's first hardware method; ToolError when the
+    board has none or not that one."""
     methods = hardware_methods(board)
     if not methods:
         raise ToolError(f"board '{board.name}' has no hardware flash method "
@@ -52,6 +51,14 @@ def check_hardware(board, method: str | None = None, probe: str | None = None) -
     if method not in methods:
         raise ToolError(f"board '{board.name}' has no '{method}' flash method "
                         f"(it has: {', '.join(methods)})", status=2)
+    return method
+
+
+def check_hardware(board, method: str | None = None, probe: str | None = None) -> str:
+    """Before any build: is the hardware `method` needs attached? The
+    method to use; NoProbe (one line) when no probe or DFU device is
+    there, ToolError when the choice is ambiguous or impossible."""
+    method = resolve_method(board, method)
     if method == "pyocd":
         from .pyocd_flasher import PyocdFlasher
         PyocdFlasher(board).choose_probe(probe)
@@ -67,14 +74,7 @@ def check_hardware(board, method: str | None = None, probe: str | None = None) -
 def flash_board(board, build: Path, method: str | None = None, probe: str | None = None,
                 out=print) -> None:
     """Program the board with `method` (default: its first hardware method)."""
-    methods = hardware_methods(board)
-    if not methods:
-        raise ToolError(f"board '{board.name}' has no hardware flash method "
-                        f"(board.toml lists: {', '.join(board.flash_methods) or 'none'})")
-    method = method or methods[0]
-    if method not in methods:
-        raise ToolError(f"board '{board.name}' has no '{method}' flash method "
-                        f"(it has: {', '.join(methods)})", status=2)
+    method = resolve_method(board, method)
     if method == "pyocd":
         from .pyocd_flasher import PyocdFlasher
         flasher = PyocdFlasher(board, out=out)
