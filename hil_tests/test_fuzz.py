@@ -6,7 +6,7 @@ answers, ipctest passes, and no server kept what the fuzzers sent it."""
 
 import re
 
-from tools.fuzz import Snapshot, leaks, parse_reports
+from tools.fuzz import SETTLE_MS, Snapshot, leaks, parse_reports
 
 CALLS = 3000
 
@@ -17,10 +17,15 @@ def short_run(dut, seed):
     return parse_reports("\n".join(out))
 
 
+def settled_snapshot(dut):
+    dut.run(f"sleep {SETTLE_MS}", timeout=30)    # lower-priority leftovers end first
+    return Snapshot.take(dut.run("mem"), dut.run("ps"))
+
+
 def test_fuzzers_run_to_the_end_and_leave_nothing_behind(dut):
     dut.run("ipctest", timeout=120)
     short_run(dut, 1)
-    before = Snapshot.take(dut.run("mem"), dut.run("ps"))
+    before = settled_snapshot(dut)
     mark = dut.mark()
     reports = short_run(dut, 2)
     assert set(reports) == {"fuzz", "fuzz_peer"}
@@ -32,7 +37,7 @@ def test_fuzzers_run_to_the_end_and_leave_nothing_behind(dut):
     summary = [l for l in dut.run("ipctest", timeout=120) if re.match(r"ipctest: \d+ passed", l)]
     assert summary and summary[0].endswith(" 0 failed"), summary
     short_run(dut, 1)
-    after = Snapshot.take(dut.run("mem"), dut.run("ps"))
+    after = settled_snapshot(dut)
     assert leaks(before, after) == []
 
 

@@ -40,6 +40,7 @@ WARM_UP_CALLS = 2000
 # memory is the pager of both fuzzers and a target of both); more growth
 # than that is a leak (a leak of payload channels grows with the calls).
 CONNECTIONS_PER_RUN = 4
+SETTLE_MS = 300
 PROGRESS_EVERY = 16384      # calls between a fuzzer's progress lines (fuzzer.rs)
 
 
@@ -128,7 +129,7 @@ def run_fuzz(board, build: Path, calls: int, seed: int | None = None,
         # the same in both); ipctest first, so its connections exist in both.
         dut.run("ipctest", timeout=120)
         problems += _short_run(dut, seed, "the warm-up run")
-        before = Snapshot.take(dut.run("mem"), dut.run("ps"))
+        before = _snapshot(dut)
         out(f"fuzz: {board.name}, seed {seed}, {calls} calls")
         started = time.monotonic()
         problems += _watch(dut, calls, seed, trace_from, stall, out)
@@ -183,10 +184,18 @@ def _after(dut: Dut, before: Snapshot, seed: int) -> list[str]:
         problems.append(f"ipctest: {e}")
     problems += _short_run(dut, seed, "the short run after the fuzz")
     try:
-        after = Snapshot.take(dut.run("mem"), dut.run("ps"))
+        after = _snapshot(dut)
     except ValueError as e:
         return problems + [f"mem/ps: {e}"]
     return problems + leaks(before, after)
+
+
+def _snapshot(dut: Dut) -> Snapshot:
+    """mem and ps once the tasks a run left have ended: the shell sleeps
+    first, so tasks of lower priority than the shell (the privileged
+    fuzzer's children exit as soon as they run) get the CPU."""
+    dut.run(f"sleep {SETTLE_MS}", timeout=30)
+    return Snapshot.take(dut.run("mem"), dut.run("ps"))
 
 
 def _short_run(dut: Dut, seed: int, what: str) -> list[str]:

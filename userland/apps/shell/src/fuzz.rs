@@ -61,7 +61,7 @@ struct Started {
 
 fn create(name: &'static str, caps: u32) -> Result<Started> {
     let (mine, theirs) = Channel::pair()?;
-    let tid = ks::create_task(name, caps, PRIO_FUZZ, 0, Some(theirs)).inspect_err(|_| {
+    let tid = ks::create_task(name, caps, PRIO_FUZZ, FUZZ_ARG, Some(theirs)).inspect_err(|_| {
         let _ = mine.close();
         let _ = theirs.close();
     })?;

@@ -34,7 +34,6 @@ const CHILDREN: usize = 8;
 const PROGRESS_EVERY: u32 = 1 << 14;
 const GUARD_MS: u32 = 2;
 const NO_TRACE: u32 = u32::MAX;
-const CONFIG_WAIT_MS: u32 = 1000;
 
 /// Channel ids worth trying besides the fuzzer's own: the kernel, the
 /// bootstrap channel, the edges of the table and of the integer.
@@ -82,7 +81,10 @@ struct Fuzzer {
     n_pages: usize,
 }
 
-pub fn main(_arg: u64) -> i32 {
+pub fn main(arg: u64) -> i32 {
+    if arg != FUZZ_ARG {
+        return 2; // a child of the privileged fuzzer: nothing to do
+    }
     let name = if sys::bootinfo().is_some_and(|b| b.name.starts_with(b"fuzz_peer")) { "fuzz_peer" } else { "fuzz" };
     let mut f = Fuzzer {
         rng: Rng::new(0),
@@ -120,7 +122,6 @@ pub fn main(_arg: u64) -> i32 {
     let done = FuzzDone { calls: f.call, errors: f.errors, tasks: f.tasks };
     // Children never started stay behind on purpose: the kernel must
     // reclaim them when this task exits.
-    ks::timer(Channel::BOOTSTRAP, 0).ok(); // no stale wake-up in the report
     let _ = Channel::BOOTSTRAP.send(&fuzz_done_msg(&done));
     0
 }
@@ -131,12 +132,9 @@ impl Fuzzer {
     fn configure(&mut self) -> Option<u32> {
         let mut m = Msg::new(0);
         loop {
-            // A fuzzer started by another (as a child) is never configured:
-            // give up after a while instead of waiting forever.
-            ks::timer(Channel::BOOTSTRAP, CONFIG_WAIT_MS).ok()?;
             Channel::BOOTSTRAP.recv(&mut m).ok()?;
             if m.is_notification() {
-                return None;
+                continue;
             }
             let from = Channel::from_raw(m.from);
             match m.label {
