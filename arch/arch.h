@@ -27,7 +27,8 @@ struct arch_vm;
  *   ARCH_HAS_PAGING     1 if page payloads and demand paging are available
  *   ARCH_USER_BASE, ARCH_USER_END  the range user pointers must lie in
  *   ARCH_IMAGE_BASE, ARCH_HEAP_BASE, ARCH_HEAP_SIZE, ARCH_STACK_TOP,
- *   ARCH_STACK_SIZE, ARCH_MSGBUF_ADDR, ARCH_PAGE_RECV_BASE  user layout
+ *   ARCH_STACK_SIZE, ARCH_MSGBUF_ADDR, ARCH_PAGE_RECV_BASE,
+ *   ARCH_PAGE_RECV_END                                      user layout
  *   ARCH_KSTACK_SIZE    size of the kernel stacks the kernel holds itself
  *                       (the idle thread's; every task's where the image
  *                       loader does not provide them, see image_load_*)

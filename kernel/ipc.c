@@ -61,11 +61,24 @@ static long check_send(struct task *t, struct channel *through) {
     return 0;
 }
 
-/* Move the page at s's m->page to r (at its faulting address, or the next
- * free slot of its page receive area). */
+/* The lowest free page of r's page receive area at or above its hint:
+ * pages given back (KS_FREE_PAGE) lower the hint, so the same addresses,
+ * and page tables, serve again instead of the area creeping upwards. */
+static uintptr_t recv_slot(struct task *r) {
+    uintptr_t to = r->page_recv_next, paddr;
+    unsigned attrs;
+    while (to < ARCH_PAGE_RECV_END && arch_vm_lookup(&r->vm, to, &paddr, &attrs) == 0)
+        to += PAGE_SIZE;
+    return to < ARCH_PAGE_RECV_END ? to : 0;
+}
+
+/* Move the page at s's m->page to r (at its faulting address, or the
+ * lowest free slot of its page receive area). */
 static long move_page(struct task *s, struct task *r, struct nagi_msg *d,
                       uintptr_t from) {
-    uintptr_t to = r->fault_addr ? r->fault_addr : r->page_recv_next;
+    uintptr_t to = r->fault_addr ? r->fault_addr : recv_slot(r);
+    if (!to)
+        return -E_NOMEM;
     uintptr_t paddr = arch_vm_unmap(&s->vm, from);
     if (!paddr)
         return -E_FAULT;
@@ -77,7 +90,7 @@ static long move_page(struct task *s, struct task *r, struct nagi_msg *d,
     s->pages--;
     r->pages++;
     if (!r->fault_addr)
-        r->page_recv_next += PAGE_SIZE;
+        r->page_recv_next = to + PAGE_SIZE;
     d->page = to;
     return 0;
 }

@@ -18,6 +18,7 @@
 #define ARCH_HEAP_BASE      0xfffffffful
 #define ARCH_HEAP_SIZE      0x0ul
 #define ARCH_PAGE_RECV_BASE 0x0ul
+#define ARCH_PAGE_RECV_END  0x0ul
 #define ARCH_STACK_TOP      0x0ul
 #define ARCH_STACK_SIZE     0x0ul
 #define ARCH_MSGBUF_ADDR    0x0ul

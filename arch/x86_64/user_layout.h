@@ -28,6 +28,8 @@
 #define ARCH_HEAP_BASE      0x0000010000000000ul
 #define ARCH_HEAP_SIZE      (64ul << 20)
 #define ARCH_PAGE_RECV_BASE 0x0000018000000000ul
+/* Received pages go in [BASE, END): below the stack and its guard page. */
+#define ARCH_PAGE_RECV_END  (ARCH_STACK_TOP - ARCH_STACK_SIZE - ARCH_PAGE_SIZE)
 #define ARCH_STACK_TOP      0x000001fffff00000ul
 #define ARCH_STACK_SIZE     (64ul << 10)
 #define ARCH_MSGBUF_ADDR    0x0000020000000000ul
