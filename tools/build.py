@@ -147,7 +147,8 @@ class Builder:
     def workspace_programs(self) -> list[str]:
         """Every program (binary) of userland/Cargo.toml's members but the
         runtime's: each needs its layout file, in the image or not. A
-        member's programs are its [[bin]] names (default: the crate's)."""
+        member's programs are its [[bin]] names (default: the crate's); a
+        member with [lib] and no [[bin]] (such as keyboard) is a library."""
         import tomllib
         userland = self.repo / "userland"
         try:
@@ -164,6 +165,8 @@ class Builder:
             except (OSError, tomllib.TOMLDecodeError):
                 crate = {}
             bins = [b.get("name") for b in crate.get("bin", ()) if b.get("name")]
+            if "lib" in crate and not bins:
+                continue
             names += bins or [Path(m).name]
         return names
 

@@ -59,9 +59,12 @@ def stage_kernel_unit(ctx) -> tuple[str, str]:
 def stage_rust_unit(ctx) -> tuple[str, str]:
     if not (REPO / "userland" / "Cargo.toml").is_file():
         return "skipped", "userland/Cargo.toml does not exist"
-    rc = _run(["/usr/bin/cargo", "test", "-p", "runtime", "--target", "x86_64-unknown-linux-gnu"],
+    # The host-tested library crates: the runtime and the keyboard logic.
+    rc = _run(["/usr/bin/cargo", "test", "-p", "runtime", "-p", "keyboard",
+               "--target", "x86_64-unknown-linux-gnu"],
               cwd=REPO / "userland", env=debian_rust_env())
-    return ("passed", "cargo test -p runtime") if rc == 0 else ("FAILED", f"exit {rc}")
+    return ("passed", "cargo test -p runtime -p keyboard") if rc == 0 else \
+        ("FAILED", f"exit {rc}")
 
 
 def stage_tools_unit(ctx) -> tuple[str, str]:
@@ -110,7 +113,7 @@ def hardware_preflight(board, build: Path, args) -> dict:
 
 STAGES = [
     ("kernel unit tests (C)", stage_kernel_unit, "unit"),
-    ("runtime unit tests (Rust)", stage_rust_unit, "unit"),
+    ("Rust unit tests (runtime, keyboard)", stage_rust_unit, "unit"),
     ("tools tests (Python)", stage_tools_unit, "unit"),
     ("HIL suite", stage_hil, "hil"),
 ]

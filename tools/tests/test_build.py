@@ -113,7 +113,11 @@ def arm_repo(repo):
     (repo / "userland" / "cross-arm.toml").write_text("")
     (repo / "userland" / "Cargo.toml").write_text(
         '[workspace]\nmembers = ["runtime", "init", "memory", "console", "shell", "ipc_peer",\n'
-        '"faulter", "critical", "bench_server", "gpio", "tests/fuzz"]\n')
+        '"faulter", "critical", "bench_server", "gpio", "tests/fuzz", "keyboard"]\n')
+    # A library member ([lib], no [[bin]]), as userland/keyboard: no program.
+    (repo / "userland" / "keyboard").mkdir(parents=True)
+    (repo / "userland" / "keyboard" / "Cargo.toml").write_text(
+        '[package]\nname = "keyboard"\n\n[lib]\npath = "src/lib.rs"\n')
     # One crate, two programs ([[bin]] names), as userland/tests/fuzz.
     (repo / "userland" / "tests" / "fuzz").mkdir(parents=True)
     (repo / "userland" / "tests" / "fuzz" / "Cargo.toml").write_text(
@@ -157,6 +161,7 @@ def test_workspace_programs_are_the_bin_names_of_each_member(arm_repo):
     names = b.workspace_programs()
     assert names[-2:] == ["fuzz", "fuzz_peer"]           # two [[bin]]s of one crate
     assert "tests/fuzz" not in names and "gpio" in names   # no Cargo.toml: the member's name
+    assert "keyboard" not in names                         # [lib], no [[bin]]: a library
 
 
 class ArmRunner(Runner):
