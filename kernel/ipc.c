@@ -65,11 +65,11 @@ static long check_send(struct task *t, struct channel *through) {
  * pages given back (KS_FREE_PAGE) lower the hint, so the same addresses,
  * and page tables, serve again instead of the area creeping upwards. */
 static uintptr_t recv_slot(struct task *r) {
-    uintptr_t to = r->page_recv_next, paddr;
+    uintptr_t to = r->page_recv_next, paddr, end = ARCH_PAGE_RECV_END;  /* 0 without paging */
     unsigned attrs;
-    while (to < ARCH_PAGE_RECV_END && arch_vm_lookup(&r->vm, to, &paddr, &attrs) == 0)
+    while (to < end && arch_vm_lookup(&r->vm, to, &paddr, &attrs) == 0)
         to += PAGE_SIZE;
-    return to < ARCH_PAGE_RECV_END ? to : 0;
+    return to < end ? to : 0;
 }
 
 /* Move the page at s's m->page to r (at its faulting address, or the

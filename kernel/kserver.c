@@ -143,7 +143,8 @@ static long ks_free_page(struct request *r) {
     paddr = arch_vm_unmap(&r->t->vm, vaddr);
     page_free(paddr);
     r->t->pages--;
-    if (vaddr >= ARCH_PAGE_RECV_BASE && vaddr < r->t->page_recv_next)
+    uintptr_t recv_base = ARCH_PAGE_RECV_BASE;   /* 0 without paging (never here) */
+    if (vaddr >= recv_base && vaddr < r->t->page_recv_next)
         r->t->page_recv_next = vaddr;   /* the slot serves the next page */
     return 0;
 }
