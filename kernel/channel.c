@@ -60,6 +60,9 @@ static void detach(struct channel *ch) {
         struct task *w = peer->transfer_to->receiver;
         if (w && w->awaiting_reply && w->call_via == peer)
             ipc_abort(w);
+        /* Tell whoever receives on the peer that it is alone now (a
+         * server then closes its end of a client that has gone). */
+        ipc_notify(peer->transfer_to, NOTIFY_PEER_CLOSED);
     }
     ch->linked = NULL;
     for (unsigned i = 0; i < ARRAY_SIZE(channels); i++) {

@@ -165,3 +165,17 @@ TEST(one_supervisor_at_a_time) {
     CHECK_EQ(kt_syscall(init, SYS_CLOSE, a, 0), 0);              /* the role is free again */
     CHECK_EQ(kt_kcall(other, KS_SUPERVISE, &cb, 4), 0);
 }
+
+TEST(closing_a_channel_tells_the_peer_it_is_alone) {
+    kt_boot();
+    struct task *srv = kt_task("srv", 3, 0), *cli = kt_task("cli", 3, 0);
+    long cs, cc;
+    kt_connect(srv, &cs, cli, &cc);
+    CHECK_EQ(kt_syscall(cli, SYS_CLOSE, cc, 0), 0);
+    kt_msg(srv, 0, NULL, 0);
+    CHECK_EQ(kt_ipc(srv, cs, IPC_RECV | IPC_NOBLOCK), 0);    /* pending notification */
+    CHECK_EQ(srv->msgbuf->label, LABEL_NOTIFICATION);
+    CHECK(srv->msgbuf->arg & NOTIFY_PEER_CLOSED);
+    CHECK_EQ(srv->msgbuf->from, cs);
+    CHECK_EQ(kt_ipc(srv, cs, IPC_RECV | IPC_NOBLOCK), -E_WOULDBLOCK);   /* once */
+}

@@ -186,6 +186,14 @@ impl<const N: usize> Clients<N> {
         }
     }
 
+    /// After a notification: sweep if it says a channel's peer closed
+    /// (NOTIFY_PEER_CLOSED), so a gone client's channel is closed at once.
+    pub fn on_notification(&mut self, m: &Msg) {
+        if m.is_notification() && m.arg & NOTIFY_PEER_CLOSED != 0 {
+            self.sweep();
+        }
+    }
+
     /// Live client channels.
     pub fn count(&self) -> usize {
         self.cids.iter().filter(|c| **c >= 0).count()

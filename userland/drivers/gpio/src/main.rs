@@ -83,6 +83,7 @@ impl Server {
                 if m.arg & NOTIFY_TIMER != 0 {
                     self.timer();
                 }
+                self.clients.on_notification(m);
             }
             INIT_CONNECT => {
                 let _ = self.clients.accept(self.listen, m);

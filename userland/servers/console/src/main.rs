@@ -89,7 +89,7 @@ impl Console {
             service::drop_payloads(m); // no console request carries one
         }
         match m.label {
-            LABEL_NOTIFICATION => {}
+            LABEL_NOTIFICATION => self.clients.on_notification(m),
             CONSOLE_WRITE => {
                 self.uart.write(m.payload());
                 let mut r = Msg::new(CONSOLE_WRITE);

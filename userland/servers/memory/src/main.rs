@@ -77,7 +77,7 @@ impl Pager {
                 let _ = from.reply(&r);
             }
             INIT_CONNECT => self.connect(m),
-            LABEL_NOTIFICATION => {}
+            LABEL_NOTIFICATION => self.clients.on_notification(m),
             _ => {
                 let mut r = Msg::new(m.label);
                 r.arg = runtime::error::to_raw(Err(runtime::Error::NoSys));

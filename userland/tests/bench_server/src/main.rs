@@ -41,6 +41,7 @@ fn serve(listen: Channel, clients: &mut service::Clients<8>, m: &mut Msg) {
             service::drop_payloads(m);
         }
         if m.is_notification() {
+            clients.on_notification(m);
             return;
         }
         let from = m.from;
@@ -62,6 +63,7 @@ fn serve(listen: Channel, clients: &mut service::Clients<8>, m: &mut Msg) {
             m.flags = (*buf).flags;
             m.channel = (*buf).channel;
             m.page = (*buf).page;
+            m.arg = (*buf).arg;
         }
     }
 }

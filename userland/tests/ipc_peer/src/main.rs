@@ -50,6 +50,7 @@ struct Peer {
 
 impl Peer {
     fn handle(&mut self, m: &mut Msg) {
+        self.clients.on_notification(m);
         if m.label == LABEL_NOTIFICATION && m.arg & NOTIFY_TIMER != 0 {
             return self.offer_ping();
         }
