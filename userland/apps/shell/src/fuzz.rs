@@ -136,6 +136,12 @@ fn start_and_wait(calls: u32, seed: u64, trace_from: u32) -> Result<bool> {
             for (f, done) in [(&a, ok[0]), (&b, ok[1])] {
                 if !done {
                     println!("fuzz: waiting for {} (task {}): {}", f.name, f.tid, state_of(f.tid));
+                    if task_gone(f.tid) {
+                        println!("fuzz: {} (task {}) ended without reporting", f.name, f.tid);
+                        let _ = ks::kill(a.tid);
+                        let _ = ks::kill(b.tid);
+                        return Ok(false);
+                    }
                 }
             }
             if waits % 6 == 0 {

@@ -50,6 +50,9 @@ const LABELS: [u16; 24] = [
 /// Kernel-server labels the fuzzer may send: all but KS_EXIT, KS_PANIC,
 /// KS_SUPERVISE and KS_HALT (see the top of the file); task requests are
 /// built apart. 0x0113 and 0x01ff are unused labels.
+/// What a message on KERNEL_CID may never be, whatever its label was drawn
+/// as: an end of the run or of the system.
+const KS_FORBIDDEN: [u16; 4] = [KS_EXIT, KS_PANIC, KS_SUPERVISE, KS_HALT];
 const KS_LABELS: [u16; 13] = [
     KS_ALLOC_PAGE, KS_LISTEN_IRQ, KS_IOPORT, KS_TIMER, KS_UPTIME, KS_TASK_INFO, KS_MEM_INFO,
     KS_YIELD, KS_MMIO, 0x0100, 0x0113, 0x01ff, 0xf002,
@@ -412,12 +415,20 @@ impl Fuzzer {
         }
     }
 
-    fn ipc(&mut self, cid: i32, mut flags: u64, labels: &[u16]) {
+    fn ipc(&mut self, cid: i32, flags: u64, labels: &[u16]) {
+        let (mut m, moved) = self.random_msg(labels);
+        if cid == KERNEL_CID as i32 && KS_FORBIDDEN.contains(&m.label) {
+            // A random label can be one of these too: never end the run.
+            m.label = KS_UPTIME;
+        }
+        self.ipc_with(cid, flags, m, moved)
+    }
+
+    fn ipc_with(&mut self, cid: i32, mut flags: u64, m: Msg, moved: Option<i32>) {
         if cid == BOOTSTRAP_CID as i32 {
             // The shell waits there for FUZZ_DONE alone; it is no server.
             return self.syscall("nop", SYS_NOP, [0; 5]);
         }
-        let (m, moved) = self.random_msg(labels);
         let blocks_on_recv = flags & IPC_RECV != 0 && flags & IPC_NOBLOCK == 0 && flags & IPC_SEND == 0;
         // A guarded receive waits for the next tick at worst (timers count
         // ticks): one in eight blocks, the rest do not, or the fuzzer would
