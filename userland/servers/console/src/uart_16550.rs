@@ -4,6 +4,7 @@
 //! for input and write bytes out. I/O ports exist on x86 only: elsewhere
 //! KS_IOPORT fails with -E_NOTSUP before any port is touched.
 
+use core::cell::Cell;
 use runtime::{ks, Result};
 
 const RBR_THR: u16 = 0; // receive buffer / transmit holding
@@ -12,11 +13,13 @@ const IIR: u16 = 2; // interrupt identification
 const MCR: u16 = 4; // modem control
 const LSR: u16 = 5; // line status
 const LSR_DATA_READY: u8 = 0x01;
+const LSR_OVERRUN: u8 = 0x02; // cleared by reading LSR
 const LSR_THR_EMPTY: u8 = 0x20;
 const MCR_OUT2: u8 = 0x08;
 
 pub struct Uart {
     base: u16,
+    overruns: Cell<u32>,
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -47,27 +50,36 @@ impl Uart {
     /// Ask for the UART's eight ports.
     pub fn new(base: u16) -> Result<Uart> {
         ks::ioport(base, 8)?;
-        Ok(Uart { base })
+        Ok(Uart { base, overruns: Cell::new(0) })
     }
 
-    /// IER = 1 (received data available); keep OUT2 so the IRQ reaches
-    /// the PIC; drain anything already received.
-    pub fn enable_rx_interrupt(&self) {
+    /// IER = 1 (received data available) or 0; keep OUT2 so the IRQ
+    /// reaches the PIC.
+    pub fn set_rx_interrupt(&self, on: bool) {
         outb(self.base + MCR, inb(self.base + MCR) | MCR_OUT2);
-        outb(self.base + IER, 0x01);
+        outb(self.base + IER, on as u8);
         let _ = inb(self.base + IIR);
     }
 
+    /// One received byte, if any; an overrun the line status reports is
+    /// counted (take_overruns).
     pub fn try_read(&self) -> Option<u8> {
-        (inb(self.base + LSR) & LSR_DATA_READY != 0).then(|| inb(self.base + RBR_THR))
+        let lsr = inb(self.base + LSR);
+        if lsr & LSR_OVERRUN != 0 {
+            self.overruns.set(self.overruns.get().saturating_add(1));
+        }
+        (lsr & LSR_DATA_READY != 0).then(|| inb(self.base + RBR_THR))
+    }
+
+    pub fn take_overruns(&self) -> u32 {
+        self.overruns.replace(0)
+    }
+
+    pub fn tx_ready(&self) -> bool {
+        inb(self.base + LSR) & LSR_THR_EMPTY != 0
     }
 
     pub fn put(&self, b: u8) {
-        for _ in 0..100_000 {
-            if inb(self.base + LSR) & LSR_THR_EMPTY != 0 {
-                break;
-            }
-        }
         outb(self.base + RBR_THR, b);
     }
 }

@@ -3,6 +3,7 @@
 //! (ARM DDI 0479, "APB UART"). The kernel may already be printing through
 //! it; then its baud divider is kept.
 
+use core::cell::Cell;
 use runtime::mmio::Mmio;
 use runtime::Result;
 
@@ -15,43 +16,54 @@ const BLOCK_LEN: u32 = 0x14;
 
 const STATE_TX_FULL: u32 = 1 << 0;
 const STATE_RX_FULL: u32 = 1 << 1;
+const STATE_RX_OVERRUN: u32 = 1 << 3; // write 1 to clear
 const CTRL_TX_EN: u32 = 1 << 0;
 const CTRL_RX_EN: u32 = 1 << 1;
 const CTRL_RX_INT_EN: u32 = 1 << 3;
 const INT_RX: u32 = 1 << 1;
 
-/// BAUDDIV for `baud` at `hz` (the UART requires at least 16).
-pub const fn bauddiv(hz: u32, baud: u32) -> u32 {
-    let d = hz / baud;
-    if d < 16 {
+/// BAUDDIV: the board's divisor (BOARD_CONSOLE_DIVISOR, CPU_HZ /
+/// CONSOLE_BAUD rounded to the nearest by tools/board_config.py), at least
+/// 16 as the UART requires.
+pub const fn bauddiv(div: u32) -> u32 {
+    if div < 16 {
         16
     } else {
-        d
+        div
     }
 }
 
 pub struct Uart {
     regs: Mmio,
+    overruns: Cell<u32>,
 }
 
 impl Uart {
-    pub fn new(base: u32, hz: u32, baud: u32) -> Result<Uart> {
+    pub fn new(base: u32, div: u32) -> Result<Uart> {
         let regs = Mmio::map(base, BLOCK_LEN)?;
         let ctrl = regs.read(CTRL);
         if ctrl & CTRL_TX_EN == 0 {
-            regs.write(BAUDDIV, bauddiv(hz, baud));
+            regs.write(BAUDDIV, bauddiv(div));
         }
         regs.write(CTRL, ctrl | CTRL_TX_EN | CTRL_RX_EN);
-        Ok(Uart { regs })
+        Ok(Uart { regs, overruns: Cell::new(0) })
     }
 
-    pub fn enable_rx_interrupt(&self) {
-        while self.try_read().is_some() {}
-        self.regs.modify(CTRL, 0, CTRL_RX_INT_EN);
+    pub fn set_rx_interrupt(&self, on: bool) {
+        if on {
+            self.regs.modify(CTRL, 0, CTRL_RX_INT_EN);
+        } else {
+            self.regs.modify(CTRL, CTRL_RX_INT_EN, 0);
+        }
     }
 
     pub fn try_read(&self) -> Option<u8> {
-        if self.regs.read(STATE) & STATE_RX_FULL == 0 {
+        let state = self.regs.read(STATE);
+        if state & STATE_RX_OVERRUN != 0 {
+            self.regs.write(STATE, STATE_RX_OVERRUN);
+            self.overruns.set(self.overruns.get().saturating_add(1));
+        }
+        if state & STATE_RX_FULL == 0 {
             // Nothing (left) to read: acknowledge the RX interrupt.
             self.regs.write(INTCLEAR, INT_RX);
             return None;
@@ -61,12 +73,15 @@ impl Uart {
         Some(b)
     }
 
+    pub fn take_overruns(&self) -> u32 {
+        self.overruns.replace(0)
+    }
+
+    pub fn tx_ready(&self) -> bool {
+        self.regs.read(STATE) & STATE_TX_FULL == 0
+    }
+
     pub fn put(&self, b: u8) {
-        for _ in 0..100_000 {
-            if self.regs.read(STATE) & STATE_TX_FULL == 0 {
-                break;
-            }
-        }
         self.regs.write(DATA, b as u32);
     }
 }

@@ -5,9 +5,10 @@
 //! console's early output, enables them (arch/arm-m/console.c) and this
 //! task maps no RCC or GPIO. When the kernel already uses the USART the
 //! line (BRR) is left as it is and only the receiver and its interrupt
-//! (RXNEIE) are turned on; otherwise BRR follows CONFIG_CPU_HZ and
-//! CONFIG_CONSOLE_BAUD.
+//! (RXNEIE) are turned on; otherwise BRR is BOARD_CONSOLE_DIVISOR
+//! (CPU_HZ / CONSOLE_BAUD, rounded). Receive overruns are counted.
 
+use core::cell::Cell;
 use runtime::mmio::Mmio;
 use runtime::Result;
 
@@ -28,55 +29,66 @@ const ISR_RXNE: u32 = 1 << 5;
 const ISR_TXE: u32 = 1 << 7;
 const ICR_ORECF: u32 = 1 << 3;
 
-/// BRR for `baud` at `hz` (oversampling by 16: USARTDIV = hz / baud).
-pub const fn brr(hz: u32, baud: u32) -> u32 {
-    let d = hz / baud;
-    if d < 16 {
+/// BRR: the board's divisor (BOARD_CONSOLE_DIVISOR, CPU_HZ / CONSOLE_BAUD
+/// rounded to the nearest by tools/board_config.py; oversampling by 16),
+/// at least 16 as RM0351 requires.
+pub const fn brr(div: u32) -> u32 {
+    if div < 16 {
         16
     } else {
-        d
+        div
     }
 }
 
 pub struct Usart {
     regs: Mmio,
+    overruns: Cell<u32>,
 }
 
 impl Usart {
-    pub fn new(base: u32, hz: u32, baud: u32) -> Result<Usart> {
+    pub fn new(base: u32, div: u32) -> Result<Usart> {
         let regs = Mmio::map(base, BLOCK_LEN)?;
         let cr1 = regs.read(CR1);
         if cr1 & CR1_UE == 0 {
             // BRR can only be written while the USART is disabled.
-            regs.write(BRR, brr(hz, baud));
+            regs.write(BRR, brr(div));
             regs.write(CR1, CR1_TE | CR1_RE);
             regs.write(CR1, CR1_TE | CR1_RE | CR1_UE);
         } else {
             regs.write(CR1, cr1 | CR1_TE | CR1_RE);
         }
-        Ok(Usart { regs })
+        Ok(Usart { regs, overruns: Cell::new(0) })
     }
 
-    pub fn enable_rx_interrupt(&self) {
-        while self.try_read().is_some() {}
-        self.regs.modify(CR1, 0, CR1_RXNEIE);
+    pub fn set_rx_interrupt(&self, on: bool) {
+        if on {
+            self.regs.modify(CR1, 0, CR1_RXNEIE);
+        } else {
+            self.regs.modify(CR1, CR1_RXNEIE, 0);
+        }
     }
 
     pub fn try_read(&self) -> Option<u8> {
         let isr = self.regs.read(ISR);
         if isr & ISR_ORE != 0 {
-            // An overrun keeps the interrupt asserted until cleared.
+            // An overrun (a byte lost: this USART has no receive FIFO)
+            // keeps the interrupt asserted until cleared.
             self.regs.write(ICR, ICR_ORECF);
+            self.overruns.set(self.overruns.get().saturating_add(1));
         }
         (isr & ISR_RXNE != 0).then(|| self.regs.read(RDR) as u8)
     }
 
+    pub fn take_overruns(&self) -> u32 {
+        self.overruns.replace(0)
+    }
+
+    pub fn tx_ready(&self) -> bool {
+        self.regs.read(ISR) & ISR_TXE != 0
+    }
+
+    /// A 32-bit write: QEMU's model takes no narrower one.
     pub fn put(&self, b: u8) {
-        for _ in 0..100_000 {
-            if self.regs.read(ISR) & ISR_TXE != 0 {
-                break;
-            }
-        }
         self.regs.write(TDR, b as u32);
     }
 }
