@@ -45,6 +45,9 @@ class QemuTwin:
     boot: tuple[str, ...]
     kvm_cpu: str | None = None
     extra: tuple[str, ...] = ()
+    # The twin's UART takes its next input byte only when QEMU's main loop
+    # wakes up (the kit wakes it after each byte it sends; tools/qemu.py).
+    wake_after_input: bool = False
 
 
 @dataclass(frozen=True)
@@ -257,7 +260,9 @@ class _Checker:
                         memory=self.get(q, "memory", str, w, required=False),
                         image=self.get(q, "image", str, w), boot=strs("boot"),
                         kvm_cpu=self.get(q, "kvm_cpu", str, w, required=False),
-                        extra=strs("extra"))
+                        extra=strs("extra"),
+                        wake_after_input=self.get(q, "wake_after_input", bool, w,
+                                                  required=False, default=False))
 
     def strings(self, table: dict, key: str, where: str) -> list[str]:
         items = self.get(table, key, list, where, required=False, default=[])

@@ -190,7 +190,7 @@ def test_mps2_keeps_its_fixed_clock(repo, tmp_path):
     ('pll_r = 2', 'pll_r = 3', "clock.pll_r: 3 is not one of 2, 4, 6, 8"),
     ('flash_latency = 4', 'flash_latency = 5', "clock.flash_latency: 5 is not in 0..4"),
     ('flash_latency = 4', '', "clock.flash_latency: missing"),
-    ('baud = 115200', 'baud = 115200\ntx_delay_us = "slow"', "console.tx_delay_us: expected an integer"),
+    ('tx_delay_us = 100', 'tx_delay_us = "slow"', "console.tx_delay_us: expected an integer"),
     ('cpu = "cortex-m4f"', 'cpu = "cortex-a53"', "cpu: 'cortex-a53' is not one of cortex-m3"),
     ('irq_count = 82', 'irq_count = 600', "irq_count: 600 is not in 1..496"),
     ('baud = 115200', 'baud = true', "console.baud: expected an integer, got true"),

@@ -96,12 +96,7 @@ fn run() -> Result<(), Error> {
             }
             c.handle(listen, &m);
         }
-        c.poll_input();
-        c.serve_readers();
-        c.report_lost();
-        if !polling {
-            c.set_rx_irq(!c.input.is_full());
-        }
+        c.pump(polling);
     }
 }
 
@@ -144,6 +139,28 @@ impl Console {
                 let _ = from.reply(&r);
             }
         }
+    }
+
+    /// Move input from the UART through the ring to waiting readers until
+    /// the UART has nothing more to give (or the ring is full: then the
+    /// receive interrupt goes off until a reader makes room). Reading again
+    /// after turning the interrupt back on matters: a CMSDK UART raises its
+    /// RX interrupt only for a byte that arrives while it is enabled, not
+    /// for one already waiting.
+    fn pump(&mut self, polling: bool) {
+        loop {
+            let before = self.input.len();
+            self.poll_input();
+            let got = self.input.len() != before;
+            self.serve_readers();
+            if !polling {
+                self.set_rx_irq(!self.input.is_full());
+            }
+            if !got {
+                break;
+            }
+        }
+        self.report_lost();
     }
 
     /// Move what the UART holds into the ring, leaving the rest in the
