@@ -50,11 +50,7 @@ impl Uart {
     }
 
     pub fn set_rx_interrupt(&self, on: bool) {
-        if on {
-            self.regs.modify(CTRL, 0, CTRL_RX_INT_EN);
-        } else {
-            self.regs.modify(CTRL, CTRL_RX_INT_EN, 0);
-        }
+        self.regs.set_bits(CTRL, CTRL_RX_INT_EN, on);
     }
 
     pub fn try_read(&self) -> Option<u8> {

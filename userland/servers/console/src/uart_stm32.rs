@@ -61,11 +61,7 @@ impl Usart {
     }
 
     pub fn set_rx_interrupt(&self, on: bool) {
-        if on {
-            self.regs.modify(CR1, 0, CR1_RXNEIE);
-        } else {
-            self.regs.modify(CR1, CR1_RXNEIE, 0);
-        }
+        self.regs.set_bits(CR1, CR1_RXNEIE, on);
     }
 
     pub fn try_read(&self) -> Option<u8> {
