@@ -153,10 +153,11 @@ impl Console {
             self.poll_input();
             let got = self.input.len() != before;
             self.serve_readers();
+            let reopened = !polling && !self.rx_irq && !self.input.is_full();
             if !polling {
                 self.set_rx_irq(!self.input.is_full());
             }
-            if !got {
+            if !got && !reopened {
                 break;
             }
         }

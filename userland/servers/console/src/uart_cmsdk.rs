@@ -49,24 +49,29 @@ impl Uart {
         Ok(Uart { regs, overruns: Cell::new(0) })
     }
 
+    /// The RX interrupt on or off. Off also acknowledges one already
+    /// raised: INTSTATUS.RX stays set (and the IRQ line high) until
+    /// cleared, whatever CTRL says, and a console that is not reading
+    /// (its ring full) would be woken by it again and again.
     pub fn set_rx_interrupt(&self, on: bool) {
         self.regs.set_bits(CTRL, CTRL_RX_INT_EN, on);
+        if !on {
+            self.regs.write(INTCLEAR, INT_RX);
+        }
     }
 
+    /// One received byte, if any. The RX interrupt is acknowledged before
+    /// STATE is read: a byte that arrives after that read raises it again
+    /// (acknowledging after the read could clear a new byte's interrupt
+    /// and leave it unread).
     pub fn try_read(&self) -> Option<u8> {
+        self.regs.write(INTCLEAR, INT_RX);
         let state = self.regs.read(STATE);
         if state & STATE_RX_OVERRUN != 0 {
             self.regs.write(STATE, STATE_RX_OVERRUN);
             self.overruns.set(self.overruns.get().saturating_add(1));
         }
-        if state & STATE_RX_FULL == 0 {
-            // Nothing (left) to read: acknowledge the RX interrupt.
-            self.regs.write(INTCLEAR, INT_RX);
-            return None;
-        }
-        let b = self.regs.read(DATA) as u8;
-        self.regs.write(INTCLEAR, INT_RX);
-        Some(b)
+        (state & STATE_RX_FULL != 0).then(|| self.regs.read(DATA) as u8)
     }
 
     pub fn take_overruns(&self) -> u32 {
