@@ -168,14 +168,17 @@ impl Console {
     /// UART once the ring is full (backpressure); count its overruns.
     fn poll_input(&mut self) {
         while !self.input.is_full() {
-            match self.uart.try_read() {
+            let (byte, overrun) = self.uart.try_read();
+            if overrun {
+                self.input.lost(1); // at least one byte
+            }
+            match byte {
                 Some(b) => {
                     self.input.push(b);
                 }
                 None => break,
             }
         }
-        self.input.lost(self.uart.take_overruns());
     }
 
     fn set_rx_irq(&mut self, on: bool) {

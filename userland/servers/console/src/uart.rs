@@ -1,8 +1,8 @@
 //! uart.rs - the console's UART, chosen by CONFIG_CONSOLE_UART: "16550"
 //! (PC COM ports), "stm32-usart" (STM32L4), "cmsdk-uart" (ARM MPS2), at
 //! CONFIG_CONSOLE_BASE, BOARD_CONSOLE_DIVISOR (all from board.toml
-//! [console]). Bytes pass through unchanged both ways; the overruns each
-//! driver sees are counted for the console's drop notice.
+//! [console]). Bytes pass through unchanged both ways; each driver
+//! reports receive overruns for the console's drop notice.
 
 use crate::{uart_16550, uart_cmsdk, uart_stm32};
 use runtime::{config, str_eq, Error, Result};
@@ -47,15 +47,6 @@ impl Uart {
         }
     }
 
-    /// Receive overruns (bytes lost in the UART) since the last call.
-    pub fn take_overruns(&self) -> u32 {
-        match self {
-            Uart::Ns16550(u) => u.take_overruns(),
-            Uart::Stm32(u) => u.take_overruns(),
-            Uart::Cmsdk(u) => u.take_overruns(),
-        }
-    }
-
     /// The transmitter takes a byte now.
     pub fn tx_ready(&self) -> bool {
         match self {
@@ -65,7 +56,9 @@ impl Uart {
         }
     }
 
-    pub fn try_read(&self) -> Option<u8> {
+    /// One received byte, if any, and whether the UART lost input
+    /// (a receive overrun) since the last read.
+    pub fn try_read(&self) -> (Option<u8>, bool) {
         match self {
             Uart::Ns16550(u) => u.try_read(),
             Uart::Stm32(u) => u.try_read(),

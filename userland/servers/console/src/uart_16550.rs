@@ -4,7 +4,6 @@
 //! for input and write bytes out. I/O ports exist on x86 only: elsewhere
 //! KS_IOPORT fails with -E_NOTSUP before any port is touched.
 
-use core::cell::Cell;
 use runtime::{ks, Result};
 
 const RBR_THR: u16 = 0; // receive buffer / transmit holding
@@ -19,7 +18,6 @@ const MCR_OUT2: u8 = 0x08;
 
 pub struct Uart {
     base: u16,
-    overruns: Cell<u32>,
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -50,7 +48,7 @@ impl Uart {
     /// Ask for the UART's eight ports.
     pub fn new(base: u16) -> Result<Uart> {
         ks::ioport(base, 8)?;
-        Ok(Uart { base, overruns: Cell::new(0) })
+        Ok(Uart { base })
     }
 
     /// IER = 1 (received data available) or 0; keep OUT2 so the IRQ
@@ -61,18 +59,12 @@ impl Uart {
         let _ = inb(self.base + IIR);
     }
 
-    /// One received byte, if any; an overrun the line status reports is
-    /// counted (take_overruns).
-    pub fn try_read(&self) -> Option<u8> {
+    /// One received byte, if any, and whether the line status reported
+    /// an overrun (reading LSR clears it).
+    pub fn try_read(&self) -> (Option<u8>, bool) {
         let lsr = inb(self.base + LSR);
-        if lsr & LSR_OVERRUN != 0 {
-            self.overruns.set(self.overruns.get().saturating_add(1));
-        }
-        (lsr & LSR_DATA_READY != 0).then(|| inb(self.base + RBR_THR))
-    }
-
-    pub fn take_overruns(&self) -> u32 {
-        self.overruns.replace(0)
+        let byte = (lsr & LSR_DATA_READY != 0).then(|| inb(self.base + RBR_THR));
+        (byte, lsr & LSR_OVERRUN != 0)
     }
 
     pub fn tx_ready(&self) -> bool {

@@ -3,7 +3,6 @@
 //! (ARM DDI 0479, "APB UART"). The kernel may already be printing through
 //! it; then its baud divider is kept.
 
-use core::cell::Cell;
 use runtime::mmio::Mmio;
 use runtime::Result;
 
@@ -35,7 +34,6 @@ pub const fn bauddiv(div: u32) -> u32 {
 
 pub struct Uart {
     regs: Mmio,
-    overruns: Cell<u32>,
 }
 
 impl Uart {
@@ -46,7 +44,7 @@ impl Uart {
             regs.write(BAUDDIV, bauddiv(div));
         }
         regs.write(CTRL, ctrl | CTRL_TX_EN | CTRL_RX_EN);
-        Ok(Uart { regs, overruns: Cell::new(0) })
+        Ok(Uart { regs })
     }
 
     /// The RX interrupt on or off. Off also acknowledges one already
@@ -60,22 +58,19 @@ impl Uart {
         }
     }
 
-    /// One received byte, if any. The RX interrupt is acknowledged before
-    /// STATE is read: a byte that arrives after that read raises it again
+    /// One received byte, if any, and whether STATE reported an overrun
+    /// (then cleared). The RX interrupt is acknowledged before STATE is
+    /// read: a byte that arrives after that read raises it again
     /// (acknowledging after the read could clear a new byte's interrupt
     /// and leave it unread).
-    pub fn try_read(&self) -> Option<u8> {
+    pub fn try_read(&self) -> (Option<u8>, bool) {
         self.regs.write(INTCLEAR, INT_RX);
         let state = self.regs.read(STATE);
-        if state & STATE_RX_OVERRUN != 0 {
+        let overrun = state & STATE_RX_OVERRUN != 0;
+        if overrun {
             self.regs.write(STATE, STATE_RX_OVERRUN);
-            self.overruns.set(self.overruns.get().saturating_add(1));
         }
-        (state & STATE_RX_FULL != 0).then(|| self.regs.read(DATA) as u8)
-    }
-
-    pub fn take_overruns(&self) -> u32 {
-        self.overruns.replace(0)
+        ((state & STATE_RX_FULL != 0).then(|| self.regs.read(DATA) as u8), overrun)
     }
 
     pub fn tx_ready(&self) -> bool {

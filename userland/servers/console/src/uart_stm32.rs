@@ -8,7 +8,6 @@
 //! (RXNEIE) are turned on; otherwise BRR is BOARD_CONSOLE_DIVISOR
 //! (CPU_HZ / CONSOLE_BAUD, rounded). Receive overruns are counted.
 
-use core::cell::Cell;
 use runtime::mmio::Mmio;
 use runtime::Result;
 
@@ -42,7 +41,6 @@ pub const fn brr(div: u32) -> u32 {
 
 pub struct Usart {
     regs: Mmio,
-    overruns: Cell<u32>,
 }
 
 impl Usart {
@@ -57,26 +55,23 @@ impl Usart {
         } else {
             regs.write(CR1, cr1 | CR1_TE | CR1_RE);
         }
-        Ok(Usart { regs, overruns: Cell::new(0) })
+        Ok(Usart { regs })
     }
 
     pub fn set_rx_interrupt(&self, on: bool) {
         self.regs.set_bits(CR1, CR1_RXNEIE, on);
     }
 
-    pub fn try_read(&self) -> Option<u8> {
+    /// One received byte, if any, and whether ISR reported an overrun (a
+    /// byte lost: this USART has no receive FIFO). ORE keeps the
+    /// interrupt asserted until cleared.
+    pub fn try_read(&self) -> (Option<u8>, bool) {
         let isr = self.regs.read(ISR);
-        if isr & ISR_ORE != 0 {
-            // An overrun (a byte lost: this USART has no receive FIFO)
-            // keeps the interrupt asserted until cleared.
+        let overrun = isr & ISR_ORE != 0;
+        if overrun {
             self.regs.write(ICR, ICR_ORECF);
-            self.overruns.set(self.overruns.get().saturating_add(1));
         }
-        (isr & ISR_RXNE != 0).then(|| self.regs.read(RDR) as u8)
-    }
-
-    pub fn take_overruns(&self) -> u32 {
-        self.overruns.replace(0)
+        ((isr & ISR_RXNE != 0).then(|| self.regs.read(RDR) as u8), overrun)
     }
 
     pub fn tx_ready(&self) -> bool {
