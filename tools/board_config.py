@@ -10,8 +10,9 @@ Two kinds of fact, one source (the Board of tools/boards.py):
   (menuconfig) takes that board's values, and the fragment's content does
   not depend on which board is being built;
 - pin-level facts nothing in Kconfig decides on (console pins, alternate
-  function and clock enable; GPIO ports, pins and IRQs) become BOARD_*
-  constants: `#define BOARD_X n` and `pub const BOARD_X: u32 = n;`.
+  function and clock enable, the UART's baud divisor; the [clock] PLL
+  setup; GPIO ports, pins and IRQs) become BOARD_* constants:
+  `#define BOARD_X n` and `pub const BOARD_X: u32 = n;`.
 
 The root Kconfig sources the fragment with `osource`, so the tree still
 parses when it is absent (a fresh tree: hidden values stay empty until
@@ -103,11 +104,31 @@ def write_kconfig_defaults(repo: Path = REPO) -> bool:
     return write_if_changed(repo / FRAGMENT, kconfig_defaults(load_boards(repo / "board")))
 
 
+def uart_divisor(cpu_hz: int, baud: int) -> int:
+    """cpu_hz / baud rounded to the nearest: the baud divisor of the
+    STM32 USART (BRR, oversampling by 16) and the CMSDK UART (BAUDDIV).
+    Truncating can miss the rate by up to one step (4 MHz / 115200 = 34.7:
+    34 is 2.1 % fast, 35 is 0.8 % slow)."""
+    return (cpu_hz + baud // 2) // baud
+
+
+def clock_constants(board: Board) -> list[tuple[str, int]]:
+    """[clock] as BOARD_CLOCK_* (arch/arm-m/clock.c); none without it."""
+    k = board.clock
+    if not k:
+        return []
+    return [("BOARD_CLOCK_MSI_PLL", 1), ("BOARD_CLOCK_PLL_M", k["pll_m"]),
+            ("BOARD_CLOCK_PLL_N", k["pll_n"]), ("BOARD_CLOCK_PLL_R", k["pll_r"]),
+            ("BOARD_CLOCK_FLASH_LATENCY", k["flash_latency"])]
+
+
 def board_constants(board: Board) -> list[tuple[str, int]]:
     """Pin-level facts as (BOARD_NAME, value); only those the board has.
     Ports are indices (A = 0), pins 0..15."""
-    out: list[tuple[str, int]] = []
+    out: list[tuple[str, int]] = clock_constants(board)
     c = board.console
+    if board.cpu_hz:
+        out.append(("BOARD_CONSOLE_DIVISOR", uart_divisor(board.cpu_hz, c["baud"])))
     if "tx" in c:
         for key in ("tx", "rx"):
             port, pin = parse_pin(c[key])

@@ -28,6 +28,9 @@ CORES = {
     "cortex-m4f": ("cortex-m4", True),
     "cortex-m7": ("cortex-m7", True),
 }
+# How the kernel may raise the CPU clock at boot ([clock] source):
+# "msi-pll": STM32L4 MSI (4 MHz at reset) through the main PLL (RM0351).
+CLOCK_SOURCES = ("msi-pll",)
 PIN_RX = re.compile(r"^P([A-K])(\d{1,2})$")     # "PB6": port B, pin 6 (STM32 naming)
 
 
@@ -42,6 +45,9 @@ class QemuTwin:
     boot: tuple[str, ...]
     kvm_cpu: str | None = None
     extra: tuple[str, ...] = ()
+    # The twin's UART takes its next input byte only when QEMU's main loop
+    # wakes up (the kit wakes it after each byte it sends; tools/qemu.py).
+    wake_after_input: bool = False
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,7 @@ class Board:
     gpio: dict = field(default_factory=dict)   # [gpio]: inputs / outputs lists
     cpu: str | None = None            # arm-m: a key of CORES ("cortex-m4f")
     irq_count: int | None = None      # arm-m: NVIC lines the kernel routes
+    clock: dict = field(default_factory=dict)  # [clock]: how the kernel reaches cpu_hz
 
     @property
     def defconfig(self) -> Path:
@@ -180,6 +187,7 @@ class _Checker:
             self.fail("irq_count", f"{irq_count} is not in 1..496 (ARMv7-M NVIC lines)")
         capabilities = self.capabilities(data, cpu)
         flash = self.flash(data)
+        clock = self.clock(data, cpu_hz)
         return Board(name=name, arch=arch,
                      description=self.get(data, "description", str, required=False,
                                           default=""),
@@ -188,7 +196,36 @@ class _Checker:
                      flash_methods=tuple(f["method"] for f in flash),
                      console=self.console(data), memory=self.memory(data, mcu),
                      cpu_hz=cpu_hz, flash=flash, gpio=self.gpio(data), cpu=cpu,
-                     irq_count=irq_count)
+                     irq_count=irq_count, clock=clock)
+
+    def clock(self, data: dict, cpu_hz: int | None) -> dict:
+        """[clock]: absent, the CPU runs at its reset clock (cpu_hz); with
+        source "msi-pll" (STM32L4, RM0351 "Clocks"), the kernel feeds MSI
+        at input_hz through the main PLL: cpu_hz = input_hz / pll_m * pll_n
+        / pll_r, with flash_latency wait states set first."""
+        c = self.table(data, "clock")
+        if not c:
+            return {}
+        w = "clock."
+        self.get(c, "source", CLOCK_SOURCES, w)
+        hz = self.get(c, "input_hz", int, w)
+        m, n, r = (self.get(c, k, int, w) for k in ("pll_m", "pll_n", "pll_r"))
+        latency = self.get(c, "flash_latency", int, w)
+        if not 1 <= m <= 8:
+            self.fail(w + "pll_m", f"{m} is not in 1..8")
+        if not 8 <= n <= 86:
+            self.fail(w + "pll_n", f"{n} is not in 8..86")
+        if r not in (2, 4, 6, 8):
+            self.fail(w + "pll_r", f"{r} is not one of 2, 4, 6, 8")
+        if latency > 4:
+            self.fail(w + "flash_latency", f"{latency} is not in 0..4 wait states")
+        if not 4_000_000 <= hz // m <= 16_000_000:
+            self.fail(w + "pll_m", f"PLL input {hz // m} Hz is outside 4..16 MHz")
+        if not 64_000_000 <= hz // m * n <= 344_000_000:
+            self.fail(w + "pll_n", f"VCO {hz // m * n} Hz is outside 64..344 MHz")
+        if cpu_hz is None or hz // m * n // r != cpu_hz:
+            self.fail("cpu_hz", f"{cpu_hz} but [clock] gives {hz // m * n // r} Hz")
+        return dict(c)
 
     def table(self, data: dict, key: str, required: bool = False) -> dict:
         return self.get(data, key, dict, required=required, default={})
@@ -223,7 +260,9 @@ class _Checker:
                         memory=self.get(q, "memory", str, w, required=False),
                         image=self.get(q, "image", str, w), boot=strs("boot"),
                         kvm_cpu=self.get(q, "kvm_cpu", str, w, required=False),
-                        extra=strs("extra"))
+                        extra=strs("extra"),
+                        wake_after_input=self.get(q, "wake_after_input", bool, w,
+                                                  required=False, default=False))
 
     def strings(self, table: dict, key: str, where: str) -> list[str]:
         items = self.get(table, key, list, where, required=False, default=[])
@@ -267,6 +306,7 @@ class _Checker:
         self.get(c, "base", int, w)
         self.get(c, "irq", int, w)
         self.get(c, "tx_irq", int, w, required=False)
+        self.get(c, "tx_delay_us", int, w, required=False)
         if self.get(c, "baud", int, w) == 0:
             self.fail(w + "baud", "must be positive")
         usb = c.get("usb_serial")

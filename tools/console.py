@@ -2,7 +2,12 @@
 
 The transport is anything with pyserial's read(n)/write(b) (timeout-based
 read returning b"" when idle): a QEMU TCP console, a real UART, or a fake
-in the tests."""
+in the tests.
+
+Typing is paced: send_line writes one character at a time, `tx_delay`
+seconds apart (board.toml [console] tx_delay_us, as labgrid's console
+`txdelay`), so a UART without a receive FIFO is not overrun by the kit.
+write() sends at once (a paste)."""
 
 from __future__ import annotations
 
@@ -17,9 +22,11 @@ class ConsoleTimeout(AssertionError):
 
 
 class Console:
-    def __init__(self, port, clock=time.monotonic):
+    def __init__(self, port, clock=time.monotonic, tx_delay: float = 0.0, sleep=time.sleep):
         self.port = port
         self.clock = clock
+        self.tx_delay = tx_delay   # seconds after each typed character
+        self.sleep = sleep
         self.transcript = ""   # everything received, \r removed
         self._pos = 0          # transcript position expect() searches from
 
@@ -68,16 +75,30 @@ class Console:
         return text
 
     def write(self, text: str) -> None:
-        self.port.write(text.encode())
+        """Send `text` at once, unpaced (a paste)."""
+        self._send(text.encode())
+
+    def _send(self, data: bytes) -> None:
+        self.port.write(data)
         flush = getattr(self.port, "flush", None)
         if flush:
             flush()
+
+    def type(self, text: str) -> None:
+        """Send `text` as typed: one character every tx_delay seconds (at
+        once when tx_delay is 0)."""
+        if not self.tx_delay:
+            self._send(text.encode())
+            return
+        for b in text.encode():
+            self._send(bytes([b]))
+            self.sleep(self.tx_delay)
 
     def send_line(self, line: str) -> None:
         """Type a line and press Enter (CR, as a terminal sends)."""
         if "\n" in line or "\r" in line:
             raise ToolError("send_line: the line must not contain a newline")
-        self.write(line + "\r")
+        self.type(line + "\r")
 
     def close(self) -> None:
         close = getattr(self.port, "close", None)

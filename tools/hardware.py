@@ -117,7 +117,8 @@ class HardwareBoard:
         if self.probe is None or not self.port:
             self.preflight()
         # Open before the reset, so no line of the boot is lost.
-        self.console = Console(self._open_serial(self.port))
+        self.console = Console(self._open_serial(self.port),
+                               tx_delay=self.board.console.get("tx_delay_us", 0) / 1e6)
         try:
             if self.want_flash and not self.flashed:
                 self.flasher.flash(self.probe, self.build / "nagi.hex")

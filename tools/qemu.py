@@ -119,7 +119,9 @@ class QemuTwin:
         self.proc = self._spawn(cmd)
         deadline = time.monotonic() + timeout
         port_obj = self._retry(lambda: self._open_serial(f"socket://127.0.0.1:{port}"), deadline)
-        self.console = Console(port_obj)
+        if self.board.qemu.wake_after_input:
+            port_obj = WakingPort(port_obj, self._wake)
+        self.console = Console(port_obj, tx_delay=tx_delay(self.board))
         self.qmp = self._retry(lambda: self._qmp_connect(qmp_path), deadline)
         if qtest_path:
             self.qtest = self._retry(lambda: self._qtest_connect(qtest_path), deadline)
@@ -221,8 +223,46 @@ class QemuTwin:
             raise ConnectionError("qtest socket not there yet")
         return QtestClient.connect(path)
 
+    def _wake(self) -> None:
+        """Wake QEMU's main loop (WakingPort); before QMP is up, nothing."""
+        if self.qmp is not None:
+            self._qmp_command("query-status")
+
     def _qmp_command(self, name: str, **args):
         return self.qmp.cmd(name, **args) if args else self.qmp.cmd(name)
+
+
+def tx_delay(board: Board) -> float:
+    """Seconds between typed characters: board.toml [console] tx_delay_us."""
+    return board.console.get("tx_delay_us", 0) / 1e6
+
+
+class WakingPort:
+    """The console port of a twin whose UART model takes input only when
+    QEMU's main loop wakes (board.toml [qemu] wake_after_input).
+
+    QEMU 10's STM32L4 USART (hw/char/stm32l4x5_usart.c) accepts a byte
+    only while RXNE is clear, and a guest read of RDR clears RXNE without
+    telling the character backend (no qemu_chr_fe_accept_input). The
+    backend asks again only when the main loop next wakes up, which with
+    nothing else going on is the next SysTick deadline: input then trickles
+    in at one byte per tick (100 bytes/s), a burst seemingly held back
+    until something else happens. After each byte the kit sends, a QMP
+    no-op (`query-status`) wakes the main loop, so the next byte follows
+    as soon as the guest has read the last (hil_tests/test_console_input.py
+    names the difference)."""
+
+    def __init__(self, port, wake):
+        self.port, self.wake = port, wake
+
+    def write(self, data: bytes) -> int:
+        for i in range(len(data)):
+            self.port.write(data[i:i + 1])
+            self.wake()
+        return len(data)
+
+    def __getattr__(self, name):
+        return getattr(self.port, name)
 
 
 def qemu_version(binary: str = "qemu-system-x86_64") -> str:

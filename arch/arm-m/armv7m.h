@@ -171,6 +171,9 @@
 static inline void dsb(void) { __asm__ volatile("dsb" ::: "memory"); }
 static inline void isb(void) { __asm__ volatile("isb" ::: "memory"); }
 
+/* clock.c: the board's [clock] (before anything that counts on CPU_HZ) */
+void arm_clock_init(void);
+
 /* console.c */
 void arm_console_init(void);
 

@@ -30,6 +30,7 @@ __attribute__((used, noreturn)) void arm_reset(void) {
 
 void arch_early_init(void) {
     SCB_VTOR = (uint32_t)(uintptr_t)arm_vectors;
+    arm_clock_init();
     arm_console_init();
 }
 

@@ -72,7 +72,8 @@ def mcu_board(tmp_path: Path, name: str = "b-l475e-iot01a") -> Board:
     (d / "board.toml").write_text(text)
     data = tomllib.loads(text)
     qemu = SimpleNamespace(binary="qemu-system-arm", machine=name, cpu=None, memory=None,
-                           image="nagi.elf", boot=(), kvm_cpu=None, extra=())
+                           image="nagi.elf", boot=(), kvm_cpu=None, extra=(),
+                           wake_after_input=False)
     return Board(name=name, arch="arm-m", description="", directory=d, qemu=qemu,
                  capabilities=CAPS[name], flash_methods=FLASH[name],
                  cpu_hz=data["cpu_hz"], flash=tuple(data["flash"]),

@@ -12,7 +12,7 @@ import subprocess
 import pytest
 
 from tools import paths
-from tools.board_config import FRAGMENT, write_kconfig_defaults
+from tools.board_config import FRAGMENT, uart_divisor, write_kconfig_defaults
 from tools.boards import load_board
 from tools.config import configure, load_kconfig
 from tools.errors import ToolError
@@ -43,7 +43,8 @@ def configure_in(repo, name, build):
 
 def test_a_changed_fact_reaches_kconfig_c_and_rust(repo, tmp_path):
     toml = repo / "board" / L475 / "board.toml"
-    edit(toml, "cpu_hz = 4_000_000", "cpu_hz = 8_000_000")
+    edit(toml, "cpu_hz = 80_000_000", "cpu_hz = 40_000_000")
+    edit(toml, "pll_n = 40", "pll_n = 20")
     edit(toml, "base = 0x4001_3800", "base = 0x4000_4400")
     edit(toml, "baud = 115200", "baud = 57600")
     edit(toml, 'pin = "PA5"', 'pin = "PB14"')
@@ -53,19 +54,21 @@ def test_a_changed_fact_reaches_kconfig_c_and_rust(repo, tmp_path):
 
     fragment = (repo / FRAGMENT).read_text()
     section = fragment.split("if BOARD_B_L475E_IOT01A\n", 1)[1].split("endif", 1)[0]
-    assert "config CPU_HZ\n\tdefault 8000000\n" in section
+    assert "config CPU_HZ\n\tdefault 40000000\n" in section
     assert "config CONSOLE_BASE\n\tdefault 0x40004400\n" in section
     assert "config CONSOLE_BAUD\n\tdefault 57600\n" in section
-    assert (result.values["CPU_HZ"], result.values["CONSOLE_BAUD"]) == ("8000000", "57600")
+    assert (result.values["CPU_HZ"], result.values["CONSOLE_BAUD"]) == ("40000000", "57600")
 
     autoconf = (build / "include/generated/autoconf.h").read_text()
-    for line in ["#define CONFIG_CPU_HZ 8000000", "#define CONFIG_CONSOLE_BASE 0x40004400",
+    for line in ["#define CONFIG_CPU_HZ 40000000", "#define BOARD_CLOCK_PLL_N 20",
+                 "#define BOARD_CONSOLE_DIVISOR 694", "#define CONFIG_CONSOLE_BASE 0x40004400",
                  "#define CONFIG_CONSOLE_BAUD 57600", "#define BOARD_GPIO_LED_PORT 1",
                  "#define BOARD_GPIO_LED_PIN 14", "#define BOARD_CONSOLE_TX_PORT 0",
                  "#define BOARD_CONSOLE_TX_PIN 9"]:
         assert line + "\n" in autoconf
     rs = (build / "nagi_config.rs").read_text()
-    for line in ["pub const CONFIG_CPU_HZ: u32 = 8000000;",
+    for line in ["pub const CONFIG_CPU_HZ: u32 = 40000000;",
+                 "pub const BOARD_CONSOLE_DIVISOR: u32 = 694;",
                  "pub const CONFIG_CONSOLE_BASE: u64 = 0x40004400;",
                  "pub const CONFIG_CONSOLE_BAUD: u32 = 57600;",
                  "pub const BOARD_GPIO_LED_PORT: u32 = 1;", "pub const BOARD_GPIO_LED_PIN: u32 = 14;",
@@ -140,11 +143,54 @@ def test_the_tree_parses_without_the_fragment(repo):
     assert kconf.syms["BOARD"].str_value == L475
 
 
+# -- clock and baud divisor: board data, computed once -----------------------
+
+def test_uart_divisor_is_rounded_not_truncated():
+    assert uart_divisor(4_000_000, 115200) == 35         # 34.72: 34 would be 2.1 % fast
+    assert uart_divisor(80_000_000, 115200) == 694       # 694.44
+    assert uart_divisor(25_000_000, 115200) == 217       # 217.01
+    assert uart_divisor(16_000_000, 9600) == 1667        # 1666.67
+    assert uart_divisor(115200 * 20 + 57600, 115200) == 21   # exactly half: up
+
+
+def test_the_l475_runs_at_80_mhz_from_its_pll(repo, tmp_path):
+    board = load_board(L475, repo / "board")
+    k = board.clock
+    assert board.cpu_hz == 80_000_000
+    assert k["source"] == "msi-pll" and k["input_hz"] == 4_000_000
+    assert k["input_hz"] // k["pll_m"] * k["pll_n"] // k["pll_r"] == board.cpu_hz
+    assert k["flash_latency"] == 4, "RM0351: 4 wait states above 64 MHz in range 1"
+    configure_in(repo, L475, tmp_path / "build")
+    autoconf = (tmp_path / "build/include/generated/autoconf.h").read_text()
+    for line in ["#define CONFIG_CPU_HZ 80000000", "#define BOARD_CLOCK_MSI_PLL 1",
+                 "#define BOARD_CLOCK_PLL_M 1", "#define BOARD_CLOCK_PLL_N 40",
+                 "#define BOARD_CLOCK_PLL_R 2", "#define BOARD_CLOCK_FLASH_LATENCY 4",
+                 "#define BOARD_CONSOLE_DIVISOR 694"]:
+        assert line + "\n" in autoconf
+
+
+def test_mps2_keeps_its_fixed_clock(repo, tmp_path):
+    board = load_board("mps2-an386", repo / "board")
+    assert board.cpu_hz == 25_000_000 and board.clock == {}
+    configure_in(repo, "mps2-an386", tmp_path / "build")
+    autoconf = (tmp_path / "build/include/generated/autoconf.h").read_text()
+    assert "BOARD_CLOCK_" not in autoconf
+    assert "#define BOARD_CONSOLE_DIVISOR 217\n" in autoconf
+
+
 # -- validation: one line naming the board, the key and the problem ----------
 
 @pytest.mark.parametrize("old, new, message", [
-    ('cpu_hz = 4_000_000', 'cpu_hz = "fast"', "cpu_hz: expected an integer, got 'fast'"),
-    ('cpu_hz = 4_000_000', '', "cpu_hz: missing"),
+    ('cpu_hz = 80_000_000', 'cpu_hz = "fast"', "cpu_hz: expected an integer, got 'fast'"),
+    ('cpu_hz = 80_000_000', '', "cpu_hz: missing"),
+    ('cpu_hz = 80_000_000', 'cpu_hz = 72_000_000', "cpu_hz: 72000000 but [clock] gives 80000000 Hz"),
+    ('source = "msi-pll"', 'source = "hse"', "clock.source: 'hse' is not one of msi-pll"),
+    ('pll_m = 1', 'pll_m = 2', "clock.pll_m: PLL input 2000000 Hz is outside 4..16 MHz"),
+    ('pll_n = 40', 'pll_n = 87', "clock.pll_n: 87 is not in 8..86"),
+    ('pll_r = 2', 'pll_r = 3', "clock.pll_r: 3 is not one of 2, 4, 6, 8"),
+    ('flash_latency = 4', 'flash_latency = 5', "clock.flash_latency: 5 is not in 0..4"),
+    ('flash_latency = 4', '', "clock.flash_latency: missing"),
+    ('tx_delay_us = 100', 'tx_delay_us = "slow"', "console.tx_delay_us: expected an integer"),
     ('cpu = "cortex-m4f"', 'cpu = "cortex-a53"', "cpu: 'cortex-a53' is not one of cortex-m3"),
     ('irq_count = 82', 'irq_count = 600', "irq_count: 600 is not in 1..496"),
     ('baud = 115200', 'baud = true', "console.baud: expected an integer, got true"),

@@ -53,6 +53,20 @@ def test_send_line_uses_cr_and_rejects_newlines(fake_port, fake_clock):
         c.send_line("a\nb")
 
 
+def test_send_line_is_paced_by_tx_delay(fake_port, fake_clock):
+    """board.toml [console] tx_delay_us: one character at a time, each
+    followed by the delay (labgrid's txdelay); write() stays a paste."""
+    port, writes, sleeps = fake_port(), [], []
+    real_write = port.write
+    port.write = lambda data: (writes.append(data), real_write(data))
+    c = Console(port, clock=fake_clock, tx_delay=0.0002, sleep=sleeps.append)
+    c.send_line("ps")
+    assert writes == [b"p", b"s", b"\r"]
+    assert sleeps == [0.0002] * 3
+    c.write("echo a\recho b\r")
+    assert writes[-1] == b"echo a\recho b\r" and len(sleeps) == 3
+
+
 def test_boot_and_run(fake_port, fake_clock):
     dut, port = shell(fake_port, {"echo hi": ["hi\r\n"],
                                   "ps": ["TID NAME\r\n", "1 init\r\n"]}, fake_clock)

@@ -147,3 +147,30 @@ def test_start_connects_qtest_before_cont(tmp_path):
     twin.start()
     assert [c[0] for c in twin.calls] == ["spawn", "serial", "qmp", "qtest", "qmp-cmd"]
     assert "-qtest" in twin.calls[0][1] and twin.calls[3] == ("qtest", "qtest.sock")
+
+
+def test_typing_on_the_stm32_twin_wakes_qemu_after_each_byte(tmp_path):
+    """board.toml [qemu] wake_after_input (QEMU's STM32L4 USART takes the
+    next input byte only when the main loop wakes): each byte the kit
+    sends is followed by a QMP no-op; send_line is paced by tx_delay_us."""
+    l475 = load_board("b-l475e-iot01a")
+    assert l475.qemu.wake_after_input and l475.console["tx_delay_us"] == 100
+    image = tmp_path / "nagi.elf"
+    image.write_bytes(b"x")
+    twin = QtestRecordingTwin(l475, image, TCG, qtest=True)
+    console = twin.start()
+    assert console.tx_delay == pytest.approx(100e-6)
+    del twin.calls[:]
+    console.write("ab")
+    assert twin.calls == [("qmp-cmd", "query-status")] * 2
+    assert console.port.port.written == b"ab"
+
+
+def test_other_twins_take_input_as_sent(pc, tmp_path):
+    image = tmp_path / "nagi.img"
+    image.write_bytes(b"x")
+    twin = RecordingTwin(pc, image, TCG)
+    console = twin.start()
+    del twin.calls[:]
+    console.send_line("ps")
+    assert twin.calls == [] and console.port.written == b"ps\r" and console.tx_delay == 0

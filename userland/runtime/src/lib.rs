@@ -2,7 +2,7 @@
 //! generated from kernel/abi.toml), raw syscalls (sys), channels (chan), the
 //! kernel-server client (ks), the user protocols (proto, service), console
 //! printing (print), the entry point and heap (start, heap), and the pure
-//! helpers the shell uses (args, stats, lineedit, fmt). Pure modules are
+//! helpers the shell and console use (args, stats, lineedit, ring, fmt). Pure modules are
 //! unit-tested on the host with `cargo test`.
 #![cfg_attr(not(test), no_std)]
 
@@ -22,6 +22,7 @@ pub mod msg;
 pub mod print;
 pub mod rng;
 pub mod proto;
+pub mod ring;
 pub mod service;
 pub mod stats;
 pub mod supervise;
@@ -63,6 +64,7 @@ mod config_defaults {
     pub const BOARD_GPIO_BUTTON_IRQ: u32 = 0;
     pub const BOARD_GPIO_LED_PORT: u32 = 0;
     pub const BOARD_GPIO_LED_PIN: u32 = 0;
+    pub const BOARD_CONSOLE_DIVISOR: u32 = 0;
 }
 
 /// `a == b` in const context (to select code by string Kconfig symbols,

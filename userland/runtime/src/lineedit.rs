@@ -1,6 +1,8 @@
 //! lineedit.rs - the shell's line editor: feed it input bytes, it says what
 //! to echo and when a line is complete. CR, LF and CR LF each end a line;
-//! backspace (0x08) and DEL (0x7f) erase one character. Pure logic,
+//! backspace (0x08) and DEL (0x7f) erase one character. Characters past
+//! LINE_MAX are not kept but counted (`overflow`), so the shell can refuse
+//! the line with a message instead of running it cut short. Pure logic,
 //! host-tested.
 
 pub const LINE_MAX: usize = 200;
@@ -20,6 +22,7 @@ pub enum Action {
 pub struct LineEditor {
     buf: [u8; LINE_MAX],
     len: usize,
+    overflow: usize,
     last_cr: bool,
 }
 
@@ -31,7 +34,7 @@ impl Default for LineEditor {
 
 impl LineEditor {
     pub const fn new() -> Self {
-        LineEditor { buf: [0; LINE_MAX], len: 0, last_cr: false }
+        LineEditor { buf: [0; LINE_MAX], len: 0, overflow: 0, last_cr: false }
     }
 
     /// Process one input byte.
@@ -40,6 +43,10 @@ impl LineEditor {
         match b {
             b'\n' if after_cr => Action::None,
             b'\r' | b'\n' => Action::Done,
+            0x08 | 0x7f if self.overflow > 0 => {
+                self.overflow -= 1;
+                Action::Erase
+            }
             0x08 | 0x7f if self.len > 0 => {
                 self.len -= 1;
                 Action::Erase
@@ -47,6 +54,10 @@ impl LineEditor {
             0x20..=0x7e if self.len < LINE_MAX => {
                 self.buf[self.len] = b;
                 self.len += 1;
+                Action::Echo(b)
+            }
+            0x20..=0x7e => {
+                self.overflow += 1;
                 Action::Echo(b)
             }
             _ => Action::None,
@@ -58,8 +69,14 @@ impl LineEditor {
         core::str::from_utf8(&self.buf[..self.len]).unwrap_or("")
     }
 
+    /// Characters typed past LINE_MAX (0: the line is whole).
+    pub fn overflow(&self) -> usize {
+        self.overflow
+    }
+
     pub fn clear(&mut self) {
         self.len = 0;
+        self.overflow = 0;
     }
 }
 
@@ -103,9 +120,30 @@ mod tests {
     fn controls_ignored_and_length_capped() {
         let mut e = LineEditor::new();
         assert_eq!(e.feed(0x1b), Action::None);
-        for _ in 0..LINE_MAX + 10 {
+        for _ in 0..LINE_MAX {
             e.feed(b'a');
         }
+        assert_eq!(e.overflow(), 0, "exactly LINE_MAX fits");
+        for _ in 0..10 {
+            assert_eq!(e.feed(b'a'), Action::Echo(b'a'), "echoed as typed");
+        }
         assert_eq!(e.line().len(), LINE_MAX);
+        assert_eq!(e.overflow(), 10, "what did not fit is counted, not silently cut");
+        assert_eq!(e.feed(b'\r'), Action::Done);
+        e.clear();
+        assert_eq!(e.overflow(), 0);
+    }
+
+    #[test]
+    fn erasing_the_overflow_makes_the_line_whole() {
+        let mut e = LineEditor::new();
+        for _ in 0..LINE_MAX + 2 {
+            e.feed(b'x');
+        }
+        assert_eq!(e.feed(0x7f), Action::Erase);
+        assert_eq!(e.feed(0x7f), Action::Erase);
+        assert_eq!(e.overflow(), 0);
+        assert_eq!(e.feed(0x7f), Action::Erase);
+        assert_eq!(e.line().len(), LINE_MAX - 1);
     }
 }

@@ -76,6 +76,15 @@ impl Mmio {
     pub fn modify(&self, off: u32, clear: u32, set: u32) {
         self.write(off, (self.read(off) & !clear) | set);
     }
+
+    /// Set (`on`) or clear the bits `mask`.
+    pub fn set_bits(&self, off: u32, mask: u32, on: bool) {
+        if on {
+            self.modify(off, 0, mask);
+        } else {
+            self.modify(off, mask, 0);
+        }
+    }
 }
 
 #[cfg(test)]

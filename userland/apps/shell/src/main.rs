@@ -106,7 +106,15 @@ fn feed(svc: &mut Services, editor: &mut LineEditor, input: &[u8]) {
                 write_bytes(&echo[..n]);
                 n = 0;
                 write_bytes(b"\n");
-                commands::run(svc, editor.line());
+                if editor.overflow() > 0 {
+                    runtime::println!(
+                        "shell: line too long ({} characters, limit {}); not run",
+                        editor.line().len() + editor.overflow(),
+                        runtime::lineedit::LINE_MAX
+                    );
+                } else {
+                    commands::run(svc, editor.line());
+                }
                 editor.clear();
                 runtime::print!("{}", PROMPT);
             }

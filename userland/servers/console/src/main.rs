@@ -4,11 +4,21 @@
 //! deferring the reply until input arrives (IRQ CONFIG_CONSOLE_IRQ,
 //! delivered as NOTIFY_IRQ on its listening channel). If the kernel will
 //! not route that IRQ, the console polls on a timer instead.
+//!
+//! Input path (issue 9.5): UART -> ring (runtime::ring) -> CONSOLE_READ
+//! replies. The ring is filled on every wake-up and while output waits for
+//! the transmitter; while it is full the console stops reading the UART
+//! and turns its receive interrupt off, so the UART holds input back (a
+//! QEMU twin then stops taking bytes from its socket: nothing is lost). A
+//! real UART without flow control overruns instead; every byte lost is
+//! said once on the console: `console: N input bytes dropped`.
 #![no_std]
 #![no_main]
 
 use runtime::abi::*;
 use runtime::proto::*;
+use core::fmt::Write;
+use runtime::ring::Ring;
 use runtime::{config, ks, service, Channel, Error, Msg};
 
 mod uart;
@@ -30,9 +40,11 @@ const MAX_CLIENTS: usize = if config::CONFIG_ARCH_HAS_MMU { 32 } else { 8 };
 
 struct Console {
     uart: Uart,
-    input: [u8; INPUT_MAX],
-    head: usize,
-    len: usize,
+    input: Ring<INPUT_MAX>,
+    /// The receive interrupt is on (off while the ring is full).
+    rx_irq: bool,
+    /// The last byte written was a newline (a notice starts a line).
+    at_line_start: bool,
     readers: [i32; MAX_READERS],
     clients: service::Clients<MAX_CLIENTS>,
 }
@@ -52,7 +64,7 @@ fn run() -> Result<(), Error> {
     let listen = Channel::open()?;
     let polling = match ks::listen_irq(config::CONFIG_CONSOLE_IRQ, listen) {
         Ok(()) => {
-            uart.enable_rx_interrupt();
+            uart.set_rx_interrupt(true);
             false
         }
         Err(e) => {
@@ -68,7 +80,14 @@ fn run() -> Result<(), Error> {
     };
     Channel::BOOTSTRAP.transfer(listen)?;
     service::register("console")?;
-    let mut c = Console { uart, input: [0; INPUT_MAX], head: 0, len: 0, readers: [-1; MAX_READERS], clients: service::Clients::new() };
+    let mut c = Console {
+        uart,
+        input: Ring::new(),
+        rx_irq: !polling,
+        at_line_start: true,
+        readers: [-1; MAX_READERS],
+        clients: service::Clients::new(),
+    };
     let mut m = Msg::new(0);
     loop {
         if listen.recv(&mut m).is_ok() {
@@ -77,8 +96,7 @@ fn run() -> Result<(), Error> {
             }
             c.handle(listen, &m);
         }
-        c.poll_input();
-        c.serve_readers();
+        c.pump(polling);
     }
 }
 
@@ -91,7 +109,7 @@ impl Console {
         match m.label {
             LABEL_NOTIFICATION => self.clients.on_notification(m),
             CONSOLE_WRITE => {
-                self.uart.write(m.payload());
+                self.write(m.payload());
                 let mut r = Msg::new(CONSOLE_WRITE);
                 r.arg = m.payload().len() as u64;
                 let _ = from.reply(&r);
@@ -123,20 +141,91 @@ impl Console {
         }
     }
 
-    /// Move every byte the UART holds into the input buffer.
-    fn poll_input(&mut self) {
-        while let Some(b) = self.uart.try_read() {
-            if self.len < INPUT_MAX {
-                self.input[(self.head + self.len) % INPUT_MAX] = b;
-                self.len += 1;
+    /// Move input from the UART through the ring to waiting readers until
+    /// the UART has nothing more to give (or the ring is full: then the
+    /// receive interrupt goes off until a reader makes room). Reading again
+    /// after turning the interrupt back on matters: a CMSDK UART raises its
+    /// RX interrupt only for a byte that arrives while it is enabled, not
+    /// for one already waiting.
+    fn pump(&mut self, polling: bool) {
+        loop {
+            let before = self.input.len();
+            self.poll_input();
+            let got = self.input.len() != before;
+            self.serve_readers();
+            let reopened = !polling && !self.rx_irq && !self.input.is_full();
+            if !polling {
+                self.set_rx_irq(!self.input.is_full());
+            }
+            if !got && !reopened {
+                break;
             }
         }
+        self.report_lost();
+    }
+
+    /// Move what the UART holds into the ring, leaving the rest in the
+    /// UART once the ring is full (backpressure); count its overruns.
+    fn poll_input(&mut self) {
+        while !self.input.is_full() {
+            let (byte, overrun) = self.uart.try_read();
+            if overrun {
+                self.input.lost(1); // at least one byte
+            }
+            match byte {
+                Some(b) => {
+                    self.input.push(b);
+                }
+                None => break,
+            }
+        }
+    }
+
+    fn set_rx_irq(&mut self, on: bool) {
+        if self.rx_irq != on {
+            self.uart.set_rx_interrupt(on);
+            self.rx_irq = on;
+        }
+    }
+
+    /// Write bytes, turning "\n" into "\r\n", taking input in while the
+    /// transmitter is busy (an STM32 USART holds one received byte only).
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            if b == b'\n' {
+                self.put(b'\r');
+            }
+            self.put(b);
+        }
+    }
+
+    fn put(&mut self, b: u8) {
+        for _ in 0..100_000 {
+            if self.uart.tx_ready() {
+                break;
+            }
+            self.poll_input();
+        }
+        self.uart.put(b);
+        self.at_line_start = b == b'\n';
+    }
+
+    /// Say once, on a line of its own, how many input bytes were lost.
+    fn report_lost(&mut self) {
+        let n = self.input.take_lost();
+        if n == 0 {
+            return;
+        }
+        if !self.at_line_start {
+            self.write(b"\n");
+        }
+        let _ = writeln!(Out(self), "console: {} input bytes dropped", n);
     }
 
     /// Hand buffered input to waiting readers, oldest first.
     fn serve_readers(&mut self) {
         for i in 0..MAX_READERS {
-            if self.len == 0 {
+            if self.input.is_empty() {
                 return;
             }
             let cid = self.readers[i];
@@ -145,17 +234,23 @@ impl Console {
             }
             self.readers[i] = -1;
             let mut r = Msg::new(CONSOLE_READ);
-            let n = self.len.min(MSG_INLINE_MAX);
-            for k in 0..n {
-                r.data[k] = self.input[(self.head + k) % INPUT_MAX];
-            }
+            let n = self.input.peek(&mut r.data[..MSG_INLINE_MAX]);
             r.len = n as u16;
             r.arg = n as u64;
             // A reader that went away (E_NOCALL/E_CLOSED) loses nothing.
             if Channel::from_raw(cid).reply(&r).is_ok() {
-                self.head = (self.head + n) % INPUT_MAX;
-                self.len -= n;
+                self.input.consume(n);
             }
         }
+    }
+}
+
+/// core::fmt output straight to the UART (the console's own notices).
+struct Out<'a>(&'a mut Console);
+
+impl Write for Out<'_> {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        self.0.write(s.as_bytes());
+        Ok(())
     }
 }

@@ -1,7 +1,8 @@
 //! uart.rs - the console's UART, chosen by CONFIG_CONSOLE_UART: "16550"
 //! (PC COM ports), "stm32-usart" (STM32L4), "cmsdk-uart" (ARM MPS2), at
-//! CONFIG_CONSOLE_BASE, CONFIG_CONSOLE_BAUD (all from board.toml [console]). Output turns "\n" into "\r\n" as the kernel
-//! console does; input bytes pass through unchanged.
+//! CONFIG_CONSOLE_BASE, BOARD_CONSOLE_DIVISOR (all from board.toml
+//! [console]). Bytes pass through unchanged both ways; each driver
+//! reports receive overruns for the console's drop notice.
 
 use crate::{uart_16550, uart_cmsdk, uart_stm32};
 use runtime::{config, str_eq, Error, Result};
@@ -20,30 +21,44 @@ impl Uart {
     pub fn new() -> Result<Uart> {
         let name = config::CONFIG_CONSOLE_UART;
         let base = config::CONFIG_CONSOLE_BASE;
-        let (hz, baud) = (config::CONFIG_CPU_HZ, config::CONFIG_CONSOLE_BAUD);
+        // Rounded CPU_HZ / CONSOLE_BAUD, from board.toml (tools/board_config.py).
+        let div = config::BOARD_CONSOLE_DIVISOR;
         if str_eq(name, DRIVERS[0]) {
             let port = u16::try_from(base).map_err(|_| Error::Inval)?;
             Ok(Uart::Ns16550(uart_16550::Uart::new(port)?))
         } else if str_eq(name, DRIVERS[1]) {
             let base = u32::try_from(base).map_err(|_| Error::Inval)?;
-            Ok(Uart::Stm32(uart_stm32::Usart::new(base, hz, baud)?))
+            Ok(Uart::Stm32(uart_stm32::Usart::new(base, div)?))
         } else if str_eq(name, DRIVERS[2]) {
             let base = u32::try_from(base).map_err(|_| Error::Inval)?;
-            Ok(Uart::Cmsdk(uart_cmsdk::Uart::new(base, hz, baud)?))
+            Ok(Uart::Cmsdk(uart_cmsdk::Uart::new(base, div)?))
         } else {
             Err(Error::NotSup)
         }
     }
 
-    pub fn enable_rx_interrupt(&self) {
+    /// Turn the receive interrupt on or off (off: the console's ring is
+    /// full and the UART is to hold further input back).
+    pub fn set_rx_interrupt(&self, on: bool) {
         match self {
-            Uart::Ns16550(u) => u.enable_rx_interrupt(),
-            Uart::Stm32(u) => u.enable_rx_interrupt(),
-            Uart::Cmsdk(u) => u.enable_rx_interrupt(),
+            Uart::Ns16550(u) => u.set_rx_interrupt(on),
+            Uart::Stm32(u) => u.set_rx_interrupt(on),
+            Uart::Cmsdk(u) => u.set_rx_interrupt(on),
         }
     }
 
-    pub fn try_read(&self) -> Option<u8> {
+    /// The transmitter takes a byte now.
+    pub fn tx_ready(&self) -> bool {
+        match self {
+            Uart::Ns16550(u) => u.tx_ready(),
+            Uart::Stm32(u) => u.tx_ready(),
+            Uart::Cmsdk(u) => u.tx_ready(),
+        }
+    }
+
+    /// One received byte, if any, and whether the UART lost input
+    /// (a receive overrun) since the last read.
+    pub fn try_read(&self) -> (Option<u8>, bool) {
         match self {
             Uart::Ns16550(u) => u.try_read(),
             Uart::Stm32(u) => u.try_read(),
@@ -51,21 +66,12 @@ impl Uart {
         }
     }
 
-    fn put(&self, b: u8) {
+    /// Send one byte (tx_ready() first).
+    pub fn put(&self, b: u8) {
         match self {
             Uart::Ns16550(u) => u.put(b),
             Uart::Stm32(u) => u.put(b),
             Uart::Cmsdk(u) => u.put(b),
-        }
-    }
-
-    /// Write bytes, turning "\n" into "\r\n".
-    pub fn write(&self, bytes: &[u8]) {
-        for &b in bytes {
-            if b == b'\n' {
-                self.put(b'\r');
-            }
-            self.put(b);
         }
     }
 }

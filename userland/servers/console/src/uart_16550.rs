@@ -12,6 +12,7 @@ const IIR: u16 = 2; // interrupt identification
 const MCR: u16 = 4; // modem control
 const LSR: u16 = 5; // line status
 const LSR_DATA_READY: u8 = 0x01;
+const LSR_OVERRUN: u8 = 0x02; // cleared by reading LSR
 const LSR_THR_EMPTY: u8 = 0x20;
 const MCR_OUT2: u8 = 0x08;
 
@@ -50,24 +51,27 @@ impl Uart {
         Ok(Uart { base })
     }
 
-    /// IER = 1 (received data available); keep OUT2 so the IRQ reaches
-    /// the PIC; drain anything already received.
-    pub fn enable_rx_interrupt(&self) {
+    /// IER = 1 (received data available) or 0; keep OUT2 so the IRQ
+    /// reaches the PIC.
+    pub fn set_rx_interrupt(&self, on: bool) {
         outb(self.base + MCR, inb(self.base + MCR) | MCR_OUT2);
-        outb(self.base + IER, 0x01);
+        outb(self.base + IER, on as u8);
         let _ = inb(self.base + IIR);
     }
 
-    pub fn try_read(&self) -> Option<u8> {
-        (inb(self.base + LSR) & LSR_DATA_READY != 0).then(|| inb(self.base + RBR_THR))
+    /// One received byte, if any, and whether the line status reported
+    /// an overrun (reading LSR clears it).
+    pub fn try_read(&self) -> (Option<u8>, bool) {
+        let lsr = inb(self.base + LSR);
+        let byte = (lsr & LSR_DATA_READY != 0).then(|| inb(self.base + RBR_THR));
+        (byte, lsr & LSR_OVERRUN != 0)
+    }
+
+    pub fn tx_ready(&self) -> bool {
+        inb(self.base + LSR) & LSR_THR_EMPTY != 0
     }
 
     pub fn put(&self, b: u8) {
-        for _ in 0..100_000 {
-            if inb(self.base + LSR) & LSR_THR_EMPTY != 0 {
-                break;
-            }
-        }
         outb(self.base + RBR_THR, b);
     }
 }

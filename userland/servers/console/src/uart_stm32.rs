@@ -5,8 +5,8 @@
 //! console's early output, enables them (arch/arm-m/console.c) and this
 //! task maps no RCC or GPIO. When the kernel already uses the USART the
 //! line (BRR) is left as it is and only the receiver and its interrupt
-//! (RXNEIE) are turned on; otherwise BRR follows CONFIG_CPU_HZ and
-//! CONFIG_CONSOLE_BAUD.
+//! (RXNEIE) are turned on; otherwise BRR is BOARD_CONSOLE_DIVISOR
+//! (CPU_HZ / CONSOLE_BAUD, rounded). Receive overruns are counted.
 
 use runtime::mmio::Mmio;
 use runtime::Result;
@@ -28,13 +28,14 @@ const ISR_RXNE: u32 = 1 << 5;
 const ISR_TXE: u32 = 1 << 7;
 const ICR_ORECF: u32 = 1 << 3;
 
-/// BRR for `baud` at `hz` (oversampling by 16: USARTDIV = hz / baud).
-pub const fn brr(hz: u32, baud: u32) -> u32 {
-    let d = hz / baud;
-    if d < 16 {
+/// BRR: the board's divisor (BOARD_CONSOLE_DIVISOR, CPU_HZ / CONSOLE_BAUD
+/// rounded to the nearest by tools/board_config.py; oversampling by 16),
+/// at least 16 as RM0351 requires.
+pub const fn brr(div: u32) -> u32 {
+    if div < 16 {
         16
     } else {
-        d
+        div
     }
 }
 
@@ -43,12 +44,12 @@ pub struct Usart {
 }
 
 impl Usart {
-    pub fn new(base: u32, hz: u32, baud: u32) -> Result<Usart> {
+    pub fn new(base: u32, div: u32) -> Result<Usart> {
         let regs = Mmio::map(base, BLOCK_LEN)?;
         let cr1 = regs.read(CR1);
         if cr1 & CR1_UE == 0 {
             // BRR can only be written while the USART is disabled.
-            regs.write(BRR, brr(hz, baud));
+            regs.write(BRR, brr(div));
             regs.write(CR1, CR1_TE | CR1_RE);
             regs.write(CR1, CR1_TE | CR1_RE | CR1_UE);
         } else {
@@ -57,26 +58,28 @@ impl Usart {
         Ok(Usart { regs })
     }
 
-    pub fn enable_rx_interrupt(&self) {
-        while self.try_read().is_some() {}
-        self.regs.modify(CR1, 0, CR1_RXNEIE);
+    pub fn set_rx_interrupt(&self, on: bool) {
+        self.regs.set_bits(CR1, CR1_RXNEIE, on);
     }
 
-    pub fn try_read(&self) -> Option<u8> {
+    /// One received byte, if any, and whether ISR reported an overrun (a
+    /// byte lost: this USART has no receive FIFO). ORE keeps the
+    /// interrupt asserted until cleared.
+    pub fn try_read(&self) -> (Option<u8>, bool) {
         let isr = self.regs.read(ISR);
-        if isr & ISR_ORE != 0 {
-            // An overrun keeps the interrupt asserted until cleared.
+        let overrun = isr & ISR_ORE != 0;
+        if overrun {
             self.regs.write(ICR, ICR_ORECF);
         }
-        (isr & ISR_RXNE != 0).then(|| self.regs.read(RDR) as u8)
+        ((isr & ISR_RXNE != 0).then(|| self.regs.read(RDR) as u8), overrun)
     }
 
+    pub fn tx_ready(&self) -> bool {
+        self.regs.read(ISR) & ISR_TXE != 0
+    }
+
+    /// A 32-bit write: QEMU's model takes no narrower one.
     pub fn put(&self, b: u8) {
-        for _ in 0..100_000 {
-            if self.regs.read(ISR) & ISR_TXE != 0 {
-                break;
-            }
-        }
         self.regs.write(TDR, b as u32);
     }
 }
