@@ -29,17 +29,17 @@ static bool is_fault_msg(struct task *t UNUSED, struct nagi_msg *m UNUSED) {
 /* Check what the sender asks to move, before anything blocks. */
 static long check_send(struct task *t, struct channel *through) {
     struct nagi_msg *m = t->ipc_buf;
+    bool kernel_msg = is_fault_msg(t, m);
 
     if (m->len > MSG_INLINE_MAX)
         return -E_TOOBIG;
     /* MSG_KERNEL only on the kernel's own page-fault message (fault.c):
      * a task can never make a message pass for the kernel's. */
-    if (m->flags & ~(MSG_CHANNEL | MSG_PAGE | (is_fault_msg(t, m) ? MSG_KERNEL : 0)))
+    if (m->flags & ~(MSG_CHANNEL | MSG_PAGE | (kernel_msg ? MSG_KERNEL : 0)))
         return -E_INVAL;
     /* Nor can it use a kernel label (a forged notification or fault);
      * only a pager's answer to a fault is a task's to send. */
-    if (m->label >= KERNEL_LABEL_FIRST && m->label != LABEL_PAGE_FAULT_REPLY &&
-        !is_fault_msg(t, m))
+    if (m->label >= KERNEL_LABEL_FIRST && m->label != LABEL_PAGE_FAULT_REPLY && !kernel_msg)
         return -E_INVAL;
     if (m->flags & MSG_CHANNEL) {
         struct channel *c = channel_get(t, m->channel);

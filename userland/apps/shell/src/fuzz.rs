@@ -7,7 +7,7 @@ use crate::Services;
 use runtime::abi::*;
 use runtime::args::{parse_u32, parse_u64, words};
 use runtime::proto::*;
-use runtime::{config, ks, println, service, sys, Channel, Error, Msg, Result};
+use runtime::{config, ks, println, service, sys, Channel, Msg, Result};
 
 /// Below the servers (so they always get to run), like `crash`.
 const PRIO_FUZZ: u32 = 4;
@@ -174,28 +174,17 @@ fn start_and_wait(calls: u32, seed: u64, trace_from: u32) -> Result<bool> {
     Ok(true)
 }
 
+/// The task's entry in the kernel's task list, if its tid is there.
+fn find_task(tid: u32) -> Option<KsTaskInfo> {
+    (0..).map(ks::task_info).take_while(|r| r.is_ok()).flatten().find(|t| t.tid == tid)
+}
+
 /// The task's state as `ps` names it.
 fn state_of(tid: u32) -> &'static str {
-    for i in 0.. {
-        match ks::task_info(i) {
-            Ok(t) if t.tid == tid => return runtime::fmt::state_name(t.state),
-            Ok(_) => {}
-            Err(_) => break,
-        }
-    }
-    "gone"
+    find_task(tid).map_or("gone", |t| runtime::fmt::state_name(t.state))
 }
 
 /// The task has ended (killed or exited) or its slot holds another.
 fn task_gone(tid: u32) -> bool {
-    for i in 0.. {
-        match ks::task_info(i) {
-            Ok(t) if t.tid == tid => {
-                return t.state == TASK_STATE_KILLED || t.state == TASK_STATE_EXITED;
-            }
-            Ok(_) => {}
-            Err(Error::NoEnt) | Err(_) => return true,
-        }
-    }
-    true
+    find_task(tid).is_none_or(|t| t.state == TASK_STATE_KILLED || t.state == TASK_STATE_EXITED)
 }
