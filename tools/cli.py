@@ -77,24 +77,17 @@ def _common(parser: argparse.ArgumentParser, suppress: bool) -> None:
                         help="override a config symbol, e.g. --set KERNEL_UBSAN=y (repeatable)")
 
 
-def _positive(text: str) -> int:
-    try:
-        v = int(text, 0)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0 < v < 2**32:
-        raise argparse.ArgumentTypeError(f"must be between 1 and {2**32 - 1}: {text}")
-    return v
-
-
-def _seed(text: str) -> int:
-    try:
-        v = int(text, 0)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0 <= v < 2**32:
-        raise argparse.ArgumentTypeError(f"must be between 0 and {2**32 - 1}: {text}")
-    return v
+def _u32(lowest: int):
+    """An argparse type: an integer (decimal or 0x...) in lowest..2^32-1."""
+    def parse(text: str) -> int:
+        try:
+            v = int(text, 0)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if not lowest <= v < 2**32:
+            raise argparse.ArgumentTypeError(f"must be between {lowest} and {2**32 - 1}: {text}")
+        return v
+    return parse
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -130,11 +123,11 @@ def make_parser() -> argparse.ArgumentParser:
             p.add_argument("--hardware", action="store_true",
                            help="program the real board; fail instead of booting the twin")
         if name == "fuzz":
-            p.add_argument("--calls", type=_positive, default=100_000, metavar="N",
+            p.add_argument("--calls", type=_u32(1), default=100_000, metavar="N",
                            help="calls per fuzzer (two run at once; default 100000)")
-            p.add_argument("--seed", type=_seed, metavar="S",
+            p.add_argument("--seed", type=_u32(0), metavar="S",
                            help="replay this seed (default: a random one, printed)")
-            p.add_argument("--trace-from", type=_seed, metavar="K",
+            p.add_argument("--trace-from", type=_u32(0), metavar="K",
                            help="print every call from call number K on (to see the "
                                 "calls before a failure)")
             p.add_argument("--stall", type=float, default=120.0, metavar="SECONDS",
