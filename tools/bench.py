@@ -77,6 +77,10 @@ def measure(board, build: Path, requested_accel: str, boots: int = 3) -> dict:
                   qemu_version=qemu_version(board.qemu.binary),
                   boot_to_prompt_ms=round(statistics.median(times), 1))
     result.update(memory_figures(build))
+    if board.has("hid"):
+        print(f"bench: key to report, {KEY_PRESSES} presses under TCG -icount shift=0")
+        result.update(key_latency(board, image, logs / "qemu-keys.log"))
+        result.update(task_memory_figures(build, KEYBOARD_TASKS))
     accel = accel_for(board, requested_accel)
     print(accel.describe())
     if is_mcu(board):
@@ -92,6 +96,89 @@ def measure(board, build: Path, requested_accel: str, boots: int = 3) -> dict:
         result["cycles_note"] = f"no cycle figure: {accel.reason}; cycles are only " \
                                 f"measured under hardware-backed KVM or on real hardware"
     return result
+
+
+KEY_PRESSES = 100
+
+
+def key_latency(board, image: Path, log: Path, presses: int = KEY_PRESSES) -> dict:
+    """Key to report, in guest instructions under -icount shift=0: one key
+    pressed and released `presses` times through qtest; each press's HID
+    trace line carries the SYS_CLOCK count at which keyscan began the scan
+    that first saw it and the count when hid handed the report over
+    (tools/keyboard.py). One clock count is 1e9/cpu_hz instructions."""
+    from .dut import QtestPins
+    from .keyboard import Keyboard, TraceFile, twin_keys
+    from .qtest import PinMap
+    twin = QemuTwin(board, image, Accel("tcg", "key latency under -icount shift=0"),
+                    icount=True, log_path=log, qtest=True)
+    dut = Dut(twin.start(), twin, board)
+    try:
+        dut.pins = QtestPins(twin.qtest, PinMap.from_board(board))
+        dut.wait_for_boot(120)
+        keys = twin_keys(board)
+        kb = Keyboard(keys, dut.set_pin, TraceFile(twin.trace_path), ("boot", "nkro"))
+        kinds = {t.kind for t in kb.source.lines()} or {"boot"}
+        kb.kinds = tuple(k for k in ("boot", "nkro") if k in kinds) or ("boot",)
+        from .keyboard import load_layout
+        usage_keys = load_layout(board).usage_keys()
+        if not usage_keys:
+            raise ToolError(f"bench: the keymap of '{board.name}' has no plain key on its base layer")
+        key = usage_keys[0]
+        cycles = []
+        for i in range(presses):
+            mark = len(kb.source.lines())
+            kb.press(key)
+            pressed = _wait_trace(kb, mark, lambda t: t.report.keys or t.report.modifiers)
+            kb.release(key)
+            _wait_trace(kb, mark + 1, lambda t: not (t.report.keys or t.report.modifiers))
+            if pressed.latency_cycles is None:
+                raise ToolError(f"bench: press {i}: the report carries no key stamp")
+            cycles.append(pressed.latency_cycles)
+    finally:
+        dut.close()
+    per = 1e9 / board.cpu_hz
+    ins = sorted(round(c * per) for c in cycles)
+    return {"key_to_report_instructions_min": ins[0],
+            "key_to_report_instructions_median": round(statistics.median(ins)),
+            "key_to_report_instructions_max": ins[-1],
+            "key_presses": presses, "key_to_report_key": key,
+            "key_to_report_note": f"from the scan that first sees the key to the report "
+                                  f"handed to the trace UART; 1 clock count = {per:g} "
+                                  f"instructions"}
+
+
+def _wait_trace(kb, since: int, want, timeout: float = 30.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        for t in kb.source.lines()[since:]:
+            if want(t):
+                return t
+        if time.monotonic() > deadline:
+            raise ToolError(f"bench: no HID report after {timeout:g} s (trace {kb.source.path})")
+        time.sleep(0.005)
+
+
+def task_memory_figures(build: Path, names: tuple[str, ...]) -> dict:
+    """Flash and RAM of each named task, from build/<b>/memory-map.json."""
+    path = build / "memory-map.json"
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        raise ToolError(f"bench: cannot read {path}: {e}") from None
+    out = {}
+    for kind in ("flash", "ram"):
+        regions = {r["name"]: r for r in data.get(kind, {}).get("regions", [])}
+        for name in names:
+            r = regions.get(name)
+            if r is None:
+                raise ToolError(f"bench: {path} has no {kind} region for task '{name}'")
+            out[f"{name}_{kind}_bytes"] = r["used"]
+            out[f"{name}_{kind}_region_bytes"] = r["size"]
+    return out
+
+
+KEYBOARD_TASKS = ("keyscan", "keymap", "hid")
 
 
 def instruction_figures(board, figures: dict) -> dict:
@@ -148,6 +235,15 @@ def format_table(r: dict) -> str:
                        ("kernel_ram_bytes", "kernel RAM (bytes)")):
         if key in r:
             lines.append(f"{label:32} {'':>10} {r[key]:>10}")
+    if "key_to_report_instructions_max" in r:
+        lines.append(f"{'key to report (instructions)':32} "
+                     f"{r['key_to_report_instructions_min']:>10} "
+                     f"{r['key_to_report_instructions_median']:>10}   "
+                     f"max {r['key_to_report_instructions_max']} over {r['key_presses']} presses")
+        for task in KEYBOARD_TASKS:
+            if f"{task}_flash_bytes" in r:
+                lines.append(f"{task + ' flash / RAM (bytes)':32} {r[task + '_flash_bytes']:>10} "
+                             f"{r[task + '_ram_bytes']:>10}")
     lines.append(f"board {r['board']}, {r['iterations']} iterations, QEMU {r['qemu_version']}")
     for key in ("resolution_note", "clock_warning"):
         if key in r:

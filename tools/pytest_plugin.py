@@ -12,7 +12,8 @@ Loaded by hil_tests/conftest.py. Gives the tests:
     control: skipped unless the board grants 'gpio', and on hardware,
     where pin control needs an actuator) and `fresh_gpio` (the same for a
     freshly booted device), `twin_image` (boots a variant image a test
-    made, e.g. a corrupted task table, on the twin);
+    made, e.g. a corrupted task table, on the twin), `keyboard` (keys by
+    name and the HID reports they produced: tools/keyboard.py);
   - the mark @pytest.mark.needs("capability"): skipped, with the reason,
     when board.toml does not grant it;
   - on failure, the full console transcript as a report section and in
@@ -211,6 +212,35 @@ def fresh_gpio(request):
     return request.getfixturevalue("fresh_dut")
 
 
+@pytest.fixture
+def keyboard(request):
+    """The session's device as a keyboard (tools/keyboard.py): press /
+    release / tap / chord keys by their board.toml names, read the HID
+    reports the image sent. Skipped on boards without the 'hid'
+    capability, and on hardware, where pressing needs an actuator; the
+    image must be a twin build (CONFIG_TWIN=y: keys one per pin, reports
+    on the trace UART). Every key is released before and after the test."""
+    from .keyboard import Keyboard, TraceFile, report_kinds, twin_keys
+    st = _state(request.config)
+    board = st["board"]
+    if not board.has("hid"):
+        pytest.skip(f"board '{board.name}' lacks capability 'hid'")
+    if st["hardware"]:
+        pytest.skip(f"pressing keys: {PIN_CONTROL_ON_HARDWARE}")
+    kconfig = request.getfixturevalue("kconfig")
+    if kconfig.get("TWIN") != "y":
+        pytest.fail(f"{st['build']} was built for the real board (CONFIG_TWIN is not set): "
+                    f"its keys are a matrix and its reports go to USB; build a twin image "
+                    f"(CONFIG_TWIN=y) to test it in QEMU", pytrace=False)
+    dut = request.getfixturevalue("dut")
+    kb = Keyboard(twin_keys(board), dut.set_pin, TraceFile(dut.backend.trace_path),
+                  report_kinds(kconfig))
+    kb.dut = dut
+    kb.release_all()
+    yield kb
+    kb.release_all()
+
+
 @pytest.fixture(scope="session")
 def build(request) -> Path:
     """The build directory the session's image comes from."""
@@ -287,6 +317,10 @@ def pytest_runtest_makereport(item, call):
     if not report.failed:
         return
     duts = [v for v in getattr(item, "funcargs", {}).values() if isinstance(v, Dut)]
+    for kb in (v for v in getattr(item, "funcargs", {}).values() if hasattr(v, "source")):
+        path = getattr(kb.source, "path", None)
+        if path is not None and Path(path).is_file():
+            report.sections.append(("HID trace", Path(path).read_text(errors="replace")[-20000:]))
     for d in duts:
         report.sections.append(("console transcript", d.transcript))
         st = _state(item.config)

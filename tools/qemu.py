@@ -64,6 +64,7 @@ class QemuTwin:
         self.qmp = None
         self.console: Console | None = None
         self.started_at: float | None = None
+        self.trace_path: Path | None = None   # the HID trace UART's output (has_hid_trace)
         self._tmp = None
 
     # -- command lines (pure) --------------------------------------------
@@ -88,14 +89,18 @@ class QemuTwin:
         cmd += list(getattr(q, "extra", ()) or ()) + list(self.extra)
         return cmd
 
-    def test_command(self, port: int, qmp_path: str, qtest_path: str | None = None) -> list[str]:
-        """Paused machine, console on TCP `port`, QMP on `qmp_path`, and
-        qtest on `qtest_path` when given (QEMU 10 logs qtest traffic to
-        stderr unless -qtest-log none)."""
+    def test_command(self, port: int, qmp_path: str, qtest_path: str | None = None,
+                     trace_path: str | None = None) -> list[str]:
+        """Paused machine, console on TCP `port`, QMP on `qmp_path`, qtest
+        on `qtest_path` when given (QEMU 10 logs qtest traffic to stderr
+        unless -qtest-log none), and the keyboard's HID trace UART (the
+        second -serial: USART2 on the STM32L4 twin) into `trace_path`."""
         cmd = self.base_command() + [
             "-display", "none",
-            "-serial", f"tcp:127.0.0.1:{port},server=on,wait=off",
-            "-qmp", f"unix:{qmp_path},server=on,wait=off"]
+            "-serial", f"tcp:127.0.0.1:{port},server=on,wait=off"]
+        if trace_path:
+            cmd += ["-serial", f"file:{trace_path}"]
+        cmd += ["-qmp", f"unix:{qmp_path},server=on,wait=off"]
         if qtest_path:
             if self.accel.name != "tcg":
                 raise ToolError("qtest pin control needs the TCG accelerator")
@@ -113,8 +118,12 @@ class QemuTwin:
         self._tmp = tempfile.TemporaryDirectory(prefix="nagi-qemu-")
         qmp_path = os.path.join(self._tmp.name, "qmp.sock")
         qtest_path = os.path.join(self._tmp.name, "qtest.sock") if self.qtest_wanted else None
+        if has_hid_trace(self.board):      # kept beside the QEMU log, for a failed test's report
+            self.trace_path = (self.log_path.with_suffix(".hid-trace.txt") if self.log_path
+                               else Path(self._tmp.name) / "hid-trace.txt")
         port = self._free_port()
-        cmd = self.test_command(port, qmp_path, qtest_path)
+        cmd = self.test_command(port, qmp_path, qtest_path,
+                                str(self.trace_path) if self.trace_path else None)
         self.started_at = time.monotonic()
         self.proc = self._spawn(cmd)
         deadline = time.monotonic() + timeout
@@ -230,6 +239,13 @@ class QemuTwin:
 
     def _qmp_command(self, name: str, **args):
         return self.qmp.cmd(name, **args) if args else self.qmp.cmd(name)
+
+
+def has_hid_trace(board: Board) -> bool:
+    """The board's keyboard writes its HID reports to a trace UART on the
+    twin (board.toml [keyboard] trace_uart; tools/keyboard.py reads it)."""
+    kb = getattr(board, "keyboard", None)
+    return bool(kb is not None and getattr(kb, "trace_uart", None))
 
 
 def tx_delay(board: Board) -> float:

@@ -207,6 +207,16 @@ class PinMap:
                 for key in (entry.get("name"), entry.get("pin")):
                     if key:
                         pins[str(key).lower()] = (dev, int(line))
+        # The keyboard's keys are pins of the same GPIO family on the twin
+        # (board.toml [[keyboard.key]] pin / twin_pin): their ports' devices
+        # sit beside the listed ones (/machine/soc/gpioc -> .../gpiod).
+        kb = getattr(board, "keyboard", None)
+        if kb is not None and devices:
+            parent = sorted(devices)[0].rsplit("/", 1)[0]
+            for key in kb.keys:
+                m = PIN_RX.match(str(key.sim_pin).upper())
+                if m:
+                    devices.add(f"{parent}/gpio{m.group(1).lower()}")
         return cls(devices, pins, watch, str(table.get("qtest_input_name", "unnamed-gpio-in")))
 
     def resolve(self, pin: str) -> tuple[str, int]:

@@ -174,3 +174,11 @@ def test_other_twins_take_input_as_sent(pc, tmp_path):
     del twin.calls[:]
     console.send_line("ps")
     assert twin.calls == [] and console.port.written == b"ps\r" and console.tx_delay == 0
+
+
+def test_hid_trace_uart_is_the_second_serial(pc):
+    twin = QemuTwin(pc, Path("/b/nagi.img"), TCG)
+    cmd = twin.test_command(4321, "/tmp/q.sock", trace_path="/tmp/t.txt")
+    serials = [cmd[i + 1] for i, a in enumerate(cmd) if a == "-serial"]
+    assert serials == ["tcp:127.0.0.1:4321,server=on,wait=off", "file:/tmp/t.txt"]
+    assert "-serial" not in twin.test_command(4321, "/tmp/q.sock")[-3:]
