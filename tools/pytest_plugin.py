@@ -11,7 +11,9 @@ Loaded by hil_tests/conftest.py. Gives the tests:
     before and after the test), `gpio` (the session's device, with pin
     control: skipped unless the board grants 'gpio', and on hardware,
     where pin control needs an actuator) and `fresh_gpio` (the same for a
-    freshly booted device), `twin_image` (boots a variant image a test
+    freshly booted device), `keys` (the session's device with a PS/2
+    keyboard to type on: skipped unless the board has an i8042, [ps2],
+    and on hardware, where typing needs a key injector), `twin_image` (boots a variant image a test
     made, e.g. a corrupted task table, on the twin);
   - the mark @pytest.mark.needs("capability"): skipped, with the reason,
     when board.toml does not grant it;
@@ -209,6 +211,22 @@ def fresh_gpio(request):
     """Like `gpio`, on a device booted for this test alone (fresh_dut)."""
     _need_pin_control(request.config)
     return request.getfixturevalue("fresh_dut")
+
+
+KEYS_ON_HARDWARE = "typing on a real PC's keyboard needs a key injector; not available on hardware"
+
+
+@pytest.fixture
+def keys(request):
+    """The session's device with a PS/2 keyboard to type on (dut.type_text,
+    tap_keys, key_down / key_up); skipped, before any boot, on boards
+    without an i8042 ([ps2]) and on hardware (no key injector yet)."""
+    st = _state(request.config)
+    if not st["board"].has("ps2"):
+        pytest.skip(f"board '{st['board'].name}' lacks capability 'ps2'")
+    if st["hardware"]:
+        pytest.skip(KEYS_ON_HARDWARE)
+    return request.getfixturevalue("dut")
 
 
 @pytest.fixture(scope="session")
