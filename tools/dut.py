@@ -159,13 +159,19 @@ class Dut:
         self.boot_output = self.console.transcript[start:m.start()]
         return self.boot_output
 
-    def run(self, command: str, timeout: float = 10.0, kernel_lines: bool = False) -> list[str]:
+    def run(self, command: str, timeout: float = 10.0, kernel_lines: bool = False,
+            typed: bool = False) -> list[str]:
         """Send a command; return its output lines (without the echoed
         command line) up to the next prompt. The kernel's own lines
         (`nagi: ...`) and init's (`init: ...`) arrive whenever they are printed; they are left out unless
-        kernel_lines=True (use expect(..., since=mark) for them)."""
+        kernel_lines=True (use expect(..., since=mark) for them). With
+        typed=True the command is typed on the keyboard (type_text), not
+        sent over the serial line."""
         self.console.drain(0.0)      # forget stray output before the command
-        self.send_line(command)
+        if typed:
+            self.type_text(command + "\n")
+        else:
+            self.send_line(command)
         start = self.console._pos
         m = self.expect(PROMPT_RX, timeout)
         text = self.console.transcript[start:m.start()]
