@@ -7,8 +7,13 @@ the driver may inject input: the shell's own connection is refused
 (ipctest's "console input refused" case, which runs on every board in
 test_ipc.py).
 
+A PC without an i8042 (QEMU's `-machine i8042=off`) boots as before:
+the driver says so once and idles, init does not restart it.
+
 MCU boards have no i8042: skipped there ('ps2'); on real hardware typing
 needs a key injector that does not exist yet (the `keys` fixture skips)."""
+
+import time
 
 import pytest
 
@@ -97,3 +102,14 @@ def test_killed_driver_is_restarted_and_console_found_again(keys, fresh_dut):
     assert dut.run(f"kill {console.tid}", timeout=20) == ["kill: ok"]
     dut.expect(r"init: console restarted as task \d+ \(restart 1\)$", since=mark)
     assert _typed(dut, "echo after-console-restart") == ["after-console-restart"]
+
+
+def test_a_pc_without_an_i8042_boots_and_the_driver_idles(twin_image, build, board):
+    dut = twin_image(build / board.qemu.image, extra=("-machine", "i8042=off"))
+    dut.expect(r"ps2kbd: no i8042 at 0x60/0x64 \(status port reads 0xff\); keyboard off", since=0)
+    time.sleep(1.0)                     # a crash loop would show by now (100 ms backoff)
+    driver = _task(dut, "ps2kbd")
+    assert driver.restarts == 0 and driver.state == "recv", driver
+    assert "init: ps2kbd" not in dut.transcript
+    assert dut.transcript.count("ps2kbd: no i8042") == 1
+    assert dut.run("echo serial-still-works") == ["serial-still-works"]

@@ -151,14 +151,16 @@ def boot_dut(config, tag: str) -> Dut:
     return boot_twin(config, image, tag)
 
 
-def boot_twin(config, image: Path, tag: str, wait_for_prompt: bool = True) -> Dut:
+def boot_twin(config, image: Path, tag: str, wait_for_prompt: bool = True,
+              extra: tuple[str, ...] = ()) -> Dut:
     """Boot `image` (the build's, or a variant a test made) on the board's
-    twin; with wait_for_prompt, wait for the shell's first prompt."""
+    twin, with `extra` QEMU arguments (a variant machine, e.g. without
+    its i8042); with wait_for_prompt, wait for the shell's first prompt."""
     st = _state(config)
     board = st["board"]
     st["boots"] += 1
     pin_control = board.has("gpio")
-    twin = QemuTwin(board, image, _accel(config), qtest=pin_control,
+    twin = QemuTwin(board, image, _accel(config), qtest=pin_control, extra=tuple(extra),
                     log_path=st["logs"] / f"qemu-{tag}.log")
     console = twin.start()
     dut = Dut(console, twin, board)
@@ -237,17 +239,18 @@ def build(request) -> Path:
 
 @pytest.fixture
 def twin_image(request):
-    """boot(image, wait_for_prompt=True) -> Dut: boot a variant image (a
-    corrupted copy the test made) on the board's twin for this test alone;
-    closed after the test. Skipped on hardware (it would reflash the board)."""
+    """boot(image, wait_for_prompt=True, extra=()) -> Dut: boot a variant
+    image (a corrupted copy the test made) or the build's image on a
+    variant machine (`extra` QEMU arguments) on the board's twin for this
+    test alone; closed after the test. Skipped on hardware (it would reflash the board)."""
     st = _state(request.config)
     if st["hardware"]:
         pytest.skip("boots variant images on the twin only (it would reflash the board)")
     booted = []
 
-    def boot(image: Path, wait_for_prompt: bool = True) -> Dut:
+    def boot(image: Path, wait_for_prompt: bool = True, extra: tuple[str, ...] = ()) -> Dut:
         d = boot_twin(request.config, Path(image),
-                      f"{_safe_name(request.node.nodeid)}-{len(booted)}", wait_for_prompt)
+                      f"{_safe_name(request.node.nodeid)}-{len(booted)}", wait_for_prompt, extra)
         booted.append(d)
         return d
 
