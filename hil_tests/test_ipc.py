@@ -27,6 +27,8 @@ CASES = {
     "reply_without_call": ["reply without call"],
     "nonblocking": ["nonblocking recv"],
     "kernel_server_errors": ["kernel unknown label", "kernel no permission", "unknown syscall"],
+    # Only the keyboard driver may type into the console (docs/protocols.md).
+    "console_input_refused": ["console input refused"],
 }
 PAGE_CASES = {"page_payload"}
 

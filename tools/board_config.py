@@ -11,7 +11,8 @@ Two kinds of fact, one source (the Board of tools/boards.py):
   not depend on which board is being built;
 - pin-level facts nothing in Kconfig decides on (console pins, alternate
   function and clock enable, the UART's baud divisor; the [clock] PLL
-  setup; GPIO ports, pins and IRQs) become BOARD_* constants:
+  setup; GPIO ports, pins and IRQs; the i8042's ports and IRQ) become
+  BOARD_* constants:
   `#define BOARD_X n` and `pub const BOARD_X: u32 = n;`.
 
 The root Kconfig sources the fragment with `osource`, so the tree still
@@ -42,6 +43,7 @@ def kconfig_facts(board: Board) -> list[tuple[str, object]]:
         ("CONSOLE_IRQ", c["irq"]),
         ("CONSOLE_BAUD", c["baud"]),
         ("GPIO", has_gpio_task(board)),
+        ("PS2KBD", bool(board.ps2)),
     ]
     if board.arch == "arm-m":
         flash, ram = board.memory_region("flash"), board.memory_region("ram")
@@ -137,6 +139,10 @@ def board_constants(board: Board) -> list[tuple[str, int]]:
         out.append(("BOARD_CONSOLE_PIN_AF", c["pin_af"]))
     if "rcc_enr" in c:
         out += [("BOARD_CONSOLE_RCC_ENR", _Hex(c["rcc_enr"])), ("BOARD_CONSOLE_RCC_BIT", c["rcc_bit"])]
+    if board.ps2:
+        out += [("BOARD_PS2_DATA_PORT", _Hex(board.ps2["data_port"])),
+                ("BOARD_PS2_COMMAND_PORT", _Hex(board.ps2["command_port"])),
+                ("BOARD_PS2_IRQ", board.ps2["irq"])]
     for direction in ("inputs", "outputs"):
         for entry in board.gpio.get(direction, ()):
             name = "BOARD_GPIO_" + "".join(ch if ch.isalnum() else "_"

@@ -67,6 +67,7 @@ class Board:
     cpu: str | None = None            # arm-m: a key of CORES ("cortex-m4f")
     irq_count: int | None = None      # arm-m: NVIC lines the kernel routes
     clock: dict = field(default_factory=dict)  # [clock]: how the kernel reaches cpu_hz
+    ps2: dict = field(default_factory=dict)    # [ps2]: the i8042's ports and IRQ (ps2kbd)
 
     @property
     def defconfig(self) -> Path:
@@ -185,7 +186,8 @@ class _Checker:
         irq_count = self.get(data, "irq_count", int, required=mcu)
         if irq_count is not None and not 1 <= irq_count <= 496:
             self.fail("irq_count", f"{irq_count} is not in 1..496 (ARMv7-M NVIC lines)")
-        capabilities = self.capabilities(data, cpu)
+        ps2 = self.ps2(data)
+        capabilities = self.capabilities(data, cpu, ps2)
         flash = self.flash(data)
         clock = self.clock(data, cpu_hz)
         return Board(name=name, arch=arch,
@@ -196,7 +198,7 @@ class _Checker:
                      flash_methods=tuple(f["method"] for f in flash),
                      console=self.console(data), memory=self.memory(data, mcu),
                      cpu_hz=cpu_hz, flash=flash, gpio=self.gpio(data), cpu=cpu,
-                     irq_count=irq_count, clock=clock)
+                     irq_count=irq_count, clock=clock, ps2=ps2)
 
     def clock(self, data: dict, cpu_hz: int | None) -> dict:
         """[clock]: absent, the CPU runs at its reset clock (cpu_hz); with
@@ -237,11 +239,14 @@ class _Checker:
                 self.fail(f"{where}{key}[{i}]", f"expected a table, got {entry!r}")
         return entries
 
-    def capabilities(self, data: dict, cpu: str | None) -> dict[str, bool]:
+    def capabilities(self, data: dict, cpu: str | None, ps2: dict | None = None) -> dict[str, bool]:
         caps = self.table(data, "capabilities")
         for key in caps:
             self.get(caps, key, bool, "capabilities.")
         caps = dict(caps)
+        if "ps2" in caps:
+            self.fail("capabilities.ps2", "follows from the [ps2] table; remove it")
+        caps["ps2"] = bool(ps2)
         if cpu is not None:
             if "fpu" in caps:
                 self.fail("capabilities.fpu", f"follows from cpu = '{cpu}'; remove it")
@@ -328,6 +333,21 @@ class _Checker:
         if c["uart"] == "stm32-usart" and enr is None:
             self.fail(w + "rcc_enr", "missing (an stm32-usart needs its clock enabled)")
         return dict(c)
+
+    def ps2(self, data: dict) -> dict:
+        """[ps2]: an i8042 PS/2 controller (the PC's keyboard port): its
+        data and command/status I/O ports and the keyboard's IRQ. The
+        ps2kbd driver goes into the image of a board that has one."""
+        p = self.table(data, "ps2")
+        if not p:
+            return {}
+        w = "ps2."
+        for key in ("data_port", "command_port"):
+            if self.get(p, key, int, w) > 0xffff:
+                self.fail(w + key, f"0x{p[key]:x} is not an I/O port (0..0xffff)")
+        if self.get(p, "irq", int, w) > 15:
+            self.fail(w + "irq", f"{p['irq']} is not an ISA IRQ (0..15)")
+        return dict(p)
 
     def gpio(self, data: dict) -> dict:
         g = self.table(data, "gpio")

@@ -21,7 +21,8 @@ from .paths import REPO, write_if_changed
 from .progress import Step
 
 USER_PROGRAMS = ["init", "memory", "console", "shell", "ipc_peer", "faulter", "critical"]
-# MCU images: no memory server (no pager); gpio only with CONFIG_GPIO.
+# MCU images: no memory server (no pager); gpio only with CONFIG_GPIO;
+# ps2kbd only with CONFIG_PS2KBD (a board with an i8042: board.toml [ps2]).
 MCU_PROGRAMS = ["init", "console", "shell", "ipc_peer", "faulter", "critical"]
 RUST_TARGET = {"x86_64": "x86_64-unknown-none", "arm-m": "thumbv7em-none-eabihf"}
 CARGO_CONFIG = {"x86_64": "userland/cross.toml", "arm-m": "userland/cross-arm.toml"}
@@ -142,6 +143,8 @@ class Builder:
             names += ["fuzz", "fuzz_peer"]
         if self.is_mcu and config.get("GPIO") == "y":
             names.append("gpio")
+        if config.get("PS2KBD") == "y":
+            names.append("ps2kbd")
         return names
 
     def workspace_programs(self) -> list[str]:

@@ -1,11 +1,13 @@
 """dut.py - the device under test as the HIL tests see it.
 
 One object with the console (expect, send_line, run a shell command),
-reset, the full transcript and pin control (set_pin / press / pin_events /
-wait_pin), whatever the back-end (QEMU twin here; a real board through the
+reset, the full transcript, pin control (set_pin / press / pin_events /
+wait_pin) and the PS/2 keyboard (key_down / key_up / tap_keys / type_text),
+whatever the back-end (QEMU twin here; a real board through the
 same Console: tools/hardware.py). Pins are driven by qtest on the twin
 (QtestPins); on real hardware they need an actuator that is not written
-yet (HardwarePins raises NotImplementedError)."""
+yet (HardwarePins raises NotImplementedError). Keys are typed over the
+pc twin's QMP (tools/ps2_keys.py); a back-end without `keys` says so."""
 
 from __future__ import annotations
 
@@ -113,6 +115,30 @@ class Dut:
         """Wait until output `name` goes to `level` (an event at index >= since)."""
         self._pins().wait(name, level, timeout, since)
 
+    # -- the PS/2 keyboard (pc twin: QMP input-send-event) ----------------------
+    def _keys(self):
+        keys = getattr(self.backend, "keys", None)
+        if keys is None:
+            name = self.board.name if self.board is not None else "this device"
+            raise ToolError(f"{name}: no key injection (board.toml has no [ps2] controller, "
+                            f"or this back-end cannot press keys: real hardware needs an injector)")
+        return keys
+
+    def key_down(self, qcode: str) -> None:
+        """Press key `qcode` (QEMU's QKeyCode names: "a", "shift", "ret")."""
+        self._keys().press(qcode)
+
+    def key_up(self, qcode: str) -> None:
+        self._keys().release(qcode)
+
+    def tap_keys(self, *qcodes: str) -> None:
+        """One chord: tap_keys("shift", "a"); tap_keys("ctrl", "c")."""
+        self._keys().tap(*qcodes)
+
+    def type_text(self, text: str) -> None:
+        """Type `text` on the keyboard (US layout; "\n" is Enter)."""
+        self._keys().type_text(text)
+
     @property
     def transcript(self) -> str:
         return self.console.transcript
@@ -133,13 +159,19 @@ class Dut:
         self.boot_output = self.console.transcript[start:m.start()]
         return self.boot_output
 
-    def run(self, command: str, timeout: float = 10.0, kernel_lines: bool = False) -> list[str]:
+    def run(self, command: str, timeout: float = 10.0, kernel_lines: bool = False,
+            typed: bool = False) -> list[str]:
         """Send a command; return its output lines (without the echoed
         command line) up to the next prompt. The kernel's own lines
         (`nagi: ...`) and init's (`init: ...`) arrive whenever they are printed; they are left out unless
-        kernel_lines=True (use expect(..., since=mark) for them)."""
+        kernel_lines=True (use expect(..., since=mark) for them). With
+        typed=True the command is typed on the keyboard (type_text), not
+        sent over the serial line."""
         self.console.drain(0.0)      # forget stray output before the command
-        self.send_line(command)
+        if typed:
+            self.type_text(command + "\n")
+        else:
+            self.send_line(command)
         start = self.console._pos
         m = self.expect(PROMPT_RX, timeout)
         text = self.console.transcript[start:m.start()]

@@ -11,9 +11,12 @@ Loaded by hil_tests/conftest.py. Gives the tests:
     before and after the test), `gpio` (the session's device, with pin
     control: skipped unless the board grants 'gpio', and on hardware,
     where pin control needs an actuator) and `fresh_gpio` (the same for a
-    freshly booted device), `twin_image` (boots a variant image a test
-    made, e.g. a corrupted task table, on the twin), `keyboard` (keys by
-    name and the HID reports they produced: tools/keyboard.py);
+    freshly booted device), `keys` (the session's device with a PS/2
+    keyboard to type on: skipped unless the board has an i8042, [ps2],
+    and on hardware, where typing needs a key injector), `twin_image`
+    (boots a variant image a test made, e.g. a corrupted task table, on
+    the twin), `keyboard` (keys by name and the HID reports they
+    produced: tools/keyboard.py);
   - the mark @pytest.mark.needs("capability"): skipped, with the reason,
     when board.toml does not grant it;
   - on failure, the full console transcript as a report section and in
@@ -150,14 +153,16 @@ def boot_dut(config, tag: str) -> Dut:
     return boot_twin(config, image, tag)
 
 
-def boot_twin(config, image: Path, tag: str, wait_for_prompt: bool = True) -> Dut:
+def boot_twin(config, image: Path, tag: str, wait_for_prompt: bool = True,
+              extra: tuple[str, ...] = ()) -> Dut:
     """Boot `image` (the build's, or a variant a test made) on the board's
-    twin; with wait_for_prompt, wait for the shell's first prompt."""
+    twin, with `extra` QEMU arguments (a variant machine, e.g. without
+    its i8042); with wait_for_prompt, wait for the shell's first prompt."""
     st = _state(config)
     board = st["board"]
     st["boots"] += 1
     pin_control = board.has("gpio")
-    twin = QemuTwin(board, image, _accel(config), qtest=pin_control,
+    twin = QemuTwin(board, image, _accel(config), qtest=pin_control, extra=tuple(extra),
                     log_path=st["logs"] / f"qemu-{tag}.log")
     console = twin.start()
     dut = Dut(console, twin, board)
@@ -241,6 +246,22 @@ def keyboard(request):
     kb.release_all()
 
 
+KEYS_ON_HARDWARE = "typing on a real PC's keyboard needs a key injector; not available on hardware"
+
+
+@pytest.fixture
+def keys(request):
+    """The session's device with a PS/2 keyboard to type on (dut.type_text,
+    tap_keys, key_down / key_up); skipped, before any boot, on boards
+    without an i8042 ([ps2]) and on hardware (no key injector yet)."""
+    st = _state(request.config)
+    if not st["board"].has("ps2"):
+        pytest.skip(f"board '{st['board'].name}' lacks capability 'ps2'")
+    if st["hardware"]:
+        pytest.skip(KEYS_ON_HARDWARE)
+    return request.getfixturevalue("dut")
+
+
 @pytest.fixture(scope="session")
 def build(request) -> Path:
     """The build directory the session's image comes from."""
@@ -249,17 +270,18 @@ def build(request) -> Path:
 
 @pytest.fixture
 def twin_image(request):
-    """boot(image, wait_for_prompt=True) -> Dut: boot a variant image (a
-    corrupted copy the test made) on the board's twin for this test alone;
-    closed after the test. Skipped on hardware (it would reflash the board)."""
+    """boot(image, wait_for_prompt=True, extra=()) -> Dut: boot a variant
+    image (a corrupted copy the test made) or the build's image on a
+    variant machine (`extra` QEMU arguments) on the board's twin for this
+    test alone; closed after the test. Skipped on hardware (it would reflash the board)."""
     st = _state(request.config)
     if st["hardware"]:
         pytest.skip("boots variant images on the twin only (it would reflash the board)")
     booted = []
 
-    def boot(image: Path, wait_for_prompt: bool = True) -> Dut:
+    def boot(image: Path, wait_for_prompt: bool = True, extra: tuple[str, ...] = ()) -> Dut:
         d = boot_twin(request.config, Path(image),
-                      f"{_safe_name(request.node.nodeid)}-{len(booted)}", wait_for_prompt)
+                      f"{_safe_name(request.node.nodeid)}-{len(booted)}", wait_for_prompt, extra)
         booted.append(d)
         return d
 

@@ -8,7 +8,8 @@ starts the guest, so no boot output is lost.
 Cortex-M twins (arch arm-m) take no -cpu/-m (the machine fixes both) and
 always run under TCG (there is no KVM for them). With qtest=True the
 machine also gets `-qtest unix:PATH`, connected before `cont`, for pin
-control (tools/qtest.py). All process, socket and QMP
+control (tools/qtest.py). A board with an i8042 ([ps2]) gets `keys`
+(tools/ps2_keys.py): key events over the same QMP. All process, socket and QMP
 I/O goes through the small methods at the bottom, which tests replace."""
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ class QemuTwin:
         self.board, self.image, self.accel = board, Path(image), accel
         self.icount, self.extra, self.qtest_wanted = icount, tuple(extra), qtest
         self.qtest = None             # a QtestClient once started with qtest=True
+        self.keys = None              # Ps2Keys once started, on a board with an i8042 ([ps2])
         self.log_path = log_path
         self.proc = None
         self.qmp = None
@@ -134,6 +136,9 @@ class QemuTwin:
         self.qmp = self._retry(lambda: self._qmp_connect(qmp_path), deadline)
         if qtest_path:
             self.qtest = self._retry(lambda: self._qtest_connect(qtest_path), deadline)
+        if self.board.has("ps2"):
+            from .ps2_keys import Ps2Keys
+            self.keys = Ps2Keys(self._qmp_command)
         self._qmp_command("cont")
         return self.console
 

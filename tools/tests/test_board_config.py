@@ -76,6 +76,35 @@ def test_a_changed_fact_reaches_kconfig_c_and_rust(repo, tmp_path):
         assert line + "\n" in rs
 
 
+def test_the_ps2_table_reaches_kconfig_and_rust(repo, tmp_path):
+    """pc's [ps2] puts ps2kbd in the image (PS2KBD) with the i8042's ports
+    and IRQ; an MCU board has no PS2KBD."""
+    edit(repo / "board" / "pc" / "board.toml", "irq = 1\n", "irq = 12\n")
+    result = configure_in(repo, "pc", tmp_path / "pc")
+    assert result.values["PS2KBD"] == "y"
+    rs = (tmp_path / "pc" / "nagi_config.rs").read_text()
+    for line in ["pub const CONFIG_PS2KBD: bool = true;", "pub const BOARD_PS2_DATA_PORT: u32 = 0x60;",
+                 "pub const BOARD_PS2_COMMAND_PORT: u32 = 0x64;", "pub const BOARD_PS2_IRQ: u32 = 12;"]:
+        assert line + "\n" in rs
+    mcu = configure_in(repo, L475, tmp_path / "mcu")
+    assert mcu.values.get("PS2KBD", "n") != "y"
+    assert "BOARD_PS2" not in (tmp_path / "mcu" / "nagi_config.rs").read_text()
+
+
+@pytest.mark.parametrize("old, new, message", [
+    ("irq = 1\n", "irq = 16\n", "ps2.irq: 16 is not an ISA IRQ"),
+    ("data_port = 0x60", "data_port = 0x10000", "ps2.data_port: 0x10000 is not an I/O port"),
+    ("command_port = 0x64", "", "ps2.command_port: missing"),
+    ("[capabilities]\n", "[capabilities]\nps2 = true\n", "capabilities.ps2: follows from the [ps2] table"),
+])
+def test_ps2_table_is_checked(repo, old, new, message):
+    toml = repo / "board" / "pc" / "board.toml"
+    edit(toml, old, new)
+    with pytest.raises(ToolError) as e:
+        load_board("pc", repo / "board")
+    assert "\n" not in str(e.value) and message in str(e.value)
+
+
 def test_unchanged_boards_leave_the_fragment_alone(repo):
     assert write_kconfig_defaults(repo) is True
     assert write_kconfig_defaults(repo) is False

@@ -38,7 +38,10 @@ def test_pc_facts():
     b = load_board("pc")
     assert (b.qemu.binary, b.qemu.machine, b.qemu.cpu, b.qemu.memory, b.qemu.image) == \
         ("qemu-system-x86_64", "q35", "qemu64", "256M", "nagi.img")
-    assert b.has("paging") and b.has("ioports") and b.has("mmu") and not b.has("keys")
+    assert b.has("paging") and b.has("ioports") and b.has("mmu")
+    # keys: typed into the twin's PS/2 keyboard over QMP (tools/ps2_keys.py)
+    assert b.has("keys") and b.has("ps2")
+    assert b.ps2 == {"data_port": 0x60, "command_port": 0x64, "irq": 1}
     assert b.flash_methods[0] == "qemu"
 
 
@@ -47,6 +50,11 @@ MCU_BOARDS = [n for n in BOARDS if load_board(n).arch == "arm-m"]
 
 def test_mcu_boards_are_there():
     assert {"b-l475e-iot01a", "mps2-an386"} <= set(MCU_BOARDS)
+
+
+@pytest.mark.parametrize("name", MCU_BOARDS)
+def test_mcu_boards_have_no_ps2_controller(name):
+    assert not load_board(name).has("ps2") and not load_board(name).ps2
 
 
 @pytest.mark.parametrize("name", MCU_BOARDS)

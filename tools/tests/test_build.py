@@ -49,6 +49,9 @@ def test_userland_programs_follow_config(repo):
     assert b.programs({"BENCH": "y"})[-1] == "bench_server"
     assert "bench_server" not in b.programs({"BENCH": "n"})
     assert b.programs({})[0] == "init"
+    # ps2kbd: in images of boards with an i8042 (board.toml [ps2] -> PS2KBD)
+    assert b.programs({"PS2KBD": "y"})[-1] == "ps2kbd"
+    assert "ps2kbd" not in b.programs({})
 
 
 def test_userland_failure_names_the_step(repo, capsys):

@@ -24,8 +24,8 @@ def dut():
 def test_has_paging(dut):
     assert "booted" in dut.transcript
 
-@pytest.mark.needs("keys")
-def test_needs_keys(dut):
+@pytest.mark.needs("hid")
+def test_needs_hid(dut):
     raise AssertionError("must not run on pc")
 
 def test_fails(dut):
@@ -42,7 +42,7 @@ def test_plugin(pytester):
     result.stdout.fnmatch_lines(["*console transcript*", "nagi> booted",
                                  "*Nagi HIL summary*",
                                  "*1 passed, 1 failed, 0 error, 1 skipped*",
-                                 "*board 'pc' lacks capability 'keys'*"])
+                                 "*board 'pc' lacks capability 'hid'*"])
     log = build / "hil-logs" / "test_fails.log"
     assert log.read_text() == "nagi> booted\n"
     junit = (build / "junit-hil.xml").read_text()

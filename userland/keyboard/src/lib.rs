@@ -16,6 +16,7 @@
 pub mod debounce;
 pub mod keymap;
 pub mod matrix;
+pub mod ps2;
 pub mod report;
 
 /// One key changing state, after debounce: what `keyscan` sends `keymap`.

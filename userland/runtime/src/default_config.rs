@@ -16,3 +16,4 @@ pub const CONFIG_CONSOLE_BASE: u64 = 0x3f8;
 pub const CONFIG_CONSOLE_IRQ: u32 = 4;
 pub const CONFIG_CONSOLE_BAUD: u32 = 115200;
 pub const CONFIG_GPIO: bool = false;
+pub const CONFIG_PS2KBD: bool = true;

@@ -65,6 +65,11 @@ mod config_defaults {
     pub const BOARD_GPIO_LED_PORT: u32 = 0;
     pub const BOARD_GPIO_LED_PIN: u32 = 0;
     pub const BOARD_CONSOLE_DIVISOR: u32 = 0;
+    // The i8042 (board.toml [ps2]); ps2kbd runs only where CONFIG_PS2KBD.
+    pub const CONFIG_PS2KBD: bool = false;
+    pub const BOARD_PS2_DATA_PORT: u32 = 0x60;
+    pub const BOARD_PS2_COMMAND_PORT: u32 = 0x64;
+    pub const BOARD_PS2_IRQ: u32 = 1;
 }
 
 /// `a == b` in const context (to select code by string Kconfig symbols,

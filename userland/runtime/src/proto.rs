@@ -9,6 +9,12 @@ pub const INIT_REGISTER: u16 = 0x0401;
 pub const INIT_LOOKUP: u16 = 0x0402;
 pub const INIT_SPAWN: u16 = 0x0403;
 pub const INIT_CONNECT: u16 = 0x0404;
+/// INIT_CONNECT `arg`: rights init grants this connection (by its policy
+/// table: which program looked the service up). A server reads only the
+/// bits its protocol defines; 0 is an ordinary client.
+/// The console takes CONSOLE_INPUT only on a connection with this bit
+/// (init gives it to the keyboard driver's lookups of "console").
+pub const CONNECT_CONSOLE_INPUT: u64 = 1 << 0;
 /// Supervision status: reply data = one `StatusEntry` (u32 tid, u32
 /// restarts) per supervised program that runs now; anyone may ask.
 pub const INIT_STATUS: u16 = 0x0405;
@@ -16,6 +22,11 @@ pub const INIT_STATUS: u16 = 0x0405;
 // console
 pub const CONSOLE_WRITE: u16 = 0x0201;
 pub const CONSOLE_READ: u16 = 0x0202;
+/// Keyboard driver -> console: data = input bytes (1..=CONSOLE_INPUT_MAX)
+/// for the same ring as the UART's. Reply arg = bytes taken (the rest
+/// did not fit), -E_PERM on a connection without CONNECT_CONSOLE_INPUT.
+pub const CONSOLE_INPUT: u16 = 0x0203;
+pub const CONSOLE_INPUT_MAX: usize = 64;
 
 // memory
 pub const MEM_STATS: u16 = 0x0301;

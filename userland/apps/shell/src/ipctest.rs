@@ -104,6 +104,7 @@ const CASES: &[(&str, Case)] = &[
     ("kernel unknown label", kernel_unknown_label),
     ("kernel no permission", kernel_no_permission),
     ("unknown syscall", unknown_syscall),
+    ("console input refused", console_input_refused),
 ];
 
 pub fn run(svc: &mut Services, _: &str) {
@@ -320,4 +321,15 @@ fn kernel_no_permission(_: &mut Services) -> Check {
 
 fn unknown_syscall(_: &mut Services) -> Check {
     want("syscall 99", runtime::error::check(sys::raw_syscall(99, 0, 0)), Error::NoSys)
+}
+
+/// CONSOLE_INPUT (typing into the console) is the keyboard driver's alone:
+/// a connection of anyone else (here a fresh lookup of "console") gets
+/// -E_PERM, and the bytes never reach a reader.
+fn console_input_refused(_: &mut Services) -> Check {
+    let ch = ok("lookup console", runtime::service::lookup("console"))?;
+    let mut m = ok("message", Msg::with_data(CONSOLE_INPUT, b"kill 1\r"))?;
+    let r = ch.call(&mut m).and_then(|_| m.result());
+    let _ = ch.close();
+    want("CONSOLE_INPUT from the shell", r, Error::Perm)
 }

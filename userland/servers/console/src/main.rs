@@ -12,6 +12,12 @@
 //! QEMU twin then stops taking bytes from its socket: nothing is lost). A
 //! real UART without flow control overruns instead; every byte lost is
 //! said once on the console: `console: N input bytes dropped`.
+//!
+//! The keyboard driver (ps2kbd) hands typed bytes in with CONSOLE_INPUT:
+//! they go into the same ring, so readers cannot tell them from UART
+//! input. Only a connection init made with CONNECT_CONSOLE_INPUT in its
+//! INIT_CONNECT `arg` (policy::RIGHTS: the driver's lookups) may do that;
+//! on any other it is -E_PERM. A full ring takes what fits (reply arg).
 #![no_std]
 #![no_main]
 
@@ -37,6 +43,9 @@ const POLL_MS: u32 = 20;
 const MAX_READERS: usize = 16;
 /// Client connections kept at once (a task has 12 channel ids on MCUs).
 const MAX_CLIENTS: usize = if config::CONFIG_ARCH_HAS_MMU { 32 } else { 8 };
+/// Connections with the right to inject input (the keyboard driver's;
+/// a restarted driver's new one replaces its old, closed one).
+const MAX_INPUTS: usize = 4;
 
 struct Console {
     uart: Uart,
@@ -47,6 +56,8 @@ struct Console {
     at_line_start: bool,
     readers: [i32; MAX_READERS],
     clients: service::Clients<MAX_CLIENTS>,
+    /// Client channels allowed CONSOLE_INPUT (-1: free).
+    inputs: [i32; MAX_INPUTS],
 }
 
 fn main(_arg: u64) -> i32 {
@@ -87,6 +98,7 @@ fn run() -> Result<(), Error> {
         at_line_start: true,
         readers: [-1; MAX_READERS],
         clients: service::Clients::new(),
+        inputs: [-1; MAX_INPUTS],
     };
     let mut m = Msg::new(0);
     loop {
@@ -115,8 +127,16 @@ impl Console {
                 let _ = from.reply(&r);
             }
             CONSOLE_READ => self.add_reader(from),
+            CONSOLE_INPUT => {
+                let r = self.inject(from, m.payload());
+                let mut reply = Msg::new(CONSOLE_INPUT);
+                reply.arg = runtime::error::to_raw(r);
+                let _ = from.reply(&reply);
+            }
             INIT_CONNECT => {
-                let _ = self.clients.accept(listen, m);
+                if let Ok(ch) = self.clients.accept(listen, m) {
+                    self.note_rights(ch.cid(), m.arg);
+                }
             }
             _ => {
                 let mut r = Msg::new(m.label);
@@ -124,6 +144,46 @@ impl Console {
                 let _ = from.reply(&r);
             }
         }
+    }
+
+    /// A new connection (cid) with the rights init gave it: a cid is
+    /// reused only after its channel closed, so an old grant on it ends.
+    fn note_rights(&mut self, cid: i32, rights: u64) {
+        for slot in self.inputs.iter_mut().filter(|c| **c == cid) {
+            *slot = -1;
+        }
+        if rights & CONNECT_CONSOLE_INPUT == 0 {
+            return;
+        }
+        // Grants whose channel has gone (the driver restarted) make room.
+        for slot in self.inputs.iter_mut().filter(|c| **c >= 0) {
+            if Channel::from_raw(*slot).send_noblock(&Msg::new(0)) == Err(Error::Closed) {
+                *slot = -1;
+            }
+        }
+        if let Some(slot) = self.inputs.iter_mut().find(|c| **c < 0) {
+            *slot = cid;
+        }
+    }
+
+    /// CONSOLE_INPUT: put `bytes` (at most CONSOLE_INPUT_MAX) into the
+    /// input ring, as if the UART had received them; how many fit.
+    fn inject(&mut self, from: Channel, bytes: &[u8]) -> Result<u64, Error> {
+        if from.cid() < 0 || !self.inputs.contains(&from.cid()) {
+            return Err(Error::Perm);
+        }
+        if bytes.len() > CONSOLE_INPUT_MAX {
+            return Err(Error::TooBig);
+        }
+        let mut n = 0;
+        for &b in bytes {
+            if self.input.is_full() {
+                break;
+            }
+            self.input.push(b);
+            n += 1;
+        }
+        Ok(n)
     }
 
     /// Remember a reader until input arrives (one pending read per client).

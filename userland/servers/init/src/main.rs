@@ -176,7 +176,7 @@ impl Init {
         self.forget_report(tid);
         if paged {
             let (to_task, to_pager) = Channel::pair()?;
-            self.connect("memory", to_pager).inspect_err(|_| {
+            self.connect("memory", to_pager, 0).inspect_err(|_| {
                 let _ = to_task.close();
             })?;
             ks::set_pager(tid, to_task)?;
@@ -184,10 +184,12 @@ impl Init {
         ks::start_task(tid)
     }
 
-    /// Send `ch` to registered service `name` as an INIT_CONNECT.
-    fn connect(&mut self, name: &str, ch: Channel) -> Result<()> {
+    /// Send `ch` to registered service `name` as an INIT_CONNECT carrying
+    /// `rights` (policy::RIGHTS; 0 for an ordinary client).
+    fn connect(&mut self, name: &str, ch: Channel, rights: u64) -> Result<()> {
         let conn = self.reg.find(name).ok_or(Error::NoEnt)?;
         let mut m = Msg::new(INIT_CONNECT);
+        m.arg = rights;
         m.set_channel(ch.cid());
         conn.send(&m).inspect_err(|_| {
             let _ = ch.close();
@@ -262,9 +264,13 @@ impl Init {
     }
 
     /// Link a new pair, give one end to the service, the other to `to`.
+    /// The connection carries the rights of the program whose bootstrap
+    /// channel `to` is (none for anyone else).
     fn answer_lookup(&mut self, to: Channel, name: Name) {
+        let program = self.children.iter().position(|c| c.conn == Some(to)).map(|i| PROGRAMS[i].name);
+        let rights = program.map_or(0, |p| policy::rights(p, name.as_str()));
         let r = Channel::pair().and_then(|(client, server)| {
-            self.connect(name.as_str(), server)
+            self.connect(name.as_str(), server, rights)
                 .inspect_err(|_| {
                     let _ = client.close();
                 })

@@ -35,7 +35,7 @@ pub struct Program {
 /// 400 ms ...; the 4th death within 10 s gives up on the program.
 pub const RESTART: Policy = Policy::Restart { backoff_ms: 100, max_backoff_ms: 2000, max_deaths: 4, window_ms: 10_000 };
 
-pub const PROGRAMS: [Program; 7] = [
+pub const PROGRAMS: [Program; 8] = [
     // The pager: every task's heap depends on it, and tasks keep their
     // pager channel for life, so its death stops the system.
     Program { name: "memory", caps: CAP_MEMORY, prio: PRIO_SERVER, start: Start::Boot, enabled: true, policy: Policy::Critical },
@@ -43,6 +43,10 @@ pub const PROGRAMS: [Program; 7] = [
     Program { name: "ipc_peer", caps: 0, prio: PRIO_SERVER, start: Start::Boot, enabled: true, policy: RESTART },
     Program { name: "bench_server", caps: 0, prio: PRIO_SERVER, start: Start::Boot, enabled: config::CONFIG_BENCH, policy: RESTART },
     Program { name: "gpio", caps: CAP_IO | CAP_IRQ, prio: PRIO_SERVER, start: Start::Boot, enabled: config::CONFIG_GPIO, policy: RESTART },
+    // The PS/2 keyboard (boards with an i8042, board.toml [ps2]): ports
+    // and IRQ 1; it looks up "console" with the right to inject input
+    // (RIGHTS below), so it needs a bootstrap channel.
+    Program { name: "ps2kbd", caps: CAP_IO | CAP_IRQ, prio: PRIO_SERVER, start: Start::Boot, enabled: config::CONFIG_PS2KBD, policy: RESTART },
     Program { name: "shell", caps: CAP_TASK, prio: PRIO_SHELL, start: Start::Boot, enabled: true, policy: RESTART },
     // A test helper (userland/tests/critical) that only sleeps: the HIL
     // test starts it and kills it to see the system stop with the reason.
@@ -50,3 +54,16 @@ pub const PROGRAMS: [Program; 7] = [
     // kill `memory` (critical too) anyway.
     Program { name: "critical", caps: 0, prio: PRIO_SERVER, start: Start::OnRequest, enabled: true, policy: Policy::Critical },
 ];
+
+/// Rights a program's connections to a service carry (INIT_CONNECT `arg`):
+/// (program, service, rights). Init grants them when that program, on its
+/// own bootstrap channel, looks the service up; every other lookup gets 0.
+pub const RIGHTS: [(&str, &str, u64); 1] = [
+    // Only the keyboard driver may type into the console (CONSOLE_INPUT).
+    ("ps2kbd", "console", runtime::proto::CONNECT_CONSOLE_INPUT),
+];
+
+/// The rights of `program`'s connections to `service`.
+pub fn rights(program: &str, service: &str) -> u64 {
+    RIGHTS.iter().filter(|r| r.0 == program && r.1 == service).fold(0, |a, r| a | r.2)
+}

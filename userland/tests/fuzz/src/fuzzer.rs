@@ -41,11 +41,14 @@ const WILD_CIDS: [i32; 12] = [-1, 0, KERNEL_CID as i32, BOOTSTRAP_CID as i32, 3,
 /// Task ids no task holds (the fuzzer's dead children join them).
 const WILD_TIDS: [u32; 7] = [0, 65, 255, 0xffff, 0x8000_0000, u32::MAX - 1, u32::MAX];
 /// Labels the servers and the kernel know, and some they do not.
-const LABELS: [u16; 24] = [
+/// CONSOLE_INPUT must be refused on every channel a fuzzer can hold (only
+/// the keyboard driver's connection carries the right): were it taken,
+/// random bytes would reach the shell as typed commands.
+const LABELS: [u16; 25] = [
     0, 1, 0xffff, LABEL_NOTIFICATION, LABEL_PAGE_FAULT, LABEL_PAGE_FAULT_REPLY, KS_CREATE_TASK,
-    KS_TASK_INFO, INIT_REGISTER, INIT_LOOKUP, INIT_SPAWN, INIT_CONNECT, CONSOLE_READ, MEM_STATS,
-    PEER_ECHO, PEER_ECHO_CHANNEL, PEER_PING, PEER_PAGE, PEER_SLOW, PEER_FPU, GPIO_READ, GPIO_WAIT,
-    GPIO_LED, FUZZ_START,
+    KS_TASK_INFO, INIT_REGISTER, INIT_LOOKUP, INIT_SPAWN, INIT_CONNECT, CONSOLE_READ, CONSOLE_INPUT,
+    MEM_STATS, PEER_ECHO, PEER_ECHO_CHANNEL, PEER_PING, PEER_PAGE, PEER_SLOW, PEER_FPU, GPIO_READ,
+    GPIO_WAIT, GPIO_LED, FUZZ_START,
 ];
 /// Kernel-server labels the fuzzer may send: all but KS_EXIT, KS_PANIC,
 /// KS_SUPERVISE and KS_HALT (see the top of the file); task requests are
