@@ -134,6 +134,16 @@ pub fn keyboard(ahb_hz: u32, vid: u16, pid: u16) -> Option<crate::UsbKeyboard<Bu
     Some(crate::UsbKeyboard::new(take_bus(ahb_hz)?, vid, pid))
 }
 
+/// What `UsbKeyboard<Bus>` takes of the `hid` task's RAM (a static or its
+/// stack, userland/tasks.toml): 1496 bytes when measured on
+/// thumbv7em-none-eabihf (EP0's 256-byte control buffer, usbd-hid's two
+/// 128-byte SET_REPORT buffers, the console's two 128-byte rings, the
+/// string descriptor table). The board build fails if it grows past this.
+pub const KEYBOARD_RAM_BOUND: usize = 1536;
+
+#[cfg(target_arch = "arm")]
+const _: () = assert!(core::mem::size_of::<crate::UsbKeyboard<Bus>>() <= KEYBOARD_RAM_BOUND);
+
 /// The `critical-section` implementation `synopsys_usb_otg` locks its
 /// registers with: none is needed, so acquire and release do nothing.
 ///

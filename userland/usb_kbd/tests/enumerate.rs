@@ -548,3 +548,12 @@ fn console_bytes_flow_both_ways() {
     kb.poll();
     assert_eq!(host.take_in(in_ep).as_deref(), Some(&b"nagi> "[..]));
 }
+
+#[test]
+fn the_device_fits_a_small_task() {
+    // The hid task keeps UsbKeyboard in a static or on its stack. Pointers
+    // are 8 bytes here and 4 on Cortex-M, where the build itself checks
+    // usb_kbd::stm32l4::KEYBOARD_RAM_BOUND (1496 bytes measured there).
+    let size = std::mem::size_of::<Kbd>();
+    assert!(size < 2 * usb_kbd::stm32l4::KEYBOARD_RAM_BOUND, "{size} bytes on the host");
+}
