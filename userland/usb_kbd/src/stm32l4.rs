@@ -11,8 +11,10 @@
 //! allocator reaches `UsbKeyboard::new` and its first `poll`:
 //!
 //! 1. the 48 MHz clock: the kernel has already selected PLLSAI1Q as CLK48
-//!    (board.toml `[clock] usb_source`, arch/arm-m/clock.c); nothing to do
-//!    unless the board names no `usb_source`;
+//!    (board.toml `[clock] usb_source`, arch/arm-m/clock.c). Still to do
+//!    by someone (docs/usb.md, "Accuracy"): lock MSI to the LSE
+//!    (RCC_CR.MSIPLLEN once LSERDY, with a bounded wait), since USB needs
+//!    48 MHz within 0.25 %;
 //! 2. `RCC_APB1ENR1.PWREN` (bit 28), then `PWR_CR2.USV` (bit 10): VDDUSB is
 //!    valid (the USB transceiver's supply is isolated until then);
 //! 3. `RCC_AHB2ENR.OTGFSEN` (bit 12): the core's clock. Without it the
