@@ -118,7 +118,9 @@ impl<B: UsbBus + 'static> UsbKeyboard<B> {
         let serial =
             SerialPort::new_with_interface_names(bus, Some(CONSOLE_NAME), Some(CONSOLE_NAME));
         let device = UsbDeviceBuilder::new(bus, UsbVidPid(vid, pid))
-            .strings(&[StringDescriptors::default().manufacturer(MANUFACTURER).product(PRODUCT)])
+            .strings(&[StringDescriptors::default()
+                .manufacturer(MANUFACTURER)
+                .product(PRODUCT)])
             .expect("one language")
             .composite_with_iads()
             .max_packet_size_0(64)
@@ -126,13 +128,24 @@ impl<B: UsbBus + 'static> UsbKeyboard<B> {
             .max_power(100)
             .expect("100 mA is within 500 mA")
             .build();
-        UsbKeyboard { device, boot, nkro, serial, protocol: ProtocolWatch { boot: false } }
+        UsbKeyboard {
+            device,
+            boot,
+            nkro,
+            serial,
+            protocol: ProtocolWatch { boot: false },
+        }
     }
 
     /// Handles what the bus has pending (enumeration, control requests,
     /// completed transfers, console data); true when something happened.
     pub fn poll(&mut self) -> bool {
-        self.device.poll(&mut [&mut self.protocol, &mut self.boot, &mut self.nkro, &mut self.serial])
+        self.device.poll(&mut [
+            &mut self.protocol,
+            &mut self.boot,
+            &mut self.nkro,
+            &mut self.serial,
+        ])
     }
 
     /// True once the host has set a configuration (reports can flow).

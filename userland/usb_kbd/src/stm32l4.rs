@@ -105,7 +105,10 @@ unsafe impl<T> Sync for Once<T> {}
 
 impl<T> Once<T> {
     const fn new() -> Self {
-        Once { taken: AtomicBool::new(false), value: UnsafeCell::new(MaybeUninit::uninit()) }
+        Once {
+            taken: AtomicBool::new(false),
+            value: UnsafeCell::new(MaybeUninit::uninit()),
+        }
     }
 
     fn take(&'static self, init: T) -> Option<&'static mut T> {

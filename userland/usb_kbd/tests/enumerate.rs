@@ -86,7 +86,12 @@ impl UsbBus for FakeBus {
 
     fn write(&self, ep: EndpointAddress, buf: &[u8]) -> usb_device::Result<usize> {
         let mut s = self.0.lock().unwrap();
-        let max = s.eps.iter().find(|e| e.addr == ep && ep.is_in()).ok_or(UsbError::InvalidEndpoint)?.max;
+        let max = s
+            .eps
+            .iter()
+            .find(|e| e.addr == ep && ep.is_in())
+            .ok_or(UsbError::InvalidEndpoint)?
+            .max;
         if s.pending_in[ep.index()].is_some() {
             return Err(UsbError::WouldBlock);
         }
@@ -146,7 +151,11 @@ impl UsbBus for FakeBus {
         if ep_out | ep_setup | ep_in_complete == 0 {
             PollResult::None
         } else {
-            PollResult::Data { ep_out, ep_in_complete, ep_setup }
+            PollResult::Data {
+                ep_out,
+                ep_in_complete,
+                ep_setup,
+            }
         }
     }
 }
@@ -193,7 +202,15 @@ impl Host {
 
     /// A control read: SETUP, IN data packets until a short one or
     /// `length` bytes, then the zero-length OUT status.
-    fn control_in(&self, kb: &mut Kbd, rt: u8, req: u8, value: u16, index: u16, length: u16) -> Result<Vec<u8>, Stall> {
+    fn control_in(
+        &self,
+        kb: &mut Kbd,
+        rt: u8,
+        req: u8,
+        value: u16,
+        index: u16,
+        length: u16,
+    ) -> Result<Vec<u8>, Stall> {
         self.setup(rt, req, value, index, length);
         let mut data = Vec::new();
         for _ in 0..200 {
@@ -221,7 +238,15 @@ impl Host {
 
     /// A control write: SETUP, the data (one packet here), then the
     /// device's zero-length IN status.
-    fn control_out(&self, kb: &mut Kbd, rt: u8, req: u8, value: u16, index: u16, data: &[u8]) -> Result<(), Stall> {
+    fn control_out(
+        &self,
+        kb: &mut Kbd,
+        rt: u8,
+        req: u8,
+        value: u16,
+        index: u16,
+        data: &[u8],
+    ) -> Result<(), Stall> {
         assert!(data.len() <= 64);
         self.setup(rt, req, value, index, data.len() as u16);
         kb.poll();
@@ -242,9 +267,18 @@ impl Host {
         panic!("control write {rt:#x}/{req:#x} never finished");
     }
 
-    fn get_descriptor(&self, kb: &mut Kbd, recipient: u8, kind: u8, index: u8, w_index: u16, length: u16) -> Vec<u8> {
+    fn get_descriptor(
+        &self,
+        kb: &mut Kbd,
+        recipient: u8,
+        kind: u8,
+        index: u8,
+        w_index: u16,
+        length: u16,
+    ) -> Vec<u8> {
         let value = (kind as u16) << 8 | index as u16;
-        self.control_in(kb, 0x80 | recipient, 6, value, w_index, length).expect("GET_DESCRIPTOR stalled")
+        self.control_in(kb, 0x80 | recipient, 6, value, w_index, length)
+            .expect("GET_DESCRIPTOR stalled")
     }
 }
 
@@ -283,7 +317,14 @@ fn parse_config(d: &[u8]) -> Config {
     assert_eq!((d[0], d[1]), (9, 2), "not a configuration descriptor");
     let total_len = u16::from_le_bytes([d[2], d[3]]);
     assert_eq!(total_len as usize, d.len(), "wTotalLength");
-    let mut c = Config { total_len, num_interfaces: d[4], value: d[5], max_power_2ma: d[8], iads: vec![], interfaces: vec![] };
+    let mut c = Config {
+        total_len,
+        num_interfaces: d[4],
+        value: d[5],
+        max_power_2ma: d[8],
+        iads: vec![],
+        interfaces: vec![],
+    };
     let mut i = 9;
     while i < d.len() {
         let (len, kind) = (d[i] as usize, d[i + 1]);
@@ -302,11 +343,17 @@ fn parse_config(d: &[u8]) -> Config {
             0x21 => {
                 assert_eq!(len, 9, "HID descriptor length");
                 assert_eq!(b[6], 0x22, "the HID descriptor names a report descriptor");
-                c.interfaces.last_mut().unwrap().hid_report_len = Some(u16::from_le_bytes([b[7], b[8]]));
+                c.interfaces.last_mut().unwrap().hid_report_len =
+                    Some(u16::from_le_bytes([b[7], b[8]]));
             }
             0x05 => {
                 assert_eq!(len, 7, "endpoint descriptor length");
-                c.interfaces.last_mut().unwrap().endpoints.push((b[2], b[3], u16::from_le_bytes([b[4], b[5]]), b[6]));
+                c.interfaces.last_mut().unwrap().endpoints.push((
+                    b[2],
+                    b[3],
+                    u16::from_le_bytes([b[4], b[5]]),
+                    b[6],
+                ));
             }
             0x24 => {} // CDC functional descriptors
             other => panic!("unexpected descriptor type {other:#x}"),
@@ -326,13 +373,16 @@ fn report_bits(d: &[u8]) -> (u32, u32) {
         assert_ne!(prefix, 0xFE, "long items are not used");
         let n = [0, 1, 2, 4][(prefix & 3) as usize];
         assert!(i + 1 + n <= d.len(), "item at {i} overruns");
-        let data = d[i + 1..i + 1 + n].iter().rev().fold(0u32, |a, &b| a << 8 | b as u32);
+        let data = d[i + 1..i + 1 + n]
+            .iter()
+            .rev()
+            .fold(0u32, |a, &b| a << 8 | b as u32);
         match prefix & 0xFC {
-            0x74 => size = data,        // Report Size
-            0x94 => count = data,       // Report Count
+            0x74 => size = data,  // Report Size
+            0x94 => count = data, // Report Count
             0x80 => input += size * count,
             0x90 => output += size * count,
-            0xA0 => depth += 1,         // Collection
+            0xA0 => depth += 1, // Collection
             0xC0 => {
                 depth -= 1;
                 assert!(depth >= 0, "End Collection without a Collection");
@@ -349,7 +399,10 @@ fn report_bits(d: &[u8]) -> (u32, u32) {
 fn string(host: &Host, kb: &mut Kbd, index: u8) -> String {
     let d = host.get_descriptor(kb, 0, 3, index, 0x0409, 255);
     assert_eq!(d[1], 3);
-    let units: Vec<u16> = d[2..d[0] as usize].chunks(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
+    let units: Vec<u16> = d[2..d[0] as usize]
+        .chunks(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .collect();
     String::from_utf16(&units).unwrap()
 }
 
@@ -365,14 +418,23 @@ fn enumerate(kb: &mut Kbd, host: &Host) -> Config {
     let total = u16::from_le_bytes([head[2], head[3]]);
     let config = parse_config(&host.get_descriptor(kb, 0, 2, 0, 0, total));
     assert!(!kb.configured());
-    host.control_out(kb, 0x00, 9, config.value as u16, 0, &[]).unwrap(); // SET_CONFIGURATION
+    host.control_out(kb, 0x00, 9, config.value as u16, 0, &[])
+        .unwrap(); // SET_CONFIGURATION
     assert!(kb.configured());
     config
 }
 
 fn in_endpoint(config: &Config, interface: u8) -> u8 {
-    let ifc = config.interfaces.iter().find(|i| i.number == interface).unwrap();
-    let ep = ifc.endpoints.iter().find(|e| e.0 & 0x80 != 0).expect("an IN endpoint");
+    let ifc = config
+        .interfaces
+        .iter()
+        .find(|i| i.number == interface)
+        .unwrap();
+    let ep = ifc
+        .endpoints
+        .iter()
+        .find(|e| e.0 & 0x80 != 0)
+        .expect("an IN endpoint");
     ep.0 & 0x0F
 }
 
@@ -384,7 +446,11 @@ fn device_descriptor() {
     kb.poll();
     let d = host.get_descriptor(&mut kb, 0, 1, 0, 0, 18);
     assert_eq!((d[0], d[1]), (18, 1));
-    assert_eq!((d[4], d[5], d[6]), (0xEF, 0x02, 0x01), "composite with IADs");
+    assert_eq!(
+        (d[4], d[5], d[6]),
+        (0xEF, 0x02, 0x01),
+        "composite with IADs"
+    );
     assert_eq!(d[7], 64, "EP0 max packet");
     assert_eq!(u16::from_le_bytes([d[8], d[9]]), VID);
     assert_eq!(u16::from_le_bytes([d[10], d[11]]), PID);
@@ -402,7 +468,11 @@ fn configuration_has_boot_nkro_and_cdc_acm() {
     assert_eq!(c.num_interfaces, 4);
     assert!(c.total_len <= 256);
     assert_eq!(c.max_power_2ma, 50, "100 mA");
-    let classes: Vec<_> = c.interfaces.iter().map(|i| (i.number, i.class, i.subclass, i.protocol)).collect();
+    let classes: Vec<_> = c
+        .interfaces
+        .iter()
+        .map(|i| (i.number, i.class, i.subclass, i.protocol))
+        .collect();
     assert_eq!(
         classes,
         [
@@ -425,19 +495,38 @@ fn configuration_has_boot_nkro_and_cdc_acm() {
         assert_eq!(interval, 1);
     }
     assert_ne!(in_endpoint(&c, 0), in_endpoint(&c, 1));
-    assert_eq!(c.interfaces[0].hid_report_len, Some(BOOT_KEYBOARD.len() as u16));
-    assert_eq!(c.interfaces[1].hid_report_len, Some(NKRO_KEYBOARD.len() as u16));
+    assert_eq!(
+        c.interfaces[0].hid_report_len,
+        Some(BOOT_KEYBOARD.len() as u16)
+    );
+    assert_eq!(
+        c.interfaces[1].hid_report_len,
+        Some(NKRO_KEYBOARD.len() as u16)
+    );
     // CDC: an interrupt IN notification endpoint, bulk IN and OUT of 64.
     let comm = &c.interfaces[2].endpoints;
     assert_eq!((comm.len(), comm[0].0 & 0x80, comm[0].1 & 3), (1, 0x80, 3));
-    let mut data: Vec<_> = c.interfaces[3].endpoints.iter().map(|e| (e.0 & 0x80, e.1 & 3, e.2)).collect();
+    let mut data: Vec<_> = c.interfaces[3]
+        .endpoints
+        .iter()
+        .map(|e| (e.0 & 0x80, e.1 & 3, e.2))
+        .collect();
     data.sort();
     assert_eq!(data, [(0x00, 2, 64), (0x80, 2, 64)]);
-    assert_eq!(string(&host, &mut kb, c.interfaces[2].string), usb_kbd::CONSOLE_NAME);
+    assert_eq!(
+        string(&host, &mut kb, c.interfaces[2].string),
+        usb_kbd::CONSOLE_NAME
+    );
     // 6 endpoints per direction on the STM32L4 OTG FS: EP0 + what we use.
     let s = host.state();
     assert!(s.eps.iter().all(|e| e.addr.index() < 6));
-    assert_eq!(s.eps.iter().filter(|e| e.kind == EndpointType::Interrupt).count(), 3);
+    assert_eq!(
+        s.eps
+            .iter()
+            .filter(|e| e.kind == EndpointType::Interrupt)
+            .count(),
+        3
+    );
 }
 
 #[test]
@@ -447,7 +536,11 @@ fn hid_report_descriptors_are_served_and_parse() {
     for (interface, want, bits) in [(0u16, BOOT_KEYBOARD, (64, 8)), (1, NKRO_KEYBOARD, (232, 0))] {
         let got = host.get_descriptor(&mut kb, 1, 0x22, 0, interface, want.len() as u16 + 64);
         assert_eq!(got, want, "interface {interface}");
-        assert_eq!(report_bits(&got), bits, "interface {interface}: input, output bits");
+        assert_eq!(
+            report_bits(&got),
+            bits,
+            "interface {interface}: input, output bits"
+        );
     }
     assert_eq!(report_bits(BOOT_KEYBOARD).0 / 8, BOOT_LEN as u32);
     assert_eq!(report_bits(NKRO_KEYBOARD).0 / 8, NKRO_LEN as u32);
@@ -477,7 +570,8 @@ fn boot_protocol_can_be_selected_on_interface_0_only() {
     assert!(!kb.boot_protocol() && !kb.configured());
     // SET_IDLE (Windows and Linux send it) is accepted on both.
     for interface in [0, 1] {
-        host.control_out(&mut kb, 0x21, 0x0A, 0, interface, &[]).unwrap();
+        host.control_out(&mut kb, 0x21, 0x0A, 0, interface, &[])
+            .unwrap();
     }
 }
 
@@ -489,14 +583,24 @@ fn reports_reach_their_endpoints() {
     // Boot reports go out in report protocol too (what an OS leaves set).
     assert!(!kb.boot_protocol());
 
-    let mut s = HidState { mods: mods::LSHIFT, ..HidState::default() };
+    let mut s = HidState {
+        mods: mods::LSHIFT,
+        ..HidState::default()
+    };
     for u in [0x04, 0x05, 0x2C] {
         s.press(u);
     }
     let boot = encode_boot(&s);
     assert_eq!(kb.send_boot(&boot), Ok(()));
-    assert_eq!(kb.send_boot(&boot), Err(Busy), "the endpoint still holds the first");
-    assert_eq!(host.take_in(boot_ep).as_deref(), Some(&[0x02, 0, 0x04, 0x05, 0x2C, 0, 0, 0][..]));
+    assert_eq!(
+        kb.send_boot(&boot),
+        Err(Busy),
+        "the endpoint still holds the first"
+    );
+    assert_eq!(
+        host.take_in(boot_ep).as_deref(),
+        Some(&[0x02, 0, 0x04, 0x05, 0x2C, 0, 0, 0][..])
+    );
     assert_eq!(host.take_in(nkro_ep), None);
     kb.poll();
     assert_eq!(kb.send_boot(&[0; 8]), Ok(()));
@@ -511,10 +615,17 @@ fn reports_reach_their_endpoints() {
     assert_eq!(got.len(), 29);
     assert_eq!(got, nkro);
     assert_eq!(got[0], mods::LSHIFT);
-    assert_eq!(got[1], 0b1111_0000, "usages 0x04..=0x07: bits 4..7 of byte 1");
+    assert_eq!(
+        got[1], 0b1111_0000,
+        "usages 0x04..=0x07: bits 4..7 of byte 1"
+    );
     assert_eq!(got[28], 0x80, "usage 0xDF: bit 7 of byte 28");
     assert_eq!(host.take_in(boot_ep), None);
-    assert_eq!(encode_boot(&s), [0x02, 0, 1, 1, 1, 1, 1, 1], "boot report rolls over");
+    assert_eq!(
+        encode_boot(&s),
+        [0x02, 0, 1, 1, 1, 1, 1, 1],
+        "boot report rolls over"
+    );
 }
 
 #[test]
@@ -536,7 +647,8 @@ fn console_bytes_flow_both_ways() {
     let out_ep = data.iter().find(|e| e.0 & 0x80 == 0).unwrap().0;
     let in_ep = data.iter().find(|e| e.0 & 0x80 != 0).unwrap().0 & 0x0F;
     // SET_CONTROL_LINE_STATE: DTR (a terminal opened the port).
-    host.control_out(&mut kb, 0x21, 0x22, 0x0001, 2, &[]).unwrap();
+    host.control_out(&mut kb, 0x21, 0x22, 0x0001, 2, &[])
+        .unwrap();
     assert!(kb.serial_open());
     host.send_out(out_ep, b"help\r");
     kb.poll();
@@ -555,5 +667,8 @@ fn the_device_fits_a_small_task() {
     // are 8 bytes here and 4 on Cortex-M, where the build itself checks
     // usb_kbd::stm32l4::KEYBOARD_RAM_BOUND (1496 bytes measured there).
     let size = std::mem::size_of::<Kbd>();
-    assert!(size < 2 * usb_kbd::stm32l4::KEYBOARD_RAM_BOUND, "{size} bytes on the host");
+    assert!(
+        size < 2 * usb_kbd::stm32l4::KEYBOARD_RAM_BOUND,
+        "{size} bytes on the host"
+    );
 }
