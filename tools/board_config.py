@@ -115,13 +115,19 @@ def uart_divisor(cpu_hz: int, baud: int) -> int:
 
 
 def clock_constants(board: Board) -> list[tuple[str, int]]:
-    """[clock] as BOARD_CLOCK_* (arch/arm-m/clock.c); none without it."""
+    """[clock] as BOARD_CLOCK_* (arch/arm-m/clock.c); none without it.
+    BOARD_CLOCK_USB_PLLSAI1Q and its N, Q only with usb_source."""
     k = board.clock
     if not k:
         return []
-    return [("BOARD_CLOCK_MSI_PLL", 1), ("BOARD_CLOCK_PLL_M", k["pll_m"]),
-            ("BOARD_CLOCK_PLL_N", k["pll_n"]), ("BOARD_CLOCK_PLL_R", k["pll_r"]),
-            ("BOARD_CLOCK_FLASH_LATENCY", k["flash_latency"])]
+    out = [("BOARD_CLOCK_MSI_PLL", 1), ("BOARD_CLOCK_PLL_M", k["pll_m"]),
+           ("BOARD_CLOCK_PLL_N", k["pll_n"]), ("BOARD_CLOCK_PLL_R", k["pll_r"]),
+           ("BOARD_CLOCK_FLASH_LATENCY", k["flash_latency"])]
+    if k.get("usb_source") == "pllsai1q":
+        # CLK48 for USB OTG FS from PLLSAI1 Q (arch/arm-m/clock.c).
+        out += [("BOARD_CLOCK_USB_PLLSAI1Q", 1), ("BOARD_CLOCK_PLLSAI1_N", k["pllsai1_n"]),
+                ("BOARD_CLOCK_PLLSAI1_Q", k["pllsai1_q"])]
+    return out
 
 
 def board_constants(board: Board) -> list[tuple[str, int]]:

@@ -31,6 +31,10 @@ CORES = {
 # How the kernel may raise the CPU clock at boot ([clock] source):
 # "msi-pll": STM32L4 MSI (4 MHz at reset) through the main PLL (RM0351).
 CLOCK_SOURCES = ("msi-pll",)
+# Where the 48 MHz clock of USB OTG FS (CLK48) comes from ([clock] usb_source):
+# "pllsai1q": PLLSAI1's Q output, fed like the main PLL (RM0351 "PLLSAI1").
+USB_CLOCK_SOURCES = ("pllsai1q",)
+USB_CLOCK_HZ = 48_000_000
 PIN_RX = re.compile(r"^P([A-K])(\d{1,2})$")     # "PB6": port B, pin 6 (STM32 naming)
 
 
@@ -227,7 +231,33 @@ class _Checker:
             self.fail(w + "pll_n", f"VCO {hz // m * n} Hz is outside 64..344 MHz")
         if cpu_hz is None or hz // m * n // r != cpu_hz:
             self.fail("cpu_hz", f"{cpu_hz} but [clock] gives {hz // m * n // r} Hz")
+        self.usb_clock(c, hz // m)
         return dict(c)
+
+    def usb_clock(self, c: dict, pll_input: int) -> None:
+        """[clock] usb_source "pllsai1q": CLK48 = pll_input * pllsai1_n /
+        pllsai1_q, exactly 48 MHz (USB full speed). On the STM32L47x,
+        PLLSAI1 takes the main PLL's source and M divider (RM0351 "PLLSAI1":
+        no PLLSAI1M), so its VCO input is `pll_input`; its VCO must stay in
+        64..344 MHz, N in 8..86, Q one of 2, 4, 6, 8. Absent: no CLK48."""
+        w = "clock."
+        source = self.get(c, "usb_source", USB_CLOCK_SOURCES, w, required=False)
+        if source is None:
+            for key in ("pllsai1_n", "pllsai1_q"):
+                if key in c:
+                    self.fail(w + key, "given but usb_source is not (set usb_source = \"pllsai1q\")")
+            return
+        n, q = (self.get(c, k, int, w) for k in ("pllsai1_n", "pllsai1_q"))
+        if not 8 <= n <= 86:
+            self.fail(w + "pllsai1_n", f"{n} is not in 8..86")
+        if q not in (2, 4, 6, 8):
+            self.fail(w + "pllsai1_q", f"{q} is not one of 2, 4, 6, 8")
+        vco = pll_input * n
+        if not 64_000_000 <= vco <= 344_000_000:
+            self.fail(w + "pllsai1_n", f"PLLSAI1 VCO {vco} Hz is outside 64..344 MHz")
+        if vco % q or vco // q != USB_CLOCK_HZ:
+            self.fail(w + "pllsai1_q", f"CLK48 would be {vco / q:.0f} Hz, not the "
+                                       f"{USB_CLOCK_HZ} Hz USB needs")
 
     def table(self, data: dict, key: str, required: bool = False) -> dict:
         return self.get(data, key, dict, required=required, default={})

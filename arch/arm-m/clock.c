@@ -10,6 +10,13 @@
  * MSI -> PLL (M, N, R) -> SYSCLK. Nothing waits on LSE or PWR: the QEMU
  * twin models neither. Every wait is bounded; a board whose PLL never
  * locks keeps running on MSI (and says so through a wrong baud rate).
+ *
+ * With [clock] usb_source = "pllsai1q" (BOARD_CLOCK_USB_PLLSAI1Q), also
+ * CLK48 for USB OTG FS: PLLSAI1 shares the main PLL's source and M
+ * (RM0351 "PLLSAI1", STM32L47x), so VCO = input / M * N, Q output on,
+ * then RCC_CCIPR.CLK48SEL = 01 (PLLSAI1 "Q"). A PLLSAI1 that never locks
+ * leaves USB unclocked, nothing else: the wait is bounded too. Never run
+ * on hardware (docs/usb.md).
  */
 #include "armv7m.h"
 
@@ -27,6 +34,18 @@
 #define PLLCFGR_REN   (1u << 24)                 /* PLLR output enable */
 #define ACR_LATENCY   0x7u
 
+#ifdef BOARD_CLOCK_USB_PLLSAI1Q
+#define RCC_PLLSAI1CFGR REG(0x40021010u)
+#define RCC_CCIPR       REG(0x40021088u)
+#define CR_PLLSAI1ON    (1u << 26)
+#define CR_PLLSAI1RDY   (1u << 27)
+#define SAI1_N_SHIFT    8                        /* PLLSAI1N[14:8] */
+#define SAI1_QEN        (1u << 20)               /* PLLSAI1Q output enable */
+#define SAI1_Q_SHIFT    21                       /* PLLSAI1Q[22:21]: 0 = /2 .. 3 = /8 */
+#define CCIPR_CLK48SEL  (0x3u << 26)
+#define CLK48_PLLSAI1Q  (0x1u << 26)
+#endif
+
 static void wait_set(volatile uint32_t *reg, uint32_t mask, uint32_t want) {
     for (int i = 0; i < 100000 && (*reg & mask) != want; i++)
         ;
@@ -43,6 +62,14 @@ void arm_clock_init(void) {
     wait_set(&RCC_CR, CR_PLLRDY, CR_PLLRDY);
     RCC_CFGR = (RCC_CFGR & ~0x3u) | CFGR_SW_PLL;
     wait_set(&RCC_CFGR, CFGR_SWS_PLL, CFGR_SWS_PLL);
+#ifdef BOARD_CLOCK_USB_PLLSAI1Q
+    /* PLLSAI1 is off out of reset: configure, start, then select it. */
+    RCC_PLLSAI1CFGR = BOARD_CLOCK_PLLSAI1_N << SAI1_N_SHIFT |
+                      (BOARD_CLOCK_PLLSAI1_Q / 2u - 1u) << SAI1_Q_SHIFT | SAI1_QEN;
+    RCC_CR |= CR_PLLSAI1ON;
+    wait_set(&RCC_CR, CR_PLLSAI1RDY, CR_PLLSAI1RDY);
+    RCC_CCIPR = (RCC_CCIPR & ~CCIPR_CLK48SEL) | CLK48_PLLSAI1Q;
+#endif
 }
 #else
 void arm_clock_init(void) {}

@@ -198,6 +198,33 @@ def test_the_l475_runs_at_80_mhz_from_its_pll(repo, tmp_path):
         assert line + "\n" in autoconf
 
 
+def test_the_l475_clocks_usb_at_48_mhz_from_pllsai1q(repo, tmp_path):
+    """CLK48 (USB OTG FS): MSI 4 MHz -> PLLSAI1 x24 = 96 MHz VCO -> Q /2."""
+    k = load_board(L475, repo / "board").clock
+    assert k["usb_source"] == "pllsai1q"
+    assert k["input_hz"] // k["pll_m"] * k["pllsai1_n"] // k["pllsai1_q"] == 48_000_000
+    build = tmp_path / "build"
+    configure_in(repo, L475, build)
+    autoconf = (build / "include/generated/autoconf.h").read_text()
+    for line in ["#define BOARD_CLOCK_USB_PLLSAI1Q 1", "#define BOARD_CLOCK_PLLSAI1_N 24",
+                 "#define BOARD_CLOCK_PLLSAI1_Q 2"]:
+        assert line + "\n" in autoconf
+    assert "pub const BOARD_CLOCK_PLLSAI1_N: u32 = 24;" in (build / "nagi_config.rs").read_text()
+
+
+def test_usb_clock_is_optional(repo, tmp_path):
+    toml = repo / "board" / L475 / "board.toml"
+    for key in ("usb_source", "pllsai1_n", "pllsai1_q"):
+        text = toml.read_text()
+        toml.write_text(re.sub(rf"^{key} = .*\n", "", text, flags=re.M))
+    assert "usb_source" not in load_board(L475, repo / "board").clock
+    build = tmp_path / "build"
+    configure_in(repo, L475, build)
+    autoconf = (build / "include/generated/autoconf.h").read_text()
+    assert "#define BOARD_CLOCK_MSI_PLL 1\n" in autoconf
+    assert "PLLSAI1" not in autoconf
+
+
 def test_mps2_keeps_its_fixed_clock(repo, tmp_path):
     board = load_board("mps2-an386", repo / "board")
     assert board.cpu_hz == 25_000_000 and board.clock == {}
@@ -219,6 +246,16 @@ def test_mps2_keeps_its_fixed_clock(repo, tmp_path):
     ('pll_r = 2', 'pll_r = 3', "clock.pll_r: 3 is not one of 2, 4, 6, 8"),
     ('flash_latency = 4', 'flash_latency = 5', "clock.flash_latency: 5 is not in 0..4"),
     ('flash_latency = 4', '', "clock.flash_latency: missing"),
+    ('usb_source = "pllsai1q"', 'usb_source = "hsi48"',
+     "clock.usb_source: 'hsi48' is not one of pllsai1q"),
+    ('usb_source = "pllsai1q"', '', "clock.pllsai1_n: given but usb_source is not"),
+    ('pllsai1_q = 2 ', '', "clock.pllsai1_q: missing"),
+    ('pllsai1_n = 24', 'pllsai1_n = 87', "clock.pllsai1_n: 87 is not in 8..86"),
+    ('pllsai1_n = 24', 'pllsai1_n = 12', "clock.pllsai1_n: PLLSAI1 VCO 48000000 Hz is outside 64..344 MHz"),
+    ('pllsai1_n = 24', 'pllsai1_n = 25', "clock.pllsai1_q: CLK48 would be 50000000 Hz, not the 48000000 Hz USB needs"),
+    ('pllsai1_q = 2 ', 'pllsai1_q = 3 ', "clock.pllsai1_q: 3 is not one of 2, 4, 6, 8"),
+    ('pllsai1_q = 2 ', 'pllsai1_q = 4 ', "clock.pllsai1_q: CLK48 would be 24000000 Hz"),
+    ('pllsai1_n = 24', 'pllsai1_n = "24"', "clock.pllsai1_n: expected an integer"),
     ('tx_delay_us = 100', 'tx_delay_us = "slow"', "console.tx_delay_us: expected an integer"),
     ('cpu = "cortex-m4f"', 'cpu = "cortex-a53"', "cpu: 'cortex-a53' is not one of cortex-m3"),
     ('irq_count = 82', 'irq_count = 600', "irq_count: 600 is not in 1..496"),

@@ -167,6 +167,24 @@ def test_workspace_programs_are_the_bin_names_of_each_member(arm_repo):
     assert "keyboard" not in names                         # [lib], no [[bin]]: a library
 
 
+def test_usb_kbd_is_a_library_every_board_build_compiles(tmp_path):
+    """userland/usb_kbd has no program (no layout, not in any image), but as
+    a workspace member the userland step's `cargo build` compiles it for the
+    board's target: thumbv7em-none-eabihf on the MCU boards. That build is
+    its Cortex-M compile check (the host tests only see the fake bus)."""
+    import tomllib
+    from tools import paths
+    userland = paths.REPO / "userland"
+    members = tomllib.loads((userland / "Cargo.toml").read_text())["workspace"]["members"]
+    assert "usb_kbd" in members
+    crate = tomllib.loads((userland / "usb_kbd" / "Cargo.toml").read_text())
+    assert "lib" in crate and "bin" not in crate
+    b = Builder(load_board("b-l475e-iot01a"), tmp_path / "b", [], FakeRunner(), repo=paths.REPO)
+    assert "usb_kbd" not in b.workspace_programs()
+    cmd, _ = b.cargo_command()
+    assert "-p" not in cmd and "userland/cross-arm.toml" in cmd   # the whole workspace
+
+
 class ArmRunner(Runner):
     """Plays cargo (links stand-in programs against $NAGI_LAYOUT_DIR) and
     make (links a stand-in kernel, `kernel_code` bytes of code)."""

@@ -75,8 +75,9 @@ def test_hil_only_runs_only_the_hil_stage(flash_test, capsys):
 def test_unit_only_runs_only_the_unit_stages(flash_test, capsys):
     assert flash_test("--board", "b-l475e-iot01a", "--unit-only") == 0
     assert flash_test.commands.kinds() == ["kernel", "rust", "tools"]
-    rust = flash_test.commands.seen[1]             # both host-tested library crates
-    assert rust[:6] == ["/usr/bin/cargo", "test", "-p", "runtime", "-p", "keyboard"]
+    rust = flash_test.commands.seen[1]             # the host-tested library crates
+    assert rust[:8] == ["/usr/bin/cargo", "test", "-p", "runtime", "-p", "keyboard",
+                        "-p", "usb_kbd"]
     assert flash_test.builds == []                 # no image is built for unit tests
     assert "=== HIL suite" not in capsys.readouterr().out
 
@@ -133,7 +134,7 @@ def test_a_skipped_stage_is_not_counted_as_passed(flash_test, monkeypatch, tmp_p
     assert flash_test.commands.kinds() == ["tools"]
     out = capsys.readouterr().out.splitlines()
     assert any(l.startswith("skipped  kernel unit tests (C)") for l in out)
-    assert any(l.startswith("skipped  Rust unit tests (runtime, keyboard)") for l in out)
+    assert any(l.startswith("skipped  Rust unit tests (runtime, keyboard, usb_kbd)") for l in out)
     assert "1 passed, 0 failed, 2 skipped (of 3 stages)" in out
 
 
