@@ -114,6 +114,7 @@ class Builder:
         env.update(PATH="/usr/bin:" + env.get("PATH", ""), RUSTC="/usr/bin/rustc",
                    RUSTC_BOOTSTRAP="1", CARGO_TARGET_DIR=str(target_dir),
                    NAGI_CONFIG_RS=str((self.build / "nagi_config.rs").resolve()),
+                   NAGI_KEYBOARD_RS=str((self.build / "keyboard_board.rs").resolve()),
                    NAGI_ABI_RS=str(abi_rs))
         cmd = ["/usr/bin/cargo", "build", "--release",
                "--manifest-path", "userland/Cargo.toml"]
