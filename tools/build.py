@@ -21,7 +21,8 @@ from .paths import REPO, write_if_changed
 from .progress import Step
 
 USER_PROGRAMS = ["init", "memory", "console", "shell", "ipc_peer", "faulter", "critical"]
-# MCU images: no memory server (no pager); gpio only with CONFIG_GPIO.
+# MCU images: no memory server (no pager); gpio only with CONFIG_GPIO;
+# hid, keymap and keyscan only with CONFIG_KEYBOARD.
 MCU_PROGRAMS = ["init", "console", "shell", "ipc_peer", "faulter", "critical"]
 RUST_TARGET = {"x86_64": "x86_64-unknown-none", "arm-m": "thumbv7em-none-eabihf"}
 CARGO_CONFIG = {"x86_64": "userland/cross.toml", "arm-m": "userland/cross-arm.toml"}
@@ -143,6 +144,8 @@ class Builder:
             names += ["fuzz", "fuzz_peer"]
         if self.is_mcu and config.get("GPIO") == "y":
             names.append("gpio")
+        if self.is_mcu and config.get("KEYBOARD") == "y":
+            names += ["hid", "keymap", "keyscan"]
         return names
 
     def workspace_programs(self) -> list[str]:

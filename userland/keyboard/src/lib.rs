@@ -24,6 +24,8 @@ pub mod debounce;
 pub mod keymap;
 pub mod matrix;
 pub mod report;
+pub mod scan;
+pub mod trace;
 
 /// One key changing state, after debounce: what `keyscan` sends `keymap`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

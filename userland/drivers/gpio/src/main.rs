@@ -1,17 +1,24 @@
-//! gpio - the GPIO server of STM32L4 boards (CONFIG_GPIO; the
-//! B-L475E-IOT01A): owns the GPIO ports of the board's button and LED
-//! (board.toml [gpio]; PC13 and PA5 on the Discovery kit), SYSCFG/EXTI and
-//! RCC (stm32l4.rs); serves "gpio":
+//! gpio - the STM32L4 system task ("sys", as Hubris's drv/stm32xx-sys;
+//! CONFIG_GPIO, the B-L475E-IOT01A): the one task that owns RCC, the GPIO
+//! ports, SYSCFG/EXTI (and PWR in an image with USB) (stm32l4.rs). It
+//! serves "gpio":
+//! - the shell's button and LED (board.toml [gpio]; PC13 and PA5):
 //!   GPIO_READ  -> arg = button level (0/1)
 //!   GPIO_WAIT  (u32 ms) -> deferred reply, arg = GPIO_EDGE_ROSE / _FELL,
 //!                or GPIO_EDGE_TIMEOUT after ms (KS_TIMER); one waiter
 //!                at a time (-E_BUSY otherwise); edges before the request
 //!                are not reported
 //!   GPIO_LED   (u32 GPIO_LED_OFF/_ON/_TOGGLE) -> arg = LED state after
-//! Edges arrive as interrupts of the button's EXTI line (both edges; the
-//! button's board.toml `irq`, 40 = EXTI15_10 on the Discovery kit) on the listening
-//! channel; the level read after the interrupt says which edge it was.
-//! Labels are in runtime::proto; userland/README.md documents them.
+//! - other drivers (keyscan, hid, USB): SYS_CLOCK_ENABLE, SYS_PIN_CONFIG,
+//!   SYS_PINS_READ, SYS_PINS_WRITE, SYS_EDGE_SUBSCRIBE, SYS_USB_POWER
+//!   (runtime::proto; docs/protocols.md "gpio (sys)"). Only allow-listed
+//!   clocks and pins (board.toml [keyboard]); a pin belongs to the
+//!   connection that configured it first until that connection closes;
+//!   at most SYS_SUBSCRIBERS_MAX connections watch edges.
+//! Edges arrive as interrupts of the EXTI lines (the button's `irq`, 40 =
+//! EXTI15_10 on the Discovery kit, and the lines of watched pins) on the
+//! listening channel; a watched line's edge becomes SYS_NOTIFY_EDGE on
+//! its subscriber's channel.
 //! It compiles for every target; init starts it only when CONFIG_GPIO.
 #![no_std]
 #![no_main]
@@ -21,13 +28,26 @@ use runtime::proto::*;
 use runtime::{ks, service, Channel, Error, Msg, Result};
 
 mod stm32l4;
-use stm32l4::Board;
+use stm32l4::{Board, CLIENT_PINS};
 
 runtime::entry!(main);
+
+/// Pins clients hold at most (the keyboard's, a matrix's and USB's).
+const CLAIMS_MAX: usize = 40;
+const NOBODY: i32 = -1;
 
 struct Waiter {
     client: Channel,
     deadline: u64,
+}
+
+/// A pin a connection configured (and so holds until it closes).
+#[derive(Clone, Copy)]
+struct Claim {
+    owner: i32,
+    port: u8,
+    pin: u8,
+    output: bool,
 }
 
 struct Server {
@@ -35,6 +55,9 @@ struct Server {
     listen: Channel,
     waiter: Option<Waiter>,
     clients: service::Clients<8>,
+    claims: [Claim; CLAIMS_MAX],
+    /// The subscriber of each EXTI line (NOBODY: not watched for a client).
+    line_owner: [i32; 16],
 }
 
 fn main(_arg: u64) -> i32 {
@@ -54,7 +77,15 @@ fn run() -> Result<()> {
     board.enable_button_interrupt();
     Channel::BOOTSTRAP.transfer(listen)?;
     service::register("gpio")?;
-    let mut s = Server { board, listen, waiter: None, clients: service::Clients::new() };
+    let free = Claim { owner: NOBODY, port: 0, pin: 0, output: false };
+    let mut s = Server {
+        board,
+        listen,
+        waiter: None,
+        clients: service::Clients::new(),
+        claims: [free; CLAIMS_MAX],
+        line_owner: [NOBODY; 16],
+    };
     let mut m = Msg::new(0);
     loop {
         if listen.recv(&mut m).is_ok() {
@@ -78,14 +109,19 @@ impl Server {
         match m.label {
             LABEL_NOTIFICATION => {
                 if m.arg & NOTIFY_IRQ != 0 {
-                    self.edge();
+                    self.edges();
                 }
                 if m.arg & NOTIFY_TIMER != 0 {
                     self.timer();
                 }
+                if m.is_notification() && m.arg & NOTIFY_PEER_CLOSED != 0 {
+                    self.release_gone();
+                }
                 self.clients.on_notification(m);
             }
             INIT_CONNECT => {
+                // Before the sweep in accept: a new client may get a closed one's cid.
+                self.release_gone();
                 let _ = self.clients.accept(self.listen, m);
             }
             GPIO_READ => reply(from, GPIO_READ, Ok(self.board.button() as u64)),
@@ -98,7 +134,189 @@ impl Server {
                 });
                 reply(from, GPIO_LED, r);
             }
+            SYS_CLOCK_ENABLE => {
+                let r = match parse_sys_clock(m) {
+                    Some((enr, bit)) if stm32l4::clock_allowed(enr, bit) => {
+                        self.board.enable_clock(enr, bit);
+                        Ok(0)
+                    }
+                    Some(_) => Err(Error::Perm),
+                    None => Err(Error::Inval),
+                };
+                reply(from, m.label, r);
+            }
+            SYS_PIN_CONFIG => {
+                let r = self.configure(m.from, m);
+                reply(from, m.label, r.map(|_| 0));
+            }
+            SYS_PINS_READ => self.read_pins(from, m),
+            SYS_PINS_WRITE => {
+                let r = self.write_pins(m.from, m);
+                reply(from, m.label, r.map(|_| 0));
+            }
+            SYS_EDGE_SUBSCRIBE => {
+                let r = self.subscribe(m.from, m);
+                reply(from, m.label, r.map(|_| 0));
+            }
+            SYS_USB_POWER => {
+                let r = match m.get_u32(0) {
+                    Some(on @ 0..=1) if m.len == 4 => self.board.usb_power(on == 1).map(|_| 0),
+                    _ => Err(Error::Inval),
+                };
+                reply(from, m.label, r);
+            }
             label => reply(from, label, Err(Error::NoSys)),
+        }
+    }
+
+    /// The pins of port `port` connection `owner` holds (outputs only: `outputs`).
+    fn held(&self, owner: i32, port: u8, outputs: bool) -> u16 {
+        self.claims
+            .iter()
+            .filter(|c| c.owner == owner && c.port == port && (!outputs || c.output))
+            .fold(0, |m, c| m | 1 << c.pin)
+    }
+
+    fn configure(&mut self, owner: i32, m: &Msg) -> Result<()> {
+        let c = parse_sys_pin_config(m).ok_or(Error::Inval)?;
+        if CLIENT_PINS[c.port as usize] & (1 << c.pin) == 0 {
+            return Err(Error::Perm);
+        }
+        let slot = match self.claims.iter().position(|k| k.owner != NOBODY && k.port == c.port && k.pin == c.pin) {
+            Some(i) if self.claims[i].owner != owner => return Err(Error::Busy),
+            Some(i) => i,
+            None => self.claims.iter().position(|k| k.owner == NOBODY).ok_or(Error::NoMem)?,
+        };
+        self.claims[slot] = Claim { owner, port: c.port, pin: c.pin, output: c.mode == PIN_MODE_OUTPUT };
+        self.board.configure_pin(&c);
+        Ok(())
+    }
+
+    fn read_pins(&mut self, from: Channel, m: &Msg) {
+        if m.len != 0 {
+            return reply(from, m.label, Err(Error::Inval));
+        }
+        let mut levels = [0u16; SYS_PORTS];
+        for (port, v) in levels.iter_mut().enumerate() {
+            let mine = self.held(m.from, port as u8, false);
+            if mine != 0 {
+                *v = self.board.read_port(port as u32) & mine;
+            }
+        }
+        let _ = from.reply(&port_masks_msg(SYS_PINS_READ, &levels));
+    }
+
+    fn write_pins(&mut self, owner: i32, m: &Msg) -> Result<()> {
+        let (port, mask, levels) = parse_sys_pins_write(m).ok_or(Error::Inval)?;
+        if mask & !self.held(owner, port, true) != 0 {
+            return Err(Error::Perm);
+        }
+        self.board.write_pins(port as u32, mask, levels);
+        Ok(())
+    }
+
+    /// Watch the requested pins (replacing what `owner` watched before).
+    fn subscribe(&mut self, owner: i32, m: &Msg) -> Result<()> {
+        let masks = parse_port_masks(m).ok_or(Error::Inval)?;
+        let mut lines: u32 = 0;
+        let mut port_of = [0u8; 16];
+        for (port, &mask) in masks.iter().enumerate() {
+            let port = port as u8;
+            if mask & !self.held(owner, port, false) != 0 || mask & self.held(owner, port, true) != 0 {
+                return Err(Error::Perm); // only input pins this connection holds
+            }
+            if lines & mask as u32 != 0 {
+                return Err(Error::Busy); // two pins on one EXTI line
+            }
+            lines |= mask as u32;
+            for pin in 0..16 {
+                if mask & (1 << pin) != 0 {
+                    port_of[pin] = port;
+                }
+            }
+        }
+        if lines & (1 << stm32l4::BUTTON_PIN) != 0 {
+            return Err(Error::Busy);
+        }
+        let mut others = 0usize;
+        let mut seen = [NOBODY; SYS_SUBSCRIBERS_MAX + 1];
+        for (line, &o) in self.line_owner.iter().enumerate() {
+            if o == NOBODY || o == owner {
+                continue;
+            }
+            if lines & (1 << line) != 0 {
+                return Err(Error::Busy);
+            }
+            if !seen.contains(&o) && others < seen.len() {
+                seen[others] = o;
+                others += 1;
+            }
+        }
+        if lines != 0 && others >= SYS_SUBSCRIBERS_MAX {
+            return Err(Error::NoMem);
+        }
+        self.unsubscribe(owner);
+        for line in 0..16u32 {
+            if lines & (1 << line) != 0 {
+                ks::listen_irq(stm32l4::exti_irq(line), self.listen)?;
+                self.line_owner[line as usize] = owner;
+                self.board.watch_pin(port_of[line as usize] as u32, line);
+            }
+        }
+        Ok(())
+    }
+
+    fn unsubscribe(&mut self, owner: i32) {
+        for line in 0..16 {
+            if self.line_owner[line] == owner {
+                self.line_owner[line] = NOBODY;
+                self.board.disable_line(line as u32);
+            }
+        }
+    }
+
+    /// Drop the pins and lines of connections whose client has gone (a
+    /// non-blocking probe answers E_CLOSED); called before Clients sweeps
+    /// them, so that no new connection inherits a closed one's cid.
+    fn release_gone(&mut self) {
+        for i in 0..CLAIMS_MAX + 16 {
+            let owner = if i < CLAIMS_MAX { self.claims[i].owner } else { self.line_owner[i - CLAIMS_MAX] };
+            if owner != NOBODY && Channel::from_raw(owner).send_noblock(&Msg::new(0)) == Err(Error::Closed) {
+                self.release(owner);
+            }
+        }
+    }
+
+    fn release(&mut self, owner: i32) {
+        self.unsubscribe(owner);
+        for c in self.claims.iter_mut().filter(|c| c.owner == owner) {
+            c.owner = NOBODY;
+        }
+    }
+
+    /// EXTI interrupts: the button's edge to its waiter, watched lines'
+    /// edges to their subscribers (one notification per subscriber).
+    fn edges(&mut self) {
+        let button = 1u32 << stm32l4::BUTTON_PIN;
+        let watched = self.line_owner.iter().enumerate().filter(|(_, o)| **o != NOBODY).fold(0u32, |m, (l, _)| m | 1 << l);
+        let pending = self.board.take_pending(button | watched);
+        if pending & button != 0 {
+            self.button_edge();
+        }
+        let mut done = 0u32;
+        for line in 0..16 {
+            let owner = self.line_owner[line];
+            if pending & (1 << line) == 0 || done & (1 << line) != 0 || owner == NOBODY {
+                continue;
+            }
+            for (l, o) in self.line_owner.iter().enumerate() {
+                if *o == owner {
+                    done |= 1 << l;
+                }
+            }
+            if Channel::from_raw(owner).notify(SYS_NOTIFY_EDGE) == Err(Error::Closed) {
+                self.release(owner);
+            }
         }
     }
 
@@ -119,10 +337,7 @@ impl Server {
     }
 
     /// The button's EXTI line fired: report the edge to the waiter, if any.
-    fn edge(&mut self) {
-        if !self.board.take_edge() {
-            return;
-        }
+    fn button_edge(&mut self) {
         let edge = Edge::to_level(self.board.button());
         if let Some(w) = self.waiter.take() {
             let _ = ks::timer(self.listen, 0);
