@@ -341,12 +341,27 @@ pub struct KeyMsg {
 }
 
 pub fn key_event_msg(e: &KeyMsg) -> Msg {
-    let mut m = Msg::new(KEY_EVENT);
+    let mut m = Msg::new(0);
+    key_event_into(&mut m, e);
+    m
+}
+
+/// Empty `m` and make it `label` (a header reset in place: no second
+/// message on a small stack).
+fn reset(m: &mut Msg, label: u16) {
+    m.label = label;
+    m.len = 0;
+    m.flags = 0;
+    m.arg = 0;
+}
+
+/// key_event_msg, built in `m`.
+pub fn key_event_into(m: &mut Msg, e: &KeyMsg) {
+    reset(m, KEY_EVENT);
     let _ = m.push_u16(e.index);
     let _ = m.push_bytes(&[e.pressed as u8, 0]);
     let _ = m.push_u32(e.time);
     let _ = m.push_u64(e.stamp);
-    m
 }
 
 pub fn parse_key_event(m: &Msg) -> Option<KeyMsg> {
@@ -360,8 +375,15 @@ pub fn parse_key_event(m: &Msg) -> Option<KeyMsg> {
 
 /// A KEY_SNAPSHOT of `held` (key k held = held(k)) for `count` keys.
 pub fn key_snapshot_msg(time: u32, stamp: u64, count: usize, held: impl Fn(usize) -> bool) -> Msg {
+    let mut m = Msg::new(0);
+    key_snapshot_into(&mut m, time, stamp, count, held);
+    m
+}
+
+/// key_snapshot_msg, built in `m`.
+pub fn key_snapshot_into(m: &mut Msg, time: u32, stamp: u64, count: usize, held: impl Fn(usize) -> bool) {
     let count = count.min(KEYS_MAX);
-    let mut m = Msg::new(KEY_SNAPSHOT);
+    reset(m, KEY_SNAPSHOT);
     let _ = m.push_u32(time);
     let _ = m.push_u32(count as u32);
     let _ = m.push_u64(stamp);
@@ -375,7 +397,6 @@ pub fn key_snapshot_msg(time: u32, stamp: u64, count: usize, held: impl Fn(usize
         }
         let _ = m.push_bytes(&[v]);
     }
-    m
 }
 
 /// (time, count, stamp, bitmap) of a well-formed KEY_SNAPSHOT.

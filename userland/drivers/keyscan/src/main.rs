@@ -52,24 +52,26 @@ struct Sys {
 }
 
 impl Sys {
-    fn call(&self, mut m: Msg) -> Result<Msg> {
-        self.ch.call(&mut m)?;
-        m.result()?;
-        Ok(m)
+    /// IPC_CALL; the reply replaces `m`.
+    fn call(&self, m: &mut Msg) -> Result<()> {
+        self.ch.call(m)?;
+        m.result().map(|_| ())
     }
 
     fn config(&self, (port, pin): (u8, u8), mode: u8, pull: u8, level: u8) -> Result<()> {
         let c = SysPinConfig { port, pin, mode, pull, af: 0, level };
-        self.call(sys_pin_config_request(&c)).map(|_| ())
+        self.call(&mut sys_pin_config_request(&c))
     }
 
     fn read(&self) -> Result<[u16; SYS_PORTS]> {
-        parse_port_masks(&self.call(Msg::new(SYS_PINS_READ))?).ok_or(Error::Inval)
+        let mut m = Msg::new(SYS_PINS_READ);
+        self.call(&mut m)?;
+        parse_port_masks(&m).ok_or(Error::Inval)
     }
 
     fn write(&self, (port, pin): (u8, u8), high: bool) -> Result<()> {
         let bit = 1u16 << pin;
-        self.call(sys_pins_write_request(port, bit, if high { bit } else { 0 })).map(|_| ())
+        self.call(&mut sys_pins_write_request(port, bit, if high { bit } else { 0 }))
     }
 
     fn watch(&self, pins: &[(u8, u8)]) -> Result<()> {
@@ -77,7 +79,7 @@ impl Sys {
         for &(port, pin) in pins {
             masks[port as usize] |= 1 << pin;
         }
-        self.call(port_masks_msg(SYS_EDGE_SUBSCRIBE, &masks)).map(|_| ())
+        self.call(&mut port_masks_msg(SYS_EDGE_SUBSCRIBE, &masks))
     }
 }
 
@@ -126,6 +128,9 @@ struct Keyscan {
     resync: bool,
     debouncer: StampedDebouncer<N>,
     scanner: Option<Scanner>,
+    /// The one message buffer for receiving and for keymap: the stack is
+    /// small (tasks.toml) and a lookup on reconnect needs its own.
+    msg: Msg,
 }
 
 fn run() -> Result<()> {
@@ -147,10 +152,10 @@ fn run() -> Result<()> {
         resync: true,
         debouncer: StampedDebouncer::new(kb::DEBOUNCE, kb::DEBOUNCE_MS),
         scanner,
+        msg: Msg::new(0),
     };
     k.scan()?;
     k.snapshot(ks::uptime() as u32, sys::clock());
-    let mut m = Msg::new(0);
     loop {
         // A raw change not yet debounced keeps a debounce timer running.
         let active = k.debouncer.active();
@@ -159,14 +164,14 @@ fn run() -> Result<()> {
         } else if MATRIX {
             k.idle_matrix()?;
         }
-        if k.events.recv(&mut m).is_err() {
+        if k.events.recv(&mut k.msg).is_err() {
             continue;
         }
-        service::drop_payloads(&m); // keyscan is nobody's server
-        if !m.is_notification() {
+        service::drop_payloads(&k.msg); // keyscan is nobody's server
+        if !k.msg.is_notification() {
             continue; // a peer's liveness probe (label 0) or anything else: ignored
         }
-        if m.arg & NOTIFY_PEER_CLOSED != 0 {
+        if k.msg.arg & NOTIFY_PEER_CLOSED != 0 {
             k.resync = true; // keymap or gpio went away: the scan and the snapshot find out which
         }
         k.scan()?;
@@ -227,6 +232,7 @@ impl Keyscan {
         Ok(())
     }
 
+    #[inline(never)] // its message is gone before events go out
     fn read_raw(&mut self) -> Result<[bool; N]> {
         let mut raw = [false; N];
         if let Some(scanner) = self.scanner.as_mut() {
@@ -254,21 +260,24 @@ impl Keyscan {
 
     /// A KEY_EVENT to keymap; a snapshot instead when keymap must resync.
     fn event(&mut self, e: &KeyMsg) {
-        if self.resync {
-            return self.snapshot(e.time, e.stamp);
+        if !self.resync {
+            key_event_into(&mut self.msg, e);
+            if self.send() != Err(Error::Closed) {
+                return;
+            }
         }
-        if self.send(key_event_msg(e)) == Err(Error::Closed) {
-            self.resync = true;
-            self.snapshot(e.time, e.stamp);
-        }
+        self.resync = true;
+        self.snapshot(e.time, e.stamp);
     }
 
     /// Every held key to keymap (connecting again if it went away).
+    /// Messages are built in place: the stack is small (tasks.toml).
+    #[inline(never)]
     fn snapshot(&mut self, time: u32, stamp: u64) {
-        let d = &self.debouncer;
-        let m = key_snapshot_msg(time, stamp, N, |k| d.is_pressed(k));
         for _ in 0..=service::RECONNECT_TRIES {
-            match self.send(m) {
+            let d = &self.debouncer;
+            key_snapshot_into(&mut self.msg, time, stamp, N, |k| d.is_pressed(k));
+            match self.send() {
                 Err(Error::Closed) => continue,
                 Ok(()) => self.resync = false,
                 Err(_) => {}
@@ -277,9 +286,9 @@ impl Keyscan {
         }
     }
 
-    /// IPC_CALL on the keymap channel (looked up first if there is none;
+    /// IPC_CALL of `msg` on the keymap channel (looked up first if there is none;
     /// E_CLOSED drops it, so the next send looks keymap up again).
-    fn send(&mut self, mut m: Msg) -> Result<()> {
+    fn send(&mut self) -> Result<()> {
         let ch = match self.keymap {
             Some(ch) => ch,
             None => {
@@ -288,20 +297,20 @@ impl Keyscan {
                 let _ = ch.transfer(self.events);
                 self.keymap = Some(ch);
                 self.resync = true;
-                if m.label != KEY_SNAPSHOT {
+                if self.msg.label != KEY_SNAPSHOT {
                     return Err(Error::Closed); // the caller sends a snapshot instead
                 }
                 ch
             }
         };
-        match ch.call(&mut m) {
+        match ch.call(&mut self.msg) {
             Err(Error::Closed) => {
                 let _ = ch.close();
                 self.keymap = None;
                 Err(Error::Closed)
             }
             Err(e) => Err(e),
-            Ok(()) => m.result().map(|_| ()),
+            Ok(()) => self.msg.result().map(|_| ()),
         }
     }
 }

@@ -9,8 +9,14 @@
 //! which init starts at boot), until it closes (-E_PERM for others).
 //! Each change of the HID state goes to "hid" as HID_STATE with the stamp
 //! of the event that caused it; a mod-tap still undecided is decided by a
-//! KS_TIMER after the tapping term (stamp 0). On (re)connecting to hid,
-//! and whenever a peer closes, it sends hid the whole state again.
+//! KS_TIMER after the tapping term (stamp 0). It connects to hid before it
+//! registers, and sends it the whole state after each KEY_SNAPSHOT; when hid goes away (a
+//! HID_STATE fails E_CLOSED; a peer-closed notification makes it check)
+//! it exits, and init restarts it: a registered server must not look a
+//! service up (init delivers INIT_CONNECT with a blocking send, so a
+//! client connecting to keymap while keymap waits in INIT_LOOKUP would
+//! block init and keymap on each other). keyscan then resends its held
+//! keys (KEY_SNAPSHOT), and the new hid hears the whole state.
 #![no_std]
 #![no_main]
 
@@ -53,9 +59,24 @@ fn run() -> Result<()> {
         println!("keymap: bad layers: {:?}", e);
         Error::Inval
     })?;
-    let listen = service::listen("keymap")?;
-    let mut s = Server { listen, clients: service::Clients::new(), keymap, down: [false; N], scanner: NOBODY, hid: None };
-    s.send_hid(&s.keymap.state(), 0); // hid hears the (empty) state of a fresh keymap
+    let listen = Channel::open()?;
+    // hid first (waits for it to register), then register "keymap".
+    let hid = match service::lookup("hid") {
+        Ok(ch) => {
+            ch.transfer(listen)?; // its peer-closed notification arrives on `listen`
+            Some(ch)
+        }
+        Err(e) => {
+            println!("keymap: no hid ({}): HID states go nowhere", e);
+            None
+        }
+    };
+    Channel::BOOTSTRAP.transfer(listen)?;
+    service::register("keymap")?;
+    // No state goes to hid before keyscan's KEY_SNAPSHOT (it sends one when
+    // it finds keymap gone, or when it starts): a key held across a keymap
+    // restart is not released and pressed again on the way.
+    let mut s = Server { listen, clients: service::Clients::new(), keymap, down: [false; N], scanner: NOBODY, hid };
     let mut m = Msg::new(0);
     loop {
         if listen.recv(&mut m).is_ok() {
@@ -83,7 +104,8 @@ impl Server {
                 }
                 if m.is_notification() && m.arg & NOTIFY_PEER_CLOSED != 0 {
                     self.forget_gone_scanner();
-                    // hid may have died: resend the state (a live hid drops a repeat).
+                    // hid may have died: resend the state (a live hid drops a repeat;
+                    // a dead one makes keymap exit).
                     let state = self.keymap.state();
                     self.send_hid(&state, 0);
                 }
@@ -168,6 +190,10 @@ impl Server {
         for &(k, p) in changes.iter().flatten() {
             self.event(k, p, time, stamp);
         }
+        // The whole state after every snapshot: a new hid hears its first
+        // state even when nothing changed (a live one drops the repeat).
+        let state = self.keymap.state();
+        self.send_hid(&state, stamp);
     }
 
     /// The tapping term passed: decide mod-taps held past it.
@@ -182,30 +208,17 @@ impl Server {
         }
     }
 
-    /// HID_STATE to hid, connecting (again) when needed; after a
-    /// reconnect the whole current state goes again.
+    /// HID_STATE to hid. hid gone (E_CLOSED): exit, so that init starts
+    /// a keymap that finds the new hid before it registers (see the top).
+    #[inline(never)]
     fn send_hid(&mut self, s: &HidState, stamp: u64) {
-        for _ in 0..=service::RECONNECT_TRIES {
-            let ch = match self.hid {
-                Some(ch) => ch,
-                None => match service::lookup("hid") {
-                    Ok(ch) => {
-                        // Its peer-closed notification arrives on `listen`.
-                        let _ = ch.transfer(self.listen);
-                        self.hid = Some(ch);
-                        ch
-                    }
-                    Err(_) => return, // hid is gone for good: nothing to tell
-                },
-            };
-            let mut m = hid_state_msg(stamp, s.mods, &s.keys);
-            match ch.call(&mut m) {
-                Err(Error::Closed) => {
-                    let _ = ch.close();
-                    self.hid = None;
-                }
-                _ => return,
-            }
+        let Some(ch) = self.hid else {
+            return;
+        };
+        let mut m = hid_state_msg(stamp, s.mods, &s.keys);
+        if ch.call(&mut m) == Err(Error::Closed) {
+            println!("keymap: hid went away; exiting to find the new one");
+            ks::exit(1);
         }
     }
 }
