@@ -60,6 +60,33 @@ def _mtime(path: Path) -> float | None:
         return None
 
 
+# Programs init starts only on request (INIT_SPAWN / the shell): the rest of
+# an image's programs are tasks from boot on (init among them).
+ON_REQUEST = {"faulter", "critical", "fuzz", "fuzz_peer"}
+# init's own channels besides one bootstrap channel per boot program: the
+# kernel's, its listening channel, its timer and a lookup's new pair.
+INIT_CHANNELS = 6
+# Tasks the shell's commands start besides (the fuzzer pair, or faulter
+# and critical).
+SPARE_TASKS = 2
+
+
+def check_kernel_limits(programs: list[str], config: dict[str, str]) -> None:
+    """The kernel's task and per-task channel limits (visible Kconfig
+    symbols: an old .config keeps its values when the image grows, e.g.
+    with CONFIG_KEYBOARD) must hold the tasks the image starts at boot;
+    otherwise init fails at run time. One line naming the symbol."""
+    boot = [p for p in programs if p not in ON_REQUEST]
+    need = {"MAX_TASKS": len(boot) + SPARE_TASKS, "TASK_CHANNELS": len(boot) - 1 + INIT_CHANNELS}
+    for sym, n in need.items():
+        have = config.get(sym, "")
+        if have.isdigit() and int(have) < n:
+            raise ToolError(f"CONFIG_{sym}={have} is too small for this image: {len(boot)} tasks "
+                            f"from boot ({', '.join(boot)}) and {SPARE_TASKS} the shell starts "
+                            f"need at least {n}; raise it "
+                            f"(--set {sym}={n}, menuconfig) or delete the build's .config")
+
+
 class Builder:
     """Builds one board configuration into one build directory."""
 
@@ -313,6 +340,7 @@ class Builder:
     def build_all(self) -> BuildResult:
         print(f"Building board '{self.board.name}' in {os.path.relpath(self.build, self.repo)}/")
         config = self.step_config()
+        check_kernel_limits(self.programs(config), config)
         if self.is_mcu:
             layout, elfs = self.step_userland_mcu(config)
             kernel = self.step_kernel_mcu(config)

@@ -10,6 +10,7 @@ import pytest
 from tools import paths
 from tools.board_config import board_constants, keyboard_rust
 from tools.boards import load_board
+from tools.build import check_kernel_limits
 from tools.config import configure
 from tools.errors import ToolError
 
@@ -225,3 +226,20 @@ def test_a_bad_keymap_fails_the_configuration_in_one_line(repo, tmp_path):
     keymap.unlink()
     with pytest.raises(ToolError, match="keymap.toml: cannot read"):
         configure_l475(repo, tmp_path / "b")
+
+
+def test_kernel_limits_must_hold_the_boot_tasks():
+    """MAX_TASKS and TASK_CHANNELS are visible symbols: a .config written
+    before the keyboard tasks keeps 8 and 12, and init would fail at run
+    time; the build says so in one line instead."""
+    base = ["init", "console", "shell", "ipc_peer", "faulter", "critical", "bench_server",
+            "fuzz", "fuzz_peer", "gpio"]
+    check_kernel_limits(base, {"MAX_TASKS": "8", "TASK_CHANNELS": "12"})
+    kb = base + ["hid", "keymap", "keyscan"]
+    check_kernel_limits(kb, {"MAX_TASKS": "12", "TASK_CHANNELS": "16"})
+    with pytest.raises(ToolError) as e:
+        check_kernel_limits(kb, {"MAX_TASKS": "8", "TASK_CHANNELS": "16"})
+    assert "\n" not in str(e.value)
+    assert str(e.value).startswith("CONFIG_MAX_TASKS=8 is too small for this image: 9 tasks")
+    with pytest.raises(ToolError, match=r"CONFIG_TASK_CHANNELS=12 .* need at least 14"):
+        check_kernel_limits(kb, {"MAX_TASKS": "12", "TASK_CHANNELS": "12"})
