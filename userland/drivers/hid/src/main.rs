@@ -10,7 +10,7 @@
 //! Where reports go (`Output`): CONFIG_TWIN: one line per report on the
 //! board's trace UART (keyboard::trace; its clock enabled through "gpio");
 //! otherwise USB, which is not wired yet (the USB device crate,
-//! userland/usb_kbd, plugs in at `usb_output`): hid says so once.
+//! userland/usb_kbd, plugs in at `usb_output`): hid says so once, at start.
 #![no_std]
 #![no_main]
 
@@ -102,25 +102,20 @@ impl Output for TraceUart {
     }
 }
 
-/// No USB device yet: says so once, drops the reports.
-struct NoUsb {
-    said: bool,
-}
+/// No USB device yet: drops the reports.
+struct NoUsb;
 
 impl Output for NoUsb {
-    fn report(&mut self, _kind: Report, _bytes: &[u8], _stamp: u64) {
-        if !self.said {
-            self.said = true;
-            println!("hid: USB is not wired (no USB device driver yet): reports are dropped");
-        }
-    }
+    fn report(&mut self, _kind: Report, _bytes: &[u8], _stamp: u64) {}
 }
 
 /// The USB output of a CONFIG_TWIN=n image: where the USB keyboard device
 /// (userland/usb_kbd: boot + NKRO interfaces on OTG FS, VID/PID
-/// keyboard::board::USB_VID/USB_PID) plugs in.
+/// keyboard::board::USB_VID/USB_PID; its clock, pins and VDDUSB through
+/// gpio's SYS_CLOCK_ENABLE, SYS_PIN_CONFIG and SYS_USB_POWER) plugs in.
 fn usb_output() -> NoUsb {
-    NoUsb { said: false }
+    println!("hid: USB is not wired (no USB device driver yet): reports are dropped");
+    NoUsb
 }
 
 struct Server<O: Output> {
