@@ -19,6 +19,7 @@ pub mod ks;
 pub mod lineedit;
 pub mod mmio;
 pub mod msg;
+pub mod pinclaims;
 pub mod print;
 pub mod rng;
 pub mod proto;

@@ -25,6 +25,7 @@
 
 use runtime::abi::*;
 use runtime::proto::*;
+use runtime::pinclaims::{PinClaims, NOBODY};
 use runtime::{ks, service, Channel, Error, Msg, Result};
 
 mod stm32l4;
@@ -34,20 +35,10 @@ runtime::entry!(main);
 
 /// Pins clients hold at most (the keyboard's, a matrix's and USB's).
 const CLAIMS_MAX: usize = 40;
-const NOBODY: i32 = -1;
 
 struct Waiter {
     client: Channel,
     deadline: u64,
-}
-
-/// A pin a connection configured (and so holds until it closes).
-#[derive(Clone, Copy)]
-struct Claim {
-    owner: i32,
-    port: u8,
-    pin: u8,
-    output: bool,
 }
 
 struct Server {
@@ -55,9 +46,8 @@ struct Server {
     listen: Channel,
     waiter: Option<Waiter>,
     clients: service::Clients<8>,
-    claims: [Claim; CLAIMS_MAX],
-    /// The subscriber of each EXTI line (NOBODY: not watched for a client).
-    line_owner: [i32; 16],
+    /// Which connection holds which pin and watches which EXTI line.
+    claims: PinClaims<CLAIMS_MAX>,
 }
 
 fn main(_arg: u64) -> i32 {
@@ -77,15 +67,7 @@ fn run() -> Result<()> {
     board.enable_button_interrupt();
     Channel::BOOTSTRAP.transfer(listen)?;
     service::register("gpio")?;
-    let free = Claim { owner: NOBODY, port: 0, pin: 0, output: false };
-    let mut s = Server {
-        board,
-        listen,
-        waiter: None,
-        clients: service::Clients::new(),
-        claims: [free; CLAIMS_MAX],
-        line_owner: [NOBODY; 16],
-    };
+    let mut s = Server { board, listen, waiter: None, clients: service::Clients::new(), claims: PinClaims::new() };
     let mut m = Msg::new(0);
     loop {
         if listen.recv(&mut m).is_ok() {
@@ -169,25 +151,13 @@ impl Server {
         }
     }
 
-    /// The pins of port `port` connection `owner` holds (outputs only: `outputs`).
-    fn held(&self, owner: i32, port: u8, outputs: bool) -> u16 {
-        self.claims
-            .iter()
-            .filter(|c| c.owner == owner && c.port == port && (!outputs || c.output))
-            .fold(0, |m, c| m | 1 << c.pin)
-    }
-
     fn configure(&mut self, owner: i32, m: &Msg) -> Result<()> {
         let c = parse_sys_pin_config(m).ok_or(Error::Inval)?;
-        if CLIENT_PINS[c.port as usize] & (1 << c.pin) == 0 {
-            return Err(Error::Perm);
+        let output = c.mode == PIN_MODE_OUTPUT;
+        if self.claims.claim(owner, c.port, c.pin, output, &CLIENT_PINS) == Err(Error::Busy) {
+            self.release_gone(); // its holder may have died a moment ago
+            self.claims.claim(owner, c.port, c.pin, output, &CLIENT_PINS)?;
         }
-        let slot = match self.claims.iter().position(|k| k.owner != NOBODY && k.port == c.port && k.pin == c.pin) {
-            Some(i) if self.claims[i].owner != owner => return Err(Error::Busy),
-            Some(i) => i,
-            None => self.claims.iter().position(|k| k.owner == NOBODY).ok_or(Error::NoMem)?,
-        };
-        self.claims[slot] = Claim { owner, port: c.port, pin: c.pin, output: c.mode == PIN_MODE_OUTPUT };
         self.board.configure_pin(&c);
         Ok(())
     }
@@ -198,7 +168,7 @@ impl Server {
         }
         let mut levels = [0u16; SYS_PORTS];
         for (port, v) in levels.iter_mut().enumerate() {
-            let mine = self.held(m.from, port as u8, false);
+            let mine = self.claims.held(m.from, port as u8, false);
             if mine != 0 {
                 *v = self.board.read_port(port as u32) & mine;
             }
@@ -208,7 +178,7 @@ impl Server {
 
     fn write_pins(&mut self, owner: i32, m: &Msg) -> Result<()> {
         let (port, mask, levels) = parse_sys_pins_write(m).ok_or(Error::Inval)?;
-        if mask & !self.held(owner, port, true) != 0 {
+        if mask & !self.claims.held(owner, port, true) != 0 {
             return Err(Error::Perm);
         }
         self.board.write_pins(port as u32, mask, levels);
@@ -218,59 +188,23 @@ impl Server {
     /// Watch the requested pins (replacing what `owner` watched before).
     fn subscribe(&mut self, owner: i32, m: &Msg) -> Result<()> {
         let masks = parse_port_masks(m).ok_or(Error::Inval)?;
-        let mut lines: u32 = 0;
-        let mut port_of = [0u8; 16];
-        for (port, &mask) in masks.iter().enumerate() {
-            let port = port as u8;
-            if mask & !self.held(owner, port, false) != 0 || mask & self.held(owner, port, true) != 0 {
-                return Err(Error::Perm); // only input pins this connection holds
-            }
-            if lines & mask as u32 != 0 {
-                return Err(Error::Busy); // two pins on one EXTI line
-            }
-            lines |= mask as u32;
-            for pin in 0..16 {
-                if mask & (1 << pin) != 0 {
-                    port_of[pin] = port;
-                }
-            }
-        }
-        if lines & (1 << stm32l4::BUTTON_PIN) != 0 {
-            return Err(Error::Busy);
-        }
-        let mut others = 0usize;
-        let mut seen = [NOBODY; SYS_SUBSCRIBERS_MAX + 1];
-        for (line, &o) in self.line_owner.iter().enumerate() {
-            if o == NOBODY || o == owner {
-                continue;
-            }
-            if lines & (1 << line) != 0 {
-                return Err(Error::Busy);
-            }
-            if !seen.contains(&o) && others < seen.len() {
-                seen[others] = o;
-                others += 1;
-            }
-        }
-        if lines != 0 && others >= SYS_SUBSCRIBERS_MAX {
-            return Err(Error::NoMem);
-        }
-        self.unsubscribe(owner);
+        let w = self.claims.check_watch(owner, &masks, 1 << stm32l4::BUTTON_PIN)?;
+        let old = self.claims.unwatch(owner);
+        self.stop_lines(old);
         for line in 0..16u32 {
-            if lines & (1 << line) != 0 {
+            if w.lines & (1 << line) != 0 {
                 ks::listen_irq(stm32l4::exti_irq(line), self.listen)?;
-                self.line_owner[line as usize] = owner;
-                self.board.watch_pin(port_of[line as usize] as u32, line);
+                self.claims.watch_line(owner, line);
+                self.board.watch_pin(w.port_of[line as usize] as u32, line);
             }
         }
         Ok(())
     }
 
-    fn unsubscribe(&mut self, owner: i32) {
+    fn stop_lines(&self, lines: u16) {
         for line in 0..16 {
-            if self.line_owner[line] == owner {
-                self.line_owner[line] = NOBODY;
-                self.board.disable_line(line as u32);
+            if lines & (1 << line) != 0 {
+                self.board.disable_line(line);
             }
         }
     }
@@ -279,40 +213,46 @@ impl Server {
     /// non-blocking probe answers E_CLOSED); called before Clients sweeps
     /// them, so that no new connection inherits a closed one's cid.
     fn release_gone(&mut self) {
-        for i in 0..CLAIMS_MAX + 16 {
-            let owner = if i < CLAIMS_MAX { self.claims[i].owner } else { self.line_owner[i - CLAIMS_MAX] };
-            if owner != NOBODY && Channel::from_raw(owner).send_noblock(&Msg::new(0)) == Err(Error::Closed) {
-                self.release(owner);
+        let mut seen = [NOBODY; 8];
+        let mut gone = [NOBODY; 8];
+        let (mut n, mut g) = (0, 0);
+        for owner in self.claims.owners() {
+            if n == seen.len() || seen[..n].contains(&owner) {
+                continue;
             }
+            seen[n] = owner;
+            n += 1;
+            if Channel::from_raw(owner).send_noblock(&Msg::new(0)) == Err(Error::Closed) {
+                gone[g] = owner;
+                g += 1;
+            }
+        }
+        for &owner in &gone[..g] {
+            self.release(owner);
         }
     }
 
     fn release(&mut self, owner: i32) {
-        self.unsubscribe(owner);
-        for c in self.claims.iter_mut().filter(|c| c.owner == owner) {
-            c.owner = NOBODY;
-        }
+        let lines = self.claims.release(owner);
+        self.stop_lines(lines);
     }
 
     /// EXTI interrupts: the button's edge to its waiter, watched lines'
     /// edges to their subscribers (one notification per subscriber).
     fn edges(&mut self) {
         let button = 1u32 << stm32l4::BUTTON_PIN;
-        let watched = self.line_owner.iter().enumerate().filter(|(_, o)| **o != NOBODY).fold(0u32, |m, (l, _)| m | 1 << l);
-        let pending = self.board.take_pending(button | watched);
+        let pending = self.board.take_pending(button | self.claims.watched() as u32);
         if pending & button != 0 {
             self.button_edge();
         }
-        let mut done = 0u32;
+        let mut told = [NOBODY; SYS_SUBSCRIBERS_MAX];
         for line in 0..16 {
-            let owner = self.line_owner[line];
-            if pending & (1 << line) == 0 || done & (1 << line) != 0 || owner == NOBODY {
+            let owner = self.claims.line_owner(line);
+            if pending & (1 << line) == 0 || owner == NOBODY || told.contains(&owner) {
                 continue;
             }
-            for (l, o) in self.line_owner.iter().enumerate() {
-                if *o == owner {
-                    done |= 1 << l;
-                }
+            if let Some(slot) = told.iter_mut().find(|t| **t == NOBODY) {
+                *slot = owner;
             }
             if Channel::from_raw(owner).notify(SYS_NOTIFY_EDGE) == Err(Error::Closed) {
                 self.release(owner);

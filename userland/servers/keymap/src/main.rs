@@ -189,9 +189,10 @@ impl Server {
             self.event(k, p, time, stamp);
         }
         // The whole state after every snapshot: a new hid hears its first
-        // state even when nothing changed (a live one drops the repeat).
+        // state even when nothing changed (a live one drops the repeat). No
+        // key event caused it: stamp 0 (changes went out above, stamped).
         let state = self.keymap.state();
-        self.send_hid(&state, stamp);
+        self.send_hid(&state, 0);
     }
 
     /// The tapping term passed: decide mod-taps held past it.
