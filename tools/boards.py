@@ -36,6 +36,11 @@ CLOCK_SOURCES = ("msi-pll",)
 USB_CLOCK_SOURCES = ("pllsai1q",)
 USB_CLOCK_HZ = 48_000_000
 PIN_RX = re.compile(r"^P([A-K])(\d{1,2})$")     # "PB6": port B, pin 6 (STM32 naming)
+# [keyboard]: key names (keymap.toml and the tests use them) and diode directions.
+KEY_NAME_RX = re.compile(r"^[a-z][a-z0-9_]*$")
+DIODES = ("col2row", "row2col")
+MAX_KEYS = 256                    # the HID state's bitmap and the key messages' bound
+MAX_MATRIX_LINES = 32             # userland/keyboard matrix::MAX_LINES
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,43 @@ class QemuTwin:
     # The twin's UART takes its next input byte only when QEMU's main loop
     # wakes up (the kit wakes it after each byte it sends; tools/qemu.py).
     wake_after_input: bool = False
+
+
+@dataclass(frozen=True)
+class Key:
+    """One [[keyboard.key]]: wired to `pin` (direct, to GND, pull-up, active
+    low), or at `row`/`col` of the matrix with `twin_pin` its pin on the
+    QEMU twin (which wires keys one per pin)."""
+    name: str
+    pin: str | None = None
+    row: int | None = None
+    col: int | None = None
+    twin_pin: str | None = None
+
+    @property
+    def sim_pin(self) -> str:
+        """The pin the QEMU twin (and a CONFIG_TWIN build) reads this key on."""
+        return self.pin if self.pin is not None else self.twin_pin
+
+
+@dataclass(frozen=True)
+class Matrix:
+    """[keyboard.matrix]: row and column pins, diode direction as QMK names it."""
+    rows: tuple[str, ...]
+    cols: tuple[str, ...]
+    diode: str                    # "col2row" or "row2col"
+
+
+@dataclass(frozen=True)
+class Keyboard:
+    """[keyboard]: the keys in index order, the matrix (None: direct
+    wiring), the USB IDs the board enumerates with, and the trace UART
+    (dict: base, irq, rcc_enr, rcc_bit) the twin's HID reports go to."""
+    keys: tuple[Key, ...]
+    matrix: Matrix | None
+    usb_vid: int
+    usb_pid: int
+    trace_uart: dict
 
 
 @dataclass(frozen=True)
@@ -72,6 +114,7 @@ class Board:
     irq_count: int | None = None      # arm-m: NVIC lines the kernel routes
     clock: dict = field(default_factory=dict)  # [clock]: how the kernel reaches cpu_hz
     ps2: dict = field(default_factory=dict)    # [ps2]: the i8042's ports and IRQ (ps2kbd)
+    keyboard: Keyboard | None = None  # [keyboard]; None when the board has no keys
 
     @property
     def defconfig(self) -> Path:
@@ -194,15 +237,17 @@ class _Checker:
         capabilities = self.capabilities(data, cpu, ps2)
         flash = self.flash(data)
         clock = self.clock(data, cpu_hz)
+        console, gpio = self.console(data), self.gpio(data)
+        keyboard = self.keyboard(data, console, gpio)
         return Board(name=name, arch=arch,
                      description=self.get(data, "description", str, required=False,
                                           default=""),
                      directory=self.path.parent, qemu=self.qemu(data),
                      capabilities=capabilities,
                      flash_methods=tuple(f["method"] for f in flash),
-                     console=self.console(data), memory=self.memory(data, mcu),
-                     cpu_hz=cpu_hz, flash=flash, gpio=self.gpio(data), cpu=cpu,
-                     irq_count=irq_count, clock=clock, ps2=ps2)
+                     console=console, memory=self.memory(data, mcu),
+                     cpu_hz=cpu_hz, flash=flash, gpio=gpio, cpu=cpu,
+                     irq_count=irq_count, clock=clock, ps2=ps2, keyboard=keyboard)
 
     def clock(self, data: dict, cpu_hz: int | None) -> dict:
         """[clock]: absent, the CPU runs at its reset clock (cpu_hz); with
@@ -389,6 +434,130 @@ class _Checker:
                 self.get(entry, "qtest_device", str, w, required=False)
                 self.get(entry, "irq", int, w, required=False)
         return dict(g)
+
+    def keyboard(self, data: dict, console: dict, gpio: dict) -> Keyboard | None:
+        """[keyboard]: every key has `pin` (direct wiring) or `row`, `col`
+        and `twin_pin` (a matrix, which then needs [keyboard.matrix] with
+        its diode direction); every pin is distinct and clashes with no
+        console or [gpio] pin; the pins the twin reads have distinct pin
+        numbers (each key has an EXTI line of its own to wake the scanner)."""
+        if "keyboard" not in data:
+            return None
+        k = self.table(data, "keyboard")
+        w = "keyboard."
+        vid, pid = self.get(k, "usb_vid", int, w), self.get(k, "usb_pid", int, w)
+        for key, v in (("usb_vid", vid), ("usb_pid", pid)):
+            if v > 0xFFFF:
+                self.fail(w + key, f"0x{v:x} is not a 16-bit USB ID")
+        t = self.get(k, "trace_uart", dict, w)
+        for key in ("base", "irq", "rcc_enr", "rcc_bit"):
+            self.get(t, key, int, w + "trace_uart.")
+        if t["rcc_bit"] > 31:
+            self.fail(w + "trace_uart.rcc_bit", f"{t['rcc_bit']} is not a bit of a 32-bit register")
+        if t["base"] % 4:
+            self.fail(w + "trace_uart.base", f"0x{t['base']:x} is not word-aligned")
+        # Pins already taken: console tx/rx and [gpio] inputs/outputs.
+        taken: dict[str, str] = {}
+        for key in ("tx", "rx"):
+            if key in console:
+                taken[console[key]] = "console." + key
+        for direction in ("inputs", "outputs"):
+            for i, entry in enumerate(gpio.get(direction, ())):
+                taken[entry["pin"]] = f"gpio.{direction}[{i}] ({entry['name']})"
+
+        def claim(pin: str, where: str):
+            if pin in taken:
+                self.fail(where, f"pin {pin} is already {taken[pin]}")
+            taken[pin] = where
+
+        matrix = None
+        if "matrix" in k:
+            m = self.get(k, "matrix", dict, w)
+            mw = w + "matrix."
+            lines = {}
+            for key in ("rows", "cols"):
+                pins = self.get(m, key, list, mw)
+                if not 1 <= len(pins) <= MAX_MATRIX_LINES:
+                    self.fail(mw + key, f"{len(pins)} pins; want 1..{MAX_MATRIX_LINES}")
+                for i, pin in enumerate(pins):
+                    self._pin_value(pin, f"{mw}{key}[{i}]")
+                    claim(pin, f"{mw}{key}[{i}]")
+                lines[key] = tuple(pins)
+            if "diode" not in m:
+                self.fail(mw + "diode", "missing: a matrix needs its diode direction "
+                                        "(col2row or row2col); a diode-less matrix ghosts")
+            diode = self.get(m, "diode", DIODES, mw)
+            matrix = Matrix(rows=lines["rows"], cols=lines["cols"], diode=diode)
+        raw = self.tables(k, "key", w)
+        if not raw:
+            self.fail(w + "key", "no [[keyboard.key]] tables: the keys in index order")
+        if len(raw) > MAX_KEYS:
+            self.fail(w + "key", f"{len(raw)} keys; at most {MAX_KEYS}")
+        keys: list[Key] = []
+        names: set[str] = set()
+        positions: dict[tuple[int, int], str] = {}
+        lines_of: dict[int, str] = {}
+        for i, entry in enumerate(raw):
+            kw = f"{w}key[{i}]."
+            name = self.get(entry, "name", str, kw)
+            if not KEY_NAME_RX.match(name):
+                self.fail(kw + "name", f"{name!r} is not a plain lower-case name "
+                                       f"(letters, digits, _; e.g. \"lshift\")")
+            if name in names:
+                self.fail(kw + "name", f"'{name}' is used twice")
+            names.add(name)
+            unknown = set(entry) - {"name", "pin", "row", "col", "twin_pin"}
+            if unknown:
+                self.fail(kw + sorted(unknown)[0], "unknown key (want name and pin, or "
+                                                   "name, row, col and twin_pin)")
+            if "pin" in entry:
+                if any(x in entry for x in ("row", "col", "twin_pin")):
+                    self.fail(kw + "pin", "a key has either pin (direct wiring) or "
+                                          "row, col and twin_pin (a matrix), not both")
+                if matrix is not None:
+                    self.fail(kw + "pin", "the board has a [keyboard.matrix]: give row, col "
+                                          "and twin_pin")
+                pin = self.pin(entry, "pin", kw)
+                claim(pin, kw + "pin")
+                key = Key(name=name, pin=pin)
+            else:
+                if not all(x in entry for x in ("row", "col", "twin_pin")):
+                    missing = next(x for x in ("row", "col", "twin_pin") if x not in entry)
+                    self.fail(kw + missing, "missing (a key has either pin, or row, col "
+                                            "and twin_pin)")
+                if matrix is None:
+                    self.fail(kw + "row", "a matrix key needs [keyboard.matrix] "
+                                          "(rows, cols, diode)")
+                row, col = self.get(entry, "row", int, kw), self.get(entry, "col", int, kw)
+                if row >= len(matrix.rows):
+                    self.fail(kw + "row", f"{row} is not a row (0..{len(matrix.rows) - 1})")
+                if col >= len(matrix.cols):
+                    self.fail(kw + "col", f"{col} is not a column (0..{len(matrix.cols) - 1})")
+                if (row, col) in positions:
+                    self.fail(kw + "row", f"row {row}, col {col} is already key "
+                                          f"'{positions[(row, col)]}'")
+                positions[(row, col)] = name
+                twin = self.pin(entry, "twin_pin", kw)
+                claim(twin, kw + "twin_pin")
+                key = Key(name=name, row=row, col=col, twin_pin=twin)
+            number = parse_pin(key.sim_pin)[1]
+            button = [e for e in gpio.get("inputs", ()) if "irq" in e]
+            for e in button:
+                if parse_pin(e["pin"])[1] == number:
+                    lines_of.setdefault(number, f"gpio input '{e['name']}' ({e['pin']})")
+            if number in lines_of:
+                self.fail(kw + ("pin" if key.pin else "twin_pin"),
+                          f"{key.sim_pin} shares EXTI line {number} with {lines_of[number]}: "
+                          f"the pins keys are read on need distinct pin numbers")
+            lines_of[number] = f"key '{name}' ({key.sim_pin})"
+            keys.append(key)
+        return Keyboard(keys=tuple(keys), matrix=matrix, usb_vid=vid, usb_pid=pid,
+                        trace_uart=dict(t))
+
+    def _pin_value(self, value, where: str) -> str:
+        if parse_pin(value) is None:
+            self.fail(where, f"{value!r} is not a pin (expected P<port A-K><0-15>, e.g. PB6)")
+        return value
 
 
 def _toml_value(value) -> str:

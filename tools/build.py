@@ -23,6 +23,7 @@ from .progress import Step
 USER_PROGRAMS = ["init", "memory", "console", "shell", "ipc_peer", "faulter", "critical"]
 # MCU images: no memory server (no pager); gpio only with CONFIG_GPIO;
 # ps2kbd only with CONFIG_PS2KBD (a board with an i8042: board.toml [ps2]).
+# hid, keymap and keyscan only with CONFIG_KEYBOARD.
 MCU_PROGRAMS = ["init", "console", "shell", "ipc_peer", "faulter", "critical"]
 RUST_TARGET = {"x86_64": "x86_64-unknown-none", "arm-m": "thumbv7em-none-eabihf"}
 CARGO_CONFIG = {"x86_64": "userland/cross.toml", "arm-m": "userland/cross-arm.toml"}
@@ -58,6 +59,33 @@ def _mtime(path: Path) -> float | None:
         return path.stat().st_mtime_ns
     except OSError:
         return None
+
+
+# Programs init starts only on request (INIT_SPAWN / the shell): the rest of
+# an image's programs are tasks from boot on (init among them).
+ON_REQUEST = {"faulter", "critical", "fuzz", "fuzz_peer"}
+# init's own channels besides one bootstrap channel per boot program: the
+# kernel's, its listening channel, its timer and a lookup's new pair.
+INIT_CHANNELS = 6
+# Tasks the shell's commands start besides (the fuzzer pair, or faulter
+# and critical).
+SPARE_TASKS = 2
+
+
+def check_kernel_limits(programs: list[str], config: dict[str, str]) -> None:
+    """The kernel's task and per-task channel limits (visible Kconfig
+    symbols: an old .config keeps its values when the image grows, e.g.
+    with CONFIG_KEYBOARD) must hold the tasks the image starts at boot;
+    otherwise init fails at run time. One line naming the symbol."""
+    boot = [p for p in programs if p not in ON_REQUEST]
+    need = {"MAX_TASKS": len(boot) + SPARE_TASKS, "TASK_CHANNELS": len(boot) - 1 + INIT_CHANNELS}
+    for sym, n in need.items():
+        have = config.get(sym, "")
+        if have.isdigit() and int(have) < n:
+            raise ToolError(f"CONFIG_{sym}={have} is too small for this image: {len(boot)} tasks "
+                            f"from boot ({', '.join(boot)}) and {SPARE_TASKS} the shell starts "
+                            f"need at least {n}; raise it "
+                            f"(--set {sym}={n}, menuconfig) or delete the build's .config")
 
 
 class Builder:
@@ -115,6 +143,7 @@ class Builder:
         env.update(PATH="/usr/bin:" + env.get("PATH", ""), RUSTC="/usr/bin/rustc",
                    RUSTC_BOOTSTRAP="1", CARGO_TARGET_DIR=str(target_dir),
                    NAGI_CONFIG_RS=str((self.build / "nagi_config.rs").resolve()),
+                   NAGI_KEYBOARD_RS=str((self.build / "keyboard_board.rs").resolve()),
                    NAGI_ABI_RS=str(abi_rs))
         cmd = ["/usr/bin/cargo", "build", "--release",
                "--manifest-path", "userland/Cargo.toml"]
@@ -145,6 +174,8 @@ class Builder:
             names.append("gpio")
         if config.get("PS2KBD") == "y":
             names.append("ps2kbd")
+        if self.is_mcu and config.get("KEYBOARD") == "y":
+            names += ["hid", "keymap", "keyscan"]
         return names
 
     def workspace_programs(self) -> list[str]:
@@ -312,6 +343,7 @@ class Builder:
     def build_all(self) -> BuildResult:
         print(f"Building board '{self.board.name}' in {os.path.relpath(self.build, self.repo)}/")
         config = self.step_config()
+        check_kernel_limits(self.programs(config), config)
         if self.is_mcu:
             layout, elfs = self.step_userland_mcu(config)
             kernel = self.step_kernel_mcu(config)

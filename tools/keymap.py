@@ -1,15 +1,15 @@
 """keymap.py - board/<board>/keymap.toml: check it, and turn it into Rust
 constants for the keyboard crate (userland/keyboard, module `keymap`).
 
-A keymap.toml holds the board's keys in index order (`[[key]]`, name and
-pin), the tapping term, and `[[layer]]`s, each a `name` and one entry per
-key. An entry is a key name as QMK spells it (`KC_A`, `KC_ENTER` or its
+A keymap.toml holds the tapping term and `[[layer]]`s, each a `name` and
+one entry per key; the keys themselves (names, pins, order) are the
+board's: `[[keyboard.key]]` in the board.toml next to it (tools/boards.py). An entry is a key name as QMK spells it (`KC_A`, `KC_ENTER` or its
 short form `KC_ENT`; the usage numbers are the USB HID Usage Tables'
 Keyboard/Keypad page, 0x07), `KC_NO` / `XXXXXXX`, `KC_TRNS` / `_______`,
 `MO(layer)`, `TG(layer)`, `DF(layer)` (a layer number or name) or
 `MT(MOD_LSFT, KC_SPC)` (modifiers joined by `|`, then a basic key).
 
-    python3 -m tools.keymap check board/<b>/keymap.toml
+    python3 -m tools.keymap check board/<b>/keymap.toml     (keys from board/<b>/board.toml)
     python3 -m tools.keymap rust board/<b>/keymap.toml -o OUT.rs
 
 Every problem is one line naming the file, the layer and the entry."""
@@ -76,7 +76,6 @@ MODS = {"MOD_LCTL": 0x01, "MOD_LSFT": 0x02, "MOD_LALT": 0x04, "MOD_LGUI": 0x08,
 NO_NAMES = {"KC_NO", "XXXXXXX"}
 TRANS_NAMES = {"KC_TRNS", "KC_TRANSPARENT", "_______"}
 FIRST_MODIFIER = 0xE0
-PIN = re.compile(r"P([A-I])([0-9]|1[0-5])")
 CALL = re.compile(r"([A-Z]+)\((.*)\)")
 
 
@@ -100,13 +99,25 @@ class Action:
 @dataclass(frozen=True)
 class Keymap:
     path: Path
-    keys: list[tuple[str, str]]           # (name, pin), in index order
+    keys: list[str]                       # key names, in index order (board.toml)
     tapping_term_ms: int
     layers: list[tuple[str, list[Action]]]
 
 
-def load(path: Path) -> Keymap:
-    """Reads and checks a keymap.toml; raises ToolError (one line)."""
+def board_key_names(path: Path) -> list[str]:
+    """The key names of the board whose directory holds keymap.toml `path`."""
+    from .boards import load_board
+    path = Path(path).resolve()
+    board = load_board(path.parent.name, root=path.parent.parent)
+    if board.keyboard is None:
+        raise ToolError(f"{path}: board '{board.name}' has no [keyboard] in its board.toml")
+    return [k.name for k in board.keyboard.keys]
+
+
+def load(path: Path, keys: list[str] | None = None) -> Keymap:
+    """Reads and checks a keymap.toml against the key names `keys` (in
+    index order; default: the board.toml beside it); raises ToolError
+    (one line)."""
     import tomllib
     path = Path(path)
     try:
@@ -119,7 +130,15 @@ def load(path: Path) -> Keymap:
     def fail(msg: str) -> ToolError:
         return ToolError(f"{path}: {msg}")
 
-    keys = _keys(data.get("key"), fail)
+    if "key" in data:
+        raise fail("[[key]] tables belong in board.toml now ([[keyboard.key]]); "
+                   "keymap.toml keeps tapping_term_ms and [[layer]]s")
+    if keys is None:
+        keys = board_key_names(path)
+    keys = list(keys)
+    unknown = set(data) - {"tapping_term_ms", "layer"}
+    if unknown:
+        raise fail(f"unknown key '{sorted(unknown)[0]}' (want tapping_term_ms and [[layer]]s)")
     term = data.get("tapping_term_ms", 200)
     if not isinstance(term, int) or isinstance(term, bool) or not 1 <= term <= 10_000:
         raise fail(f"tapping_term_ms = {term!r}: want milliseconds, 1..10000")
@@ -149,27 +168,9 @@ def load(path: Path) -> Keymap:
             try:
                 actions.append(parse_entry(entry, names))
             except ValueError as e:
-                raise fail(f"{where}, key {k} ({keys[k][0]}) '{entry}': {e}")
+                raise fail(f"{where}, key {k} ({keys[k]}) '{entry}': {e}")
         layers.append((names[i], actions))
     return Keymap(path, keys, term, layers)
-
-
-def _keys(raw, fail) -> list[tuple[str, str]]:
-    if not isinstance(raw, list) or not raw:
-        raise fail("no [[key]] tables: the board's keys (name, pin) in index order")
-    keys = []
-    for i, k in enumerate(raw):
-        name, pin = (k.get("name"), k.get("pin")) if isinstance(k, dict) else (None, None)
-        if not isinstance(name, str) or not re.fullmatch(r"[a-z][a-z0-9_]*", name):
-            raise fail(f"key {i}: name = {name!r}: want a lower-case identifier")
-        if not isinstance(pin, str) or not PIN.fullmatch(pin):
-            raise fail(f"key {i} ({name}): pin = {pin!r}: want a GPIO pin such as \"PC5\"")
-        if any(name == n for n, _ in keys):
-            raise fail(f"key {i} ({name}): the name is used twice")
-        if any(pin == p for _, p in keys):
-            raise fail(f"key {i} ({name}): pin {pin} is used twice")
-        keys.append((name, pin))
-    return keys
 
 
 def parse_entry(entry, layer_names: list[str]) -> Action:
@@ -226,10 +227,7 @@ def rust_source(km: Keymap, crate: str = "keyboard") -> str:
            f"use {crate}::keymap::Action;", "",
            f"pub const KEY_COUNT: usize = {n};",
            f"pub const TAPPING_TERM_MS: u32 = {km.tapping_term_ms};",
-           f"pub const KEY_NAMES: [&str; KEY_COUNT] = [{', '.join(repr_str(k) for k, _ in km.keys)}];",
-           "/// GPIO port letter and pin number of each key.",
-           f"pub const KEY_PINS: [(u8, u8); KEY_COUNT] = "
-           f"[{', '.join(_pin(p) for _, p in km.keys)}];",
+           f"pub const KEY_NAMES: [&str; KEY_COUNT] = [{', '.join(repr_str(k) for k in km.keys)}];",
            f"pub const LAYER_NAMES: [&str; {len(km.layers)}] = "
            f"[{', '.join(repr_str(name) for name, _ in km.layers)}];",
            f"pub static LAYERS: [[Action; KEY_COUNT]; {len(km.layers)}] = ["]
@@ -242,11 +240,6 @@ def rust_source(km: Keymap, crate: str = "keyboard") -> str:
 
 def repr_str(s: str) -> str:
     return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _pin(pin: str) -> str:
-    m = PIN.fullmatch(pin)
-    return f"(b'{m.group(1)}', {m.group(2)})"
 
 
 def main(argv: list[str] | None = None) -> int:

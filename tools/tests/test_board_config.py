@@ -114,8 +114,9 @@ def test_unchanged_boards_leave_the_fragment_alone(repo):
 
 
 def test_a_new_board_is_board_toml_defconfig_and_kconfig_board(repo, tmp_path):
-    """A Cortex-M3 board of the STM32L4 family: three small files, no other
-    edit; its facts, its core (-> -mcpu, no FPU) and the Board choice."""
+    """A Cortex-M3 board of the STM32L4 family: three small files (and the
+    keymap of its [keyboard]), no other edit; its facts, its core (-> -mcpu,
+    no FPU) and the Board choice."""
     new = repo / "board" / "my-kb"
     new.mkdir()
     text = (repo / "board" / L475 / "board.toml").read_text()
@@ -126,7 +127,9 @@ def test_a_new_board_is_board_toml_defconfig_and_kconfig_board(repo, tmp_path):
     (new / "defconfig").write_text("CONFIG_BOARD_MY_KB=y\n")
     (new / "Kconfig.board").write_text(
         'config BOARD_MY_KB\n\tbool "my-kb: a keyboard"\n\tselect ARCH_ARM_M\n')
-    assert sorted(p.name for p in new.iterdir()) == ["Kconfig.board", "board.toml", "defconfig"]
+    shutil.copy(repo / "board" / L475 / "keymap.toml", new / "keymap.toml")
+    assert sorted(p.name for p in new.iterdir()) == ["Kconfig.board", "board.toml", "defconfig",
+                                                     "keymap.toml"]
 
     build = tmp_path / "build"
     v = configure_in(repo, "my-kb", build).values

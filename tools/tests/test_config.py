@@ -17,7 +17,7 @@ def pc():
 def test_defconfig_produces_headers(pc, tmp_path):
     result = configure(pc, tmp_path, [])
     assert {p.name for p in result.changed} == {".config", "autoconf.h", "config.mk",
-                                                 "nagi_config.rs"}
+                                                 "nagi_config.rs", "keyboard_board.rs"}
     autoconf = (tmp_path / "include/generated/autoconf.h").read_text()
     assert "#define CONFIG_TICK_HZ 100\n" in autoconf
     assert '#define CONFIG_BOARD "pc"\n' in autoconf

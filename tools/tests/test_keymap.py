@@ -1,7 +1,10 @@
 """tools/keymap.py: a keymap.toml is checked entry by entry with one-line
-errors, and the Rust it writes compiles against userland/keyboard and
-behaves as the file says (MO, MT) when run through the crate's Keymap."""
+errors against the keys of the board.toml beside it, and the Rust it
+writes compiles against userland/keyboard and behaves as the file says
+(MO, MT) when run through the crate's Keymap."""
 
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -24,11 +27,25 @@ def run_cli(*args):
 def test_board_keymap_passes():
     r = run_cli("check", BOARD_KEYMAP)
     assert r.returncode == 0, r.stderr
-    assert r.stdout.strip().endswith("5 keys, 2 layers: ok")
+    assert r.stdout.strip().endswith("12 keys, 3 layers: ok")
     km = keymap.load(BOARD_KEYMAP)
-    assert [name for name, _ in km.layers] == ["base", "fn"]
+    assert km.keys[:2] == ["a", "b"] and "lshift" in km.keys and "fn" in km.keys
+    assert [name for name, _ in km.layers] == ["base", "fn", "num"]
     kinds = {a.kind for _, actions in km.layers for a in actions}
-    assert {"Key", "Mo", "Mt", "Trans"} <= kinds
+    assert {"Key", "Mo", "Tg", "Df", "Mt", "Trans"} <= kinds
+    base = km.layers[0][1]
+    assert sum(1 for a in base if a.kind == "Key" and a.arg < 0xE0) >= 7
+    assert keymap.Action("Key", 0xE1) in base, "KC_LSFT on the base layer"
+    assert keymap.Action("Mt", 0x2C, 0x02) in base, "MT(MOD_LSFT, KC_SPC)"
+
+
+@pytest.fixture
+def board_copy(tmp_path):
+    """The Discovery kit's board directory, copied: its keymap.toml may be
+    broken at will (the keys come from the board.toml beside it)."""
+    d = tmp_path / "b-l475e-iot01a"
+    shutil.copytree(BOARD_KEYMAP.parent, d)
+    return d / "keymap.toml"
 
 
 @pytest.mark.parametrize("name,usage", [
@@ -50,69 +67,73 @@ def test_usage_table_has_no_gaps_in_the_basic_keys():
 
 BAD = [
     # (what the file changes, words the one-line error must contain)
-    (('"KC_B"', '"KC_BEE"'), ["layer 'base' (0)", "key 1 (mid)", "'KC_BEE'", "unknown key name"]),
-    (('"MO(fn)"', '"MO(5)"'), ["layer 'base' (0)", "key 4 (fn)", "layer 5 does not exist"]),
+    (('"KC_B"', '"KC_BEE"'), ["layer 'base' (0)", "key 1 (b)", "'KC_BEE'", "unknown key name"]),
+    (('"MO(fn)"', '"MO(5)"'), ["layer 'base' (0)", "key 9 (fn)", "layer 5 does not exist"]),
     (('"MO(fn)"', '"MO(gaming)"'), ["'MO(gaming)'", "no layer named 'gaming'"]),
     (('"MO(fn)"', '"TG(0, 1)"'), ["'TG(0, 1)'", "TG takes one layer"]),
-    (('"MO(fn)"', '"DF(2)"'), ["'DF(2)'", "layer 2 does not exist"]),
+    (('"MO(fn)"', '"DF(3)"'), ["'DF(3)'", "layer 3 does not exist"]),
     (('"MO(fn)"', '"LT(1, KC_A)"'), ["'LT(1, KC_A)'", "unknown function LT()"]),
-    (('MOD_LSFT, KC_SPC', 'MOD_SHIFT, KC_SPC'), ["key 3 (thumb)", "unknown modifier 'MOD_SHIFT'"]),
-    (('MOD_LSFT, KC_SPC', 'MOD_LSFT, KC_LALT'), ["key 3 (thumb)", "not a basic KC_* key"]),
-    (('MOD_LSFT, KC_SPC', 'MOD_LSFT'), ["key 3 (thumb)", "MT takes modifiers and a key"]),
-    (('"KC_1"', '1'), ["layer 'fn' (1)", "key 0 (left)", "want a string"]),
-    ((', "_______"]', ']'), ["layer 'fn' (1)", "4 entries, but the board has 5 keys"]),
-    (('pin = "PC3"', 'pin = "PZ3"'), ["key 2 (right)", "pin = 'PZ3'"]),
-    (('pin = "PC3"', 'pin = "PC4"'), ["key 2 (right)", "pin PC4 is used twice"]),
+    (('MOD_LSFT, KC_SPC', 'MOD_SHIFT, KC_SPC'), ["key 8 (space)", "unknown modifier 'MOD_SHIFT'"]),
+    (('MOD_LSFT, KC_SPC', 'MOD_LSFT, KC_LALT'), ["key 8 (space)", "not a basic KC_* key"]),
+    (('MOD_LSFT, KC_SPC', 'MOD_LSFT'), ["key 8 (space)", "MT takes modifiers and a key"]),
+    (('"KC_1"', '1'), ["layer 'fn' (1)", "key 0 (a)", "want a string"]),
+    ((', "DF(num)"]', ']'), ["layer 'fn' (1)", "11 entries, but the board has 12 keys"]),
     (('name = "fn"\nkeys', 'name = "base"\nkeys'), ["layer 'base' (1)", "used twice"]),
     (('tapping_term_ms = 200', 'tapping_term_ms = "long"'), ["tapping_term_ms"]),
+    (('tapping_term_ms = 200', 'tapping_term_ms = 200\n[[key]]\nname = "x"\npin = "PA0"'),
+     ["[[key]] tables belong in board.toml"]),
+    (('tapping_term_ms = 200', 'tapping_term_ms = 200\nrepeat_ms = 30'), ["unknown key 'repeat_ms'"]),
     (('[[layer]]\nname = "base"', '[[layer]\nname = "base"'), ["not valid TOML"]),
 ]
 
 
 @pytest.mark.parametrize("change,words", BAD, ids=[w[-1] for _, w in BAD])
-def test_bad_entry_gives_one_line_error(tmp_path, change, words):
-    text = BOARD_KEYMAP.read_text()
+def test_bad_entry_gives_one_line_error(board_copy, change, words):
+    text = board_copy.read_text()
     assert change[0] in text
-    bad = tmp_path / "keymap.toml"
-    bad.write_text(text.replace(change[0], change[1], 1))
-    r = run_cli("check", bad)
+    board_copy.write_text(text.replace(change[0], change[1], 1))
+    r = run_cli("check", board_copy)
     assert r.returncode == 1
     assert "Traceback" not in r.stderr and r.stdout == ""
     line, = r.stderr.splitlines()
-    assert line.startswith(f"error: {bad}: ")
+    assert line.startswith(f"error: {board_copy}: ")
     for w in words:
         assert w in line, line
 
 
-def test_no_layers_or_no_keys(tmp_path):
-    f = tmp_path / "keymap.toml"
-    f.write_text('[[key]]\nname = "a"\npin = "PA0"\n')
+def test_no_layers_or_no_keyboard(board_copy, tmp_path):
+    board_copy.write_text('tapping_term_ms = 100\n')
     with pytest.raises(keymap.ToolError, match=r"no \[\[layer\]\] tables"):
-        keymap.load(f)
-    f.write_text('[[layer]]\nname = "base"\nkeys = []\n')
-    with pytest.raises(keymap.ToolError, match=r"no \[\[key\]\] tables"):
-        keymap.load(f)
+        keymap.load(board_copy)
+    board_copy.write_text('[[layer]]\nname = "base"\nkeys = ["KC_A"]\n')
+    assert keymap.load(board_copy, ["k"]).layers[0][1] == [keymap.Action("Key", 0x04)]
+    pc = tmp_path / "pc"
+    shutil.copytree(REPO / "board" / "pc", pc)
+    (pc / "keymap.toml").write_text('[[layer]]\nname = "base"\nkeys = []\n')
+    with pytest.raises(keymap.ToolError, match=r"board 'pc' has no \[keyboard\]"):
+        keymap.load(pc / "keymap.toml")
     r = run_cli("check", tmp_path / "missing.toml")
-    assert r.returncode == 1 and r.stderr.startswith("error: ") and "cannot read" in r.stderr
+    assert r.returncode == 1 and r.stderr.startswith("error: ")
 
 
-# Drives the generated keymap through the crate: hold fn (MO) and tap left
-# -> KC_1; tap thumb (MT) -> space; hold thumb past the term -> left shift.
+# Drives the generated keymap through the crate: hold fn (MO, key 9) and
+# tap a (key 0) -> KC_1; tap space (MT, key 8) -> space; hold space past
+# the term -> left shift.
 RUST_MAIN = """
 mod generated { include!("keymap.rs"); }
 use keyboard::{keymap::Keymap, KeyEvent};
 fn main() {
     let mut km = Keymap::new(&generated::LAYERS, generated::TAPPING_TERM_MS).unwrap();
     let mut log = Vec::new();
-    let evs = [(4, true, 0), (0, true, 1), (0, false, 2), (4, false, 3),
-               (3, true, 10), (3, false, 20), (3, true, 100)];
+    let evs = [(9, true, 0), (0, true, 1), (0, false, 2), (9, false, 3),
+               (8, true, 10), (8, false, 20), (8, true, 100)];
     for (index, pressed, time) in evs {
         km.event(KeyEvent { index, pressed, time }, |s| {
             log.push(format!("{:02x}:{:?}", s.mods, s.usages().collect::<Vec<_>>()))
         });
     }
     km.tick(100 + generated::TAPPING_TERM_MS, |s| log.push(format!("{:02x}:", s.mods)));
-    println!("{} {}", generated::KEY_NAMES[4], log.join(" "));
+    println!("{} {}", generated::KEY_NAMES[9], log.join(" "));
 }
 """
 
@@ -123,7 +144,9 @@ def test_generated_rust_compiles_against_the_crate_and_behaves(tmp_path):
     lib = tmp_path / "libkeyboard.rlib"
     subprocess.run([str(RUSTC), "--edition", "2021", "--crate-type", "rlib", "--crate-name",
                     "keyboard", str(REPO / "userland" / "keyboard" / "src" / "lib.rs"),
-                    "-o", str(lib)], check=True)
+                    "-o", str(lib)], check=True,
+                   env=dict(os.environ, NAGI_KEYBOARD_RS=str(REPO / "userland" / "keyboard" / "src"
+                                                              / "board_none.rs")))
     (tmp_path / "main.rs").write_text(RUST_MAIN)
     exe = tmp_path / "main"
     r = subprocess.run([str(RUSTC), "--edition", "2021", "--extern", f"keyboard={lib}",

@@ -7,17 +7,26 @@
 //!                                     time)
 //! ```
 //!
-//! Planned split into tasks (design.md, "The keyboard"): `keyscan` owns
-//! `matrix` and `debounce`, `keymap` owns `keymap`, `hid` owns `report`.
-//! None of it is wired into a task yet; everything here is tested on the
-//! host with `cargo test -p keyboard`.
+//! The tasks (design.md, "The keyboard"; userland/keyboard/tasks):
+//! `keyscan` owns `matrix` and `debounce`, `keymap` owns `keymap`, `hid`
+//! owns `report`; `proto` is the messages between them. Everything here
+//! is tested on the host with `cargo test -p keyboard`.
 #![cfg_attr(not(test), no_std)]
 
+/// The board's keyboard as the build configured it: key pins, matrix,
+/// keymap layers, Kconfig choices (generated; src/board_none.rs without a
+/// board: no keys).
+#[allow(dead_code, clippy::all)]
+pub mod board {
+    include!(env!("NAGI_KEYBOARD_RS"));
+}
 pub mod debounce;
 pub mod keymap;
 pub mod matrix;
 pub mod ps2;
 pub mod report;
+pub mod scan;
+pub mod trace;
 
 /// One key changing state, after debounce: what `keyscan` sends `keymap`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

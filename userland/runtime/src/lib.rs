@@ -19,6 +19,7 @@ pub mod ks;
 pub mod lineedit;
 pub mod mmio;
 pub mod msg;
+pub mod pinclaims;
 pub mod print;
 pub mod rng;
 pub mod proto;
@@ -70,6 +71,24 @@ mod config_defaults {
     pub const BOARD_PS2_DATA_PORT: u32 = 0x60;
     pub const BOARD_PS2_COMMAND_PORT: u32 = 0x64;
     pub const BOARD_PS2_IRQ: u32 = 1;
+    // board.toml [keyboard] (tools/board_config.py keyboard_constants):
+    // the pins the gpio (sys) task lets clients use, per port, and the
+    // trace UART's clock enable.
+    pub const CONFIG_HAS_KEYBOARD: bool = false;
+    pub const CONFIG_KEYBOARD: bool = false;
+    pub const CONFIG_TWIN: bool = false;
+    pub const BOARD_KEYBOARD_PINS_A: u32 = 0;
+    pub const BOARD_KEYBOARD_PINS_B: u32 = 0;
+    pub const BOARD_KEYBOARD_PINS_C: u32 = 0;
+    pub const BOARD_KEYBOARD_PINS_D: u32 = 0;
+    pub const BOARD_KEYBOARD_PINS_E: u32 = 0;
+    pub const BOARD_KEYBOARD_PINS_F: u32 = 0;
+    pub const BOARD_KEYBOARD_PINS_G: u32 = 0;
+    pub const BOARD_KEYBOARD_PINS_H: u32 = 0;
+    pub const BOARD_KEYBOARD_TRACE_BASE: u32 = 0;
+    pub const BOARD_KEYBOARD_TRACE_IRQ: u32 = 0;
+    pub const BOARD_KEYBOARD_TRACE_RCC_ENR: u32 = 0;
+    pub const BOARD_KEYBOARD_TRACE_RCC_BIT: u32 = 0;
 }
 
 /// `a == b` in const context (to select code by string Kconfig symbols,

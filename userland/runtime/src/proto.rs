@@ -206,6 +206,241 @@ pub fn led_after(op: u32, on: bool) -> bool {
     }
 }
 
+// The gpio task as "sys" (STM32L4; Hubris's stm32xx-sys): other drivers'
+// requests, checked against the board's allow-list (board.toml [keyboard]
+// pins, the trace UART's and USB's clocks) and per connection (a pin
+// belongs to the connection that configured it first, until it closes).
+// docs/protocols.md, "gpio (sys)".
+/// data: u32 RCC enable register offset, u32 bit. Reply arg 0, or -E_PERM
+/// for a clock not on the allow-list.
+pub const SYS_CLOCK_ENABLE: u16 = 0x0610;
+/// data: SysPinConfig (6 bytes). Reply arg 0; -E_PERM for a pin not on the
+/// allow-list, -E_BUSY if another live connection holds it, -E_INVAL.
+pub const SYS_PIN_CONFIG: u16 = 0x0611;
+/// No data. Reply data: u16 input levels (IDR) of ports A..H, each masked
+/// to the pins this connection holds; arg 0.
+pub const SYS_PINS_READ: u16 = 0x0612;
+/// data: u8 port, u8 0, u16 mask, u16 levels: drive the masked output
+/// pins this connection holds. Reply arg 0, or -E_PERM.
+pub const SYS_PINS_WRITE: u16 = 0x0613;
+/// data: u16 pin mask per port A..H (16 bytes; all 0 = unsubscribe): edge
+/// notifications (SYS_NOTIFY_EDGE, both edges) for those pins, which this
+/// connection must hold as inputs. One pin per EXTI line (pin number):
+/// -E_BUSY if another subscriber or the button has that line; -E_NOMEM
+/// when SYS_SUBSCRIBERS_MAX connections subscribe. Reply arg 0.
+pub const SYS_EDGE_SUBSCRIBE: u16 = 0x0614;
+/// data: u32 1/0: set/clear PWR_CR2.USV (VDDUSB valid), for the USB
+/// driver. Reply arg 0, -E_NOSYS in an image without USB (CONFIG_TWIN).
+pub const SYS_USB_POWER: u16 = 0x0615;
+/// The notification bit a subscriber gets on its channel to sys.
+pub const SYS_NOTIFY_EDGE: u64 = 1 << 12;
+pub const SYS_SUBSCRIBERS_MAX: usize = 2;
+/// Ports A..H.
+pub const SYS_PORTS: usize = 8;
+
+pub const PIN_MODE_INPUT: u8 = 0;
+pub const PIN_MODE_OUTPUT: u8 = 1;
+pub const PIN_MODE_AF: u8 = 2;
+pub const PIN_PULL_NONE: u8 = 0;
+pub const PIN_PULL_UP: u8 = 1;
+pub const PIN_PULL_DOWN: u8 = 2;
+
+/// A SYS_PIN_CONFIG request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SysPinConfig {
+    pub port: u8,
+    pub pin: u8,
+    pub mode: u8,
+    pub pull: u8,
+    /// Alternate function (PIN_MODE_AF), 0..15.
+    pub af: u8,
+    /// The level an output starts at.
+    pub level: u8,
+}
+
+pub fn sys_pin_config_request(c: &SysPinConfig) -> Msg {
+    let mut m = Msg::new(SYS_PIN_CONFIG);
+    let _ = m.push_bytes(&[c.port, c.pin, c.mode, c.pull, c.af, c.level]);
+    m
+}
+
+/// A well-formed SYS_PIN_CONFIG (exactly 6 bytes, fields in range).
+pub fn parse_sys_pin_config(m: &Msg) -> Option<SysPinConfig> {
+    let b = m.payload();
+    if m.label != SYS_PIN_CONFIG || b.len() != 6 {
+        return None;
+    }
+    let c = SysPinConfig { port: b[0], pin: b[1], mode: b[2], pull: b[3], af: b[4], level: b[5] };
+    let ok = (c.port as usize) < SYS_PORTS && c.pin < 16 && c.mode <= PIN_MODE_AF
+        && c.pull <= PIN_PULL_DOWN && c.af < 16 && c.level <= 1;
+    ok.then_some(c)
+}
+
+pub fn sys_clock_request(enr: u32, bit: u32) -> Msg {
+    let mut m = Msg::new(SYS_CLOCK_ENABLE);
+    let _ = m.push_u32(enr);
+    let _ = m.push_u32(bit);
+    m
+}
+
+pub fn parse_sys_clock(m: &Msg) -> Option<(u32, u32)> {
+    (m.len == 8).then_some((m.get_u32(0)?, m.get_u32(4)?))
+}
+
+/// SYS_EDGE_SUBSCRIBE / SYS_PINS_READ's reply: a u16 per port.
+pub fn port_masks_msg(label: u16, masks: &[u16; SYS_PORTS]) -> Msg {
+    let mut m = Msg::new(label);
+    for v in masks {
+        let _ = m.push_u16(*v);
+    }
+    m
+}
+
+pub fn parse_port_masks(m: &Msg) -> Option<[u16; SYS_PORTS]> {
+    if m.len as usize != 2 * SYS_PORTS {
+        return None;
+    }
+    let b = m.payload();
+    let mut out = [0u16; SYS_PORTS];
+    for (i, v) in out.iter_mut().enumerate() {
+        *v = u16::from_le_bytes([b[2 * i], b[2 * i + 1]]);
+    }
+    Some(out)
+}
+
+pub fn sys_pins_write_request(port: u8, mask: u16, levels: u16) -> Msg {
+    let mut m = Msg::new(SYS_PINS_WRITE);
+    let _ = m.push_bytes(&[port, 0]);
+    let _ = m.push_u16(mask);
+    let _ = m.push_u16(levels);
+    m
+}
+
+/// (port, mask, levels) of a SYS_PINS_WRITE.
+pub fn parse_sys_pins_write(m: &Msg) -> Option<(u8, u16, u16)> {
+    let b = m.payload();
+    if b.len() != 6 || b[0] as usize >= SYS_PORTS {
+        return None;
+    }
+    Some((b[0], u16::from_le_bytes([b[2], b[3]]), u16::from_le_bytes([b[4], b[5]])))
+}
+
+// The keyboard pipeline (docs/protocols.md, "keyboard pipeline"): keyscan
+// -> keymap -> hid, each an IPC_CALL answered at once (arg 0 or -error).
+/// keyscan -> keymap: one debounced change. data: u16 index, u8 pressed
+/// (0/1), u8 0, u32 time (ms, wrapping), u64 stamp (SYS_CLOCK when the
+/// scan that saw it began). 16 bytes.
+pub const KEY_EVENT: u16 = 0x0801;
+/// keyscan -> keymap: every key held now (after keyscan started, or
+/// after it reconnected to keymap). data: u32 time, u32 key count n, u64
+/// stamp, then ceil(n / 8) bytes: bit k % 8 of byte k / 8 = key k held.
+pub const KEY_SNAPSHOT: u16 = 0x0802;
+/// keymap -> hid: the HID state. data: u64 stamp of the key event that
+/// caused it (0: none), u8 mods, 32 bytes usage bitmap. 41 bytes.
+pub const HID_STATE: u16 = 0x0803;
+/// Keys a KEY_SNAPSHOT can name (its bitmap fills the message).
+pub const KEYS_MAX: usize = 256;
+pub const HID_STATE_LEN: usize = 41;
+
+/// A key event as it travels (keyboard::KeyEvent plus the stamp).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeyMsg {
+    pub index: u16,
+    pub pressed: bool,
+    pub time: u32,
+    pub stamp: u64,
+}
+
+pub fn key_event_msg(e: &KeyMsg) -> Msg {
+    let mut m = Msg::new(0);
+    key_event_into(&mut m, e);
+    m
+}
+
+/// Empty `m` and make it `label` (a header reset in place: no second
+/// message on a small stack).
+fn reset(m: &mut Msg, label: u16) {
+    m.label = label;
+    m.len = 0;
+    m.flags = 0;
+    m.arg = 0;
+}
+
+/// key_event_msg, built in `m`.
+pub fn key_event_into(m: &mut Msg, e: &KeyMsg) {
+    reset(m, KEY_EVENT);
+    let _ = m.push_u16(e.index);
+    let _ = m.push_bytes(&[e.pressed as u8, 0]);
+    let _ = m.push_u32(e.time);
+    let _ = m.push_u64(e.stamp);
+}
+
+pub fn parse_key_event(m: &Msg) -> Option<KeyMsg> {
+    let b = m.payload();
+    if m.label != KEY_EVENT || b.len() != 16 || b[2] > 1 {
+        return None;
+    }
+    Some(KeyMsg { index: u16::from_le_bytes([b[0], b[1]]), pressed: b[2] == 1,
+                  time: m.get_u32(4)?, stamp: m.get_u64(8)? })
+}
+
+/// A KEY_SNAPSHOT of `held` (key k held = held(k)) for `count` keys.
+pub fn key_snapshot_msg(time: u32, stamp: u64, count: usize, held: impl Fn(usize) -> bool) -> Msg {
+    let mut m = Msg::new(0);
+    key_snapshot_into(&mut m, time, stamp, count, held);
+    m
+}
+
+/// key_snapshot_msg, built in `m`.
+pub fn key_snapshot_into(m: &mut Msg, time: u32, stamp: u64, count: usize, held: impl Fn(usize) -> bool) {
+    let count = count.min(KEYS_MAX);
+    reset(m, KEY_SNAPSHOT);
+    let _ = m.push_u32(time);
+    let _ = m.push_u32(count as u32);
+    let _ = m.push_u64(stamp);
+    for byte in 0..count.div_ceil(8) {
+        let mut v = 0u8;
+        for bit in 0..8 {
+            let k = byte * 8 + bit;
+            if k < count && held(k) {
+                v |= 1 << bit;
+            }
+        }
+        let _ = m.push_bytes(&[v]);
+    }
+}
+
+/// (time, count, stamp, bitmap) of a well-formed KEY_SNAPSHOT.
+pub fn parse_key_snapshot(m: &Msg) -> Option<(u32, usize, u64, &[u8])> {
+    if m.label != KEY_SNAPSHOT {
+        return None;
+    }
+    let count = m.get_u32(4)? as usize;
+    if count > KEYS_MAX || m.len as usize != 16 + count.div_ceil(8) {
+        return None;
+    }
+    Some((m.get_u32(0)?, count, m.get_u64(8)?, &m.payload()[16..]))
+}
+
+pub fn hid_state_msg(stamp: u64, mods: u8, keys: &[u8; 32]) -> Msg {
+    let mut m = Msg::new(HID_STATE);
+    let _ = m.push_u64(stamp);
+    let _ = m.push_bytes(&[mods]);
+    let _ = m.push_bytes(keys);
+    m
+}
+
+/// (stamp, mods, keys) of a well-formed HID_STATE.
+pub fn parse_hid_state(m: &Msg) -> Option<(u64, u8, [u8; 32])> {
+    if m.label != HID_STATE || m.len as usize != HID_STATE_LEN {
+        return None;
+    }
+    let b = m.payload();
+    let mut keys = [0u8; 32];
+    keys.copy_from_slice(&b[9..41]);
+    Some((m.get_u64(0)?, b[8], keys))
+}
+
 /// First u64 of the page PEER_PAGE returns: "NAGI".
 pub const PEER_PAGE_MAGIC: u64 = 0x4e41_4749;
 
@@ -374,6 +609,57 @@ mod tests {
         assert!(!led_after(GPIO_LED_OFF, true));
         assert!(led_after(GPIO_LED_TOGGLE, false));
         assert!(!led_after(GPIO_LED_TOGGLE, true));
+    }
+
+    #[test]
+    fn sys_messages_round_trip_and_refuse_other_shapes() {
+        let c = SysPinConfig { port: 2, pin: 5, mode: PIN_MODE_INPUT, pull: PIN_PULL_UP, af: 0, level: 0 };
+        assert_eq!(parse_sys_pin_config(&sys_pin_config_request(&c)), Some(c));
+        for bad in [SysPinConfig { port: 8, ..c }, SysPinConfig { pin: 16, ..c },
+                    SysPinConfig { mode: 3, ..c }, SysPinConfig { pull: 3, ..c },
+                    SysPinConfig { af: 16, ..c }, SysPinConfig { level: 2, ..c }] {
+            assert_eq!(parse_sys_pin_config(&sys_pin_config_request(&bad)), None);
+        }
+        let mut long = sys_pin_config_request(&c);
+        long.push_bytes(&[0]).unwrap();
+        assert_eq!(parse_sys_pin_config(&long), None);
+        assert_eq!(parse_sys_clock(&sys_clock_request(0x58, 17)), Some((0x58, 17)));
+        assert_eq!(parse_sys_clock(&Msg::new(SYS_CLOCK_ENABLE)), None);
+        let masks = [1, 2, 0x8000, 0, 0, 0, 0, 0xffff];
+        assert_eq!(parse_port_masks(&port_masks_msg(SYS_EDGE_SUBSCRIBE, &masks)), Some(masks));
+        assert_eq!(parse_port_masks(&Msg::new(SYS_EDGE_SUBSCRIBE)), None);
+        assert_eq!(parse_sys_pins_write(&sys_pins_write_request(3, 0x10, 0x10)), Some((3, 0x10, 0x10)));
+        assert_eq!(parse_sys_pins_write(&sys_pins_write_request(9, 0x10, 0x10)), None);
+    }
+
+    #[test]
+    fn keyboard_messages_round_trip_and_refuse_other_shapes() {
+        let e = KeyMsg { index: 11, pressed: true, time: 0xffff_fff0, stamp: 0x1234_5678_9abc };
+        let m = key_event_msg(&e);
+        assert_eq!((m.len, parse_key_event(&m)), (16, Some(e)));
+        let mut bad = m;
+        bad.data[2] = 2;
+        assert_eq!(parse_key_event(&bad), None);
+        bad = m;
+        bad.len = 15;
+        assert_eq!(parse_key_event(&bad), None);
+        let held = [0usize, 3, 9];
+        let s = key_snapshot_msg(7, 99, 12, |k| held.contains(&k));
+        let (time, count, stamp, bits) = parse_key_snapshot(&s).unwrap();
+        assert_eq!((time, count, stamp, bits), (7, 12, 99, &[0b1001u8, 0b10][..]));
+        let mut short = s;
+        short.len -= 1;
+        assert_eq!(parse_key_snapshot(&short), None);
+        let big = key_snapshot_msg(0, 0, 1000, |_| true);
+        assert_eq!(parse_key_snapshot(&big).map(|s| s.1), Some(KEYS_MAX), "clamped to KEYS_MAX");
+        let mut keys = [0u8; 32];
+        keys[0] = 0x10;
+        let h = hid_state_msg(5, 0x02, &keys);
+        assert_eq!(h.len as usize, HID_STATE_LEN);
+        assert_eq!(parse_hid_state(&h), Some((5, 0x02, keys)));
+        let mut h2 = h;
+        h2.len = 40;
+        assert_eq!(parse_hid_state(&h2), None);
     }
 
     #[test]

@@ -1,43 +1,53 @@
-//! stm32l4.rs - the STM32L4 registers the gpio server drives (RM0351):
-//! RCC clock enables, the LED pin (push-pull output), the button pin
-//! (input), SYSCFG routing of the button's EXTI line to its port, and that
-//! EXTI line on both edges, and a workaround for QEMU's EXTI model
-//! (sync_twin_exti_level). The pins and the IRQ are the board's: its
-//! board.toml [gpio] "led" and "button" (on the B-L475E-IOT01A PA5, LD1,
-//! and PC13, B1, on EXTI15_10, IRQ 40), generated into runtime::config as
-//! BOARD_GPIO_*. Three KS_MMIO regions: the GPIO ports up to the highest
-//! one used (0x4800_0000, 0x400 each), SYSCFG + EXTI (0x4001_0000, 2 KiB),
-//! RCC (0x4002_1000, 1 KiB).
+//! stm32l4.rs - the STM32L4 registers the gpio (sys) task owns (RM0351):
+//! RCC clock enables, every GPIO port up to the highest one the board
+//! uses, SYSCFG routing of EXTI lines to ports, EXTI edge detection, and
+//! (in an image with USB) PWR_CR2.USV. The button and LED are the
+//! board's [gpio] "button" and "led" (PA5, LD1, and PC13, B1, on EXTI15_10,
+//! IRQ 40 on the Discovery kit), generated into runtime::config as
+//! BOARD_GPIO_*; the pins clients may use are board.toml [keyboard]'s
+//! (BOARD_KEYBOARD_PINS_<port>), plus USB's PA11/PA12 in an image with USB.
+//! Three KS_MMIO regions: the GPIO ports (0x4800_0000, 0x400 each),
+//! SYSCFG + EXTI (0x4001_0000, 2 KiB; with USB the 128 KiB from
+//! 0x4000_0000, which also holds PWR at 0x4000_7000: a task has three
+//! device regions), RCC (0x4002_1000, 1 KiB).
 
-use runtime::config::{
-    BOARD_GPIO_BUTTON_IRQ, BOARD_GPIO_BUTTON_PIN, BOARD_GPIO_BUTTON_PORT, BOARD_GPIO_LED_PIN,
-    BOARD_GPIO_LED_PORT,
-};
+use runtime::config::*;
 use runtime::mmio::Mmio;
+use runtime::proto::{SysPinConfig, PIN_MODE_AF, PIN_MODE_OUTPUT, SYS_PORTS};
 use runtime::{Error, Result};
 
 const GPIO_BASE: u32 = 0x4800_0000; // GPIOA; port n at +0x400 * n
 const GPIO_PORT_LEN: u32 = 0x400;
 const SYSCFG_BASE: u32 = 0x4001_0000;
-const SYSCFG_EXTI_SPAN: u32 = 0x800; // SYSCFG at +0, EXTI at +0x400
-const EXTI_OFF: u32 = 0x400;
+const EXTI_OFF: u32 = 0x400; // EXTI at SYSCFG + 0x400
+const PWR_BASE: u32 = 0x4000_7000;
 const RCC_BASE: u32 = 0x4002_1000;
 const RCC_LEN: u32 = 0x400;
 
 // RCC
 const RCC_AHB2ENR: u32 = 0x4c; // bit n: GPIO port n's clock (GPIOAEN = bit 0)
+const RCC_AHB2ENR_OTGFSEN: u32 = 12;
+const RCC_APB1ENR1: u32 = 0x58;
+const RCC_APB1ENR1_PWREN: u32 = 1 << 28;
 const RCC_APB2ENR: u32 = 0x60;
 const RCC_APB2ENR_SYSCFGEN: u32 = 1 << 0;
+
+// PWR
+const PWR_CR2: u32 = 0x04;
+const PWR_CR2_USV: u32 = 1 << 10;
 
 // GPIO port
 const MODER: u32 = 0x00;
 const OTYPER: u32 = 0x04;
+const OSPEEDR: u32 = 0x08;
 const PUPDR: u32 = 0x0c;
 const IDR: u32 = 0x10;
 const ODR: u32 = 0x14;
 const BSRR: u32 = 0x18;
+const AFRL: u32 = 0x20;
 const MODE_INPUT: u32 = 0b00;
 const MODE_OUTPUT: u32 = 0b01;
+const MODE_AF: u32 = 0b10;
 const PULL_UP: u32 = 0b01;
 const PULL_DOWN: u32 = 0b10;
 
@@ -62,8 +72,43 @@ pub const BUTTON_IRQ: u32 = BOARD_GPIO_BUTTON_IRQ;
 /// while the twin's EXTI level is synchronised (sync_twin_exti_level): B,
 /// or C when the button itself is on B; never A (PA13/PA14 are SWD).
 const TWIN_PORT: u32 = if BUTTON_PORT == 1 { 2 } else { 1 };
+
+/// The image drives USB (keyboard on the real wiring): sys then lets a
+/// client enable OTG FS's clock, configure PA11/PA12 and set PWR_CR2.USV.
+pub const USB: bool = CONFIG_KEYBOARD && !CONFIG_TWIN;
+const USB_PINS_A: u16 = (1 << 11) | (1 << 12);
+
+/// The pins clients may configure, read, drive and watch, per port A..H.
+pub const CLIENT_PINS: [u16; SYS_PORTS] = [
+    BOARD_KEYBOARD_PINS_A as u16 | if USB { USB_PINS_A } else { 0 },
+    BOARD_KEYBOARD_PINS_B as u16,
+    BOARD_KEYBOARD_PINS_C as u16,
+    BOARD_KEYBOARD_PINS_D as u16,
+    BOARD_KEYBOARD_PINS_E as u16,
+    BOARD_KEYBOARD_PINS_F as u16,
+    BOARD_KEYBOARD_PINS_G as u16,
+    BOARD_KEYBOARD_PINS_H as u16,
+];
+
+/// The highest port index the board uses (button, LED, twin port, client pins).
+const fn max_port() -> u32 {
+    let mut m = max(max(LED_PORT, BUTTON_PORT), TWIN_PORT);
+    let mut p = 0;
+    while p < SYS_PORTS {
+        if CLIENT_PINS[p] != 0 && p as u32 > m {
+            m = p as u32;
+        }
+        p += 1;
+    }
+    m
+}
+
 /// The GPIO ports mapped: A up to the highest one used.
-const GPIO_SPAN: u32 = GPIO_PORT_LEN * (1 + max(max(LED_PORT, BUTTON_PORT), TWIN_PORT));
+pub const PORTS: u32 = 1 + max_port();
+const GPIO_SPAN: u32 = GPIO_PORT_LEN * PORTS;
+/// The block with SYSCFG and EXTI (and PWR, with USB).
+const LOW_BASE: u32 = if USB { PWR_BASE & !0xffff } else { SYSCFG_BASE };
+const LOW_LEN: u32 = SYSCFG_BASE + 2 * EXTI_OFF - LOW_BASE;
 
 const fn max(a: u32, b: u32) -> u32 {
     if a > b {
@@ -98,45 +143,75 @@ pub const fn bsrr(pin: u32, on: bool) -> u32 {
     }
 }
 
+/// BSRR value that drives the `mask` pins to `levels`.
+pub const fn bsrr_mask(mask: u16, levels: u16) -> u32 {
+    (levels & mask) as u32 | (((!levels & mask) as u32) << 16)
+}
+
+/// The NVIC line EXTI line `line` raises on the STM32L4 (RM0351 vector
+/// table: EXTI0..4 = 6..10, EXTI9_5 = 23, EXTI15_10 = 40).
+pub const fn exti_irq(line: u32) -> u32 {
+    match line {
+        0..=4 => 6 + line,
+        5..=9 => 23,
+        _ => 40,
+    }
+}
+
+/// Whether a client may enable clock (RCC register offset `enr`, `bit`):
+/// the board's trace UART, and OTG FS in an image with USB.
+pub const fn clock_allowed(enr: u32, bit: u32) -> bool {
+    (CONFIG_HAS_KEYBOARD && enr == BOARD_KEYBOARD_TRACE_RCC_ENR && bit == BOARD_KEYBOARD_TRACE_RCC_BIT)
+        || (USB && enr == RCC_AHB2ENR && bit == RCC_AHB2ENR_OTGFSEN)
+}
+
 pub struct Board {
-    led_port: Mmio,
-    button_port: Mmio,
-    twin_port: Mmio,
+    gpio: Mmio,
     syscfg: Mmio,
     exti: Mmio,
+    rcc: Mmio,
+    pwr: Option<Mmio>,
 }
 
 impl Board {
     /// Map the registers, enable the clocks, set the pins up (LED off).
     pub fn new() -> Result<Board> {
         let gpio = Mmio::map(GPIO_BASE, GPIO_SPAN)?;
-        let sys = Mmio::map(SYSCFG_BASE, SYSCFG_EXTI_SPAN)?;
+        let low = Mmio::map(LOW_BASE, LOW_LEN)?;
         let rcc = Mmio::map(RCC_BASE, RCC_LEN)?;
-        let port = |n: u32| gpio.sub(n * GPIO_PORT_LEN, GPIO_PORT_LEN).ok_or(Error::Inval);
+        let sub = |off: u32, len: u32| low.sub(off, len).ok_or(Error::Inval);
         let b = Board {
-            led_port: port(LED_PORT)?,
-            button_port: port(BUTTON_PORT)?,
-            twin_port: port(TWIN_PORT)?,
-            syscfg: sys.sub(0, EXTI_OFF).ok_or(Error::Inval)?,
-            exti: sys.sub(EXTI_OFF, EXTI_OFF).ok_or(Error::Inval)?,
+            gpio,
+            syscfg: sub(SYSCFG_BASE - LOW_BASE, EXTI_OFF)?,
+            exti: sub(SYSCFG_BASE - LOW_BASE + EXTI_OFF, EXTI_OFF)?,
+            rcc,
+            pwr: if USB { Some(sub(PWR_BASE - LOW_BASE, 0x400)?) } else { None },
         };
-        rcc.modify(RCC_AHB2ENR, 0, (1 << LED_PORT) | (1 << BUTTON_PORT) | (1 << TWIN_PORT));
-        rcc.modify(RCC_APB2ENR, 0, RCC_APB2ENR_SYSCFGEN);
+        // Every mapped port's clock: button, LED, twin port and client pins.
+        b.rcc.modify(RCC_AHB2ENR, 0, (1 << PORTS) - 1);
+        b.rcc.modify(RCC_APB2ENR, 0, RCC_APB2ENR_SYSCFGEN);
         // A read back: the clock is on before the first access (RM0351
         // asks for a delay after enabling a peripheral clock).
-        let _ = rcc.read(RCC_AHB2ENR);
-        let _ = rcc.read(RCC_APB2ENR);
+        let _ = b.rcc.read(RCC_AHB2ENR);
+        let _ = b.rcc.read(RCC_APB2ENR);
 
-        b.led_port.write(BSRR, bsrr(LED_PIN, false));
-        b.led_port.modify(OTYPER, 1 << LED_PIN, 0);
+        let led = b.port(LED_PORT);
+        led.write(BSRR, bsrr(LED_PIN, false));
+        led.modify(OTYPER, 1 << LED_PIN, 0);
         let (clr, set) = field2(LED_PIN, MODE_OUTPUT);
-        b.led_port.modify(MODER, clr, set);
+        led.modify(MODER, clr, set);
 
+        let button = b.port(BUTTON_PORT);
         let (clr, set) = field2(BUTTON_PIN, MODE_INPUT);
-        b.button_port.modify(MODER, clr, set);
+        button.modify(MODER, clr, set);
         let (clr, _) = field2(BUTTON_PIN, 0);
-        b.button_port.modify(PUPDR, clr, 0); // no pull: the board has its own
+        button.modify(PUPDR, clr, 0); // no pull: the board has its own
         Ok(b)
+    }
+
+    /// Port `n`'s registers (n < PORTS).
+    fn port(&self, n: u32) -> Mmio {
+        self.gpio.sub(n * GPIO_PORT_LEN, GPIO_PORT_LEN).expect("port inside the mapped ports")
     }
 
     /// Route the button's EXTI line to its pin, trigger on both edges,
@@ -145,12 +220,45 @@ impl Board {
         let twin_pupdr = self.sync_twin_exti_level();
         let (clr, set) = exticr_field(BUTTON_PIN, BUTTON_PORT);
         self.syscfg.modify(exticr(BUTTON_PIN), clr, set);
-        self.twin_port.write(PUPDR, twin_pupdr);
-        let bit = 1 << BUTTON_PIN;
+        self.port(TWIN_PORT).write(PUPDR, twin_pupdr);
+        self.enable_line(BUTTON_PIN);
+    }
+
+    /// Trigger EXTI line `line` on both edges, clear it, unmask it.
+    fn enable_line(&self, line: u32) {
+        let bit = 1 << line;
         self.exti.modify(EXTI_RTSR1, 0, bit);
         self.exti.modify(EXTI_FTSR1, 0, bit);
         self.exti.write(EXTI_PR1, bit);
         self.exti.modify(EXTI_IMR1, 0, bit);
+    }
+
+    /// Mask EXTI line `line` and stop its triggers.
+    pub fn disable_line(&self, line: u32) {
+        let bit = 1 << line;
+        self.exti.modify(EXTI_IMR1, bit, 0);
+        self.exti.modify(EXTI_RTSR1, bit, 0);
+        self.exti.modify(EXTI_FTSR1, bit, 0);
+        self.exti.write(EXTI_PR1, bit);
+    }
+
+    /// Route EXTI line `pin` to port `port` and enable it (both edges).
+    /// The twin's EXTI model detects edges against the level it last saw
+    /// on the line, which came from the port routed before (see
+    /// sync_twin_exti_level): after routing, the pin's pull is flipped
+    /// and restored so that the model sees the pin's own level (an
+    /// undriven pin follows its pull). On real hardware no trigger of
+    /// the line is on yet, so this changes nothing.
+    pub fn watch_pin(&self, port: u32, pin: u32) {
+        let (clr, set) = exticr_field(pin, port);
+        self.syscfg.modify(exticr(pin), clr, set);
+        let p = self.port(port);
+        let pupdr = p.read(PUPDR);
+        let high = p.read(IDR) & (1 << pin) != 0;
+        let (clr, flip) = field2(pin, if high { PULL_DOWN } else { PULL_UP });
+        p.modify(PUPDR, clr, flip);
+        p.write(PUPDR, pupdr);
+        self.enable_line(pin);
     }
 
     /// QEMU's EXTI model (hw/misc/stm32l4x5_exti.c, QEMU 10) detects edges
@@ -168,39 +276,95 @@ impl Board {
     fn sync_twin_exti_level(&self) -> u32 {
         let (clr, set) = exticr_field(BUTTON_PIN, TWIN_PORT);
         self.syscfg.modify(exticr(BUTTON_PIN), clr, set);
-        let pupdr = self.twin_port.read(PUPDR);
+        let twin = self.port(TWIN_PORT);
+        let pupdr = twin.read(PUPDR);
         let (clr, up) = field2(BUTTON_PIN, PULL_UP);
-        self.twin_port.modify(PUPDR, clr, up);
+        twin.modify(PUPDR, clr, up);
         if !self.button() {
             let (clr, down) = field2(BUTTON_PIN, PULL_DOWN);
-            self.twin_port.modify(PUPDR, clr, down);
+            twin.modify(PUPDR, clr, down);
         }
         pupdr
     }
 
-    /// Was an edge latched on the button's EXTI line? Clears it (PR1 is
+    /// The EXTI lines of `mask` with an edge latched; clears them (PR1 is
     /// write-1-to-clear).
-    pub fn take_edge(&self) -> bool {
-        let bit = 1 << BUTTON_PIN;
-        let pending = self.exti.read(EXTI_PR1) & bit != 0;
-        if pending {
-            self.exti.write(EXTI_PR1, bit);
+    pub fn take_pending(&self, mask: u32) -> u32 {
+        let pending = self.exti.read(EXTI_PR1) & mask;
+        if pending != 0 {
+            self.exti.write(EXTI_PR1, pending);
         }
         pending
     }
 
     /// The button pin's input level.
     pub fn button(&self) -> bool {
-        self.button_port.read(IDR) & (1 << BUTTON_PIN) != 0
+        self.port(BUTTON_PORT).read(IDR) & (1 << BUTTON_PIN) != 0
     }
 
     /// Whether the LED pin is driven high.
     pub fn led(&self) -> bool {
-        self.led_port.read(ODR) & (1 << LED_PIN) != 0
+        self.port(LED_PORT).read(ODR) & (1 << LED_PIN) != 0
     }
 
     pub fn set_led(&self, on: bool) {
-        self.led_port.write(BSRR, bsrr(LED_PIN, on));
+        self.port(LED_PORT).write(BSRR, bsrr(LED_PIN, on));
+    }
+
+    /// Set the RCC enable bit (allow-listed by the caller).
+    pub fn enable_clock(&self, enr: u32, bit: u32) {
+        self.rcc.modify(enr, 0, 1 << bit);
+        let _ = self.rcc.read(enr);
+    }
+
+    /// Configure a pin (mode, pull, alternate function; an output's level
+    /// is set before it drives).
+    pub fn configure_pin(&self, c: &SysPinConfig) {
+        let (port, pin) = (c.port as u32, c.pin as u32);
+        let p = self.port(port);
+        let (clr, set) = field2(pin, c.pull as u32);
+        p.modify(PUPDR, clr, set);
+        let mode = match c.mode {
+            PIN_MODE_OUTPUT => {
+                p.write(BSRR, bsrr(pin, c.level != 0));
+                p.modify(OTYPER, 1 << pin, 0);
+                MODE_OUTPUT
+            }
+            PIN_MODE_AF => {
+                let afr = AFRL + 4 * (pin / 8);
+                let shift = 4 * (pin % 8);
+                p.modify(afr, 0xf << shift, (c.af as u32 & 0xf) << shift);
+                let (clr, fast) = field2(pin, 0b11); // very high speed (USB)
+                p.modify(OSPEEDR, clr, fast);
+                MODE_AF
+            }
+            _ => MODE_INPUT,
+        };
+        let (clr, set) = field2(pin, mode);
+        p.modify(MODER, clr, set);
+    }
+
+    /// Port `port`'s input levels (0 for a port not mapped).
+    pub fn read_port(&self, port: u32) -> u16 {
+        if port < PORTS {
+            self.port(port).read(IDR) as u16
+        } else {
+            0
+        }
+    }
+
+    pub fn write_pins(&self, port: u32, mask: u16, levels: u16) {
+        self.port(port).write(BSRR, bsrr_mask(mask, levels));
+    }
+
+    /// PWR_CR2.USV: VDDUSB is valid (RM0351: the USB transceiver is
+    /// isolated until it is set). -E_NOSYS without USB in the image.
+    pub fn usb_power(&self, on: bool) -> Result<()> {
+        let pwr = self.pwr.as_ref().ok_or(Error::NoSys)?;
+        self.rcc.modify(RCC_APB1ENR1, 0, RCC_APB1ENR1_PWREN);
+        let _ = self.rcc.read(RCC_APB1ENR1);
+        pwr.set_bits(PWR_CR2, PWR_CR2_USV, on);
+        Ok(())
     }
 }
 
@@ -211,5 +375,9 @@ const _: () = assert!(field2(13, MODE_INPUT).0 == 0b11 << 26 && field2(13, MODE_
 const _: () = assert!(exticr_field(13, 2).0 == 0xf0 && exticr_field(13, 2).1 == 0x20);
 const _: () = assert!(exticr(13) == 0x14 && exticr(0) == 0x08);
 const _: () = assert!(bsrr(5, true) == 0x20 && bsrr(5, false) == 0x20_0000);
+const _: () = assert!(bsrr_mask(0b0110, 0b0100) == 0b0100 | (0b0010 << 16));
+const _: () = assert!(exti_irq(0) == 6 && exti_irq(4) == 10 && exti_irq(7) == 23 && exti_irq(13) == 40);
 const _: () = assert!(LED_PIN < 16 && BUTTON_PIN < 16 && TWIN_PORT != BUTTON_PORT);
-const _: () = assert!(EXTI_OFF + EXTI_OFF <= SYSCFG_EXTI_SPAN);
+const _: () = assert!(PORTS as usize <= SYS_PORTS);
+const _: () = assert!(!USB || (LOW_BASE == 0x4000_0000 && LOW_LEN == 0x1_0800));
+const _: () = assert!(CLIENT_PINS[BUTTON_PORT as usize] & (1 << BUTTON_PIN) == 0);

@@ -35,7 +35,7 @@ pub struct Program {
 /// 400 ms ...; the 4th death within 10 s gives up on the program.
 pub const RESTART: Policy = Policy::Restart { backoff_ms: 100, max_backoff_ms: 2000, max_deaths: 4, window_ms: 10_000 };
 
-pub const PROGRAMS: [Program; 8] = [
+pub const PROGRAMS: [Program; 11] = [
     // The pager: every task's heap depends on it, and tasks keep their
     // pager channel for life, so its death stops the system.
     Program { name: "memory", caps: CAP_MEMORY, prio: PRIO_SERVER, start: Start::Boot, enabled: true, policy: Policy::Critical },
@@ -47,6 +47,13 @@ pub const PROGRAMS: [Program; 8] = [
     // and IRQ 1; it looks up "console" with the right to inject input
     // (RIGHTS below), so it needs a bootstrap channel.
     Program { name: "ps2kbd", caps: CAP_IO | CAP_IRQ, prio: PRIO_SERVER, start: Start::Boot, enabled: config::CONFIG_PS2KBD, policy: RESTART },
+    // The keyboard (CONFIG_KEYBOARD; docs/protocols.md "keyboard pipeline"),
+    // sink first so that each finds the next one registered: hid maps the
+    // trace UART (CAP_IO); keymap and keyscan reach hardware only through
+    // "gpio" (the sys task).
+    Program { name: "hid", caps: CAP_IO, prio: PRIO_SERVER, start: Start::Boot, enabled: config::CONFIG_KEYBOARD, policy: RESTART },
+    Program { name: "keymap", caps: 0, prio: PRIO_SERVER, start: Start::Boot, enabled: config::CONFIG_KEYBOARD, policy: RESTART },
+    Program { name: "keyscan", caps: 0, prio: PRIO_SERVER, start: Start::Boot, enabled: config::CONFIG_KEYBOARD, policy: RESTART },
     Program { name: "shell", caps: CAP_TASK, prio: PRIO_SHELL, start: Start::Boot, enabled: true, policy: RESTART },
     // A test helper (userland/tests/critical) that only sleeps: the HIL
     // test starts it and kills it to see the system stop with the reason.
