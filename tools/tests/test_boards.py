@@ -52,6 +52,11 @@ def test_mcu_boards_are_there():
     assert {"b-l475e-iot01a", "mps2-an386"} <= set(MCU_BOARDS)
 
 
+# The QEMU machine each MCU board's twin runs: its own, or (the keyboard
+# PCB) the machine of the board whose MCU it shares.
+TWIN_MACHINE = {"nagi-kb": "b-l475e-iot01a"}
+
+
 @pytest.mark.parametrize("name", MCU_BOARDS)
 def test_mcu_boards_have_no_ps2_controller(name):
     assert not load_board(name).has("ps2") and not load_board(name).ps2
@@ -61,8 +66,18 @@ def test_mcu_boards_have_no_ps2_controller(name):
 def test_mcu_qemu_twin(name):
     q = load_board(name).qemu
     assert (q.binary, q.machine, q.image, q.boot) == \
-        ("qemu-system-arm", name, "nagi.elf", ("-kernel", "{image}"))
+        ("qemu-system-arm", TWIN_MACHINE.get(name, name), "nagi.elf", ("-kernel", "{image}"))
     assert q.cpu is None and q.memory is None       # fixed by the machine
+
+
+def test_the_keyboard_pcb_is_a_matrix_with_a_twin_pin_per_key():
+    b = load_board("nagi-kb")
+    kb = b.keyboard
+    assert kb.matrix.diode == "col2row" and len(kb.matrix.rows) * len(kb.matrix.cols) == 15
+    assert len(kb.keys) == 15 and all(k.pin is None and k.twin_pin for k in kb.keys)
+    assert len({k.sim_pin for k in kb.keys}) == 15
+    assert b.console["usb_serial"] == f"{kb.usb_vid:04x}:{kb.usb_pid:04x}"
+    assert b.has("keys") and b.has("hid")
 
 
 def test_discovery_kit_flash_methods_and_pins():
