@@ -66,6 +66,32 @@ struct Init {
     paged: bool,
     reported: [Option<u32>; REPORTED_MAX],
     next_report: usize,
+    /// Connections a server has not taken yet (answer_lookup).
+    pending: [Option<Pending>; PENDING_MAX],
+}
+
+const PENDING_MAX: usize = 8;
+const CONNECT_RETRY_MS: u64 = 2;
+const CONNECT_TIMEOUT_MS: u64 = 2000;
+
+/// A lookup's connection on its way to the service.
+#[derive(Clone, Copy)]
+struct Pending {
+    name: Name,
+    server: Channel,
+    client: Channel,
+    to: Channel,
+    rights: u64,
+    deadline: u64,
+}
+
+impl Pending {
+    /// Give up: close both ends and answer the client `e`.
+    fn fail(&self, e: Error) {
+        let _ = self.server.close();
+        let _ = self.client.close();
+        reply(self.to, INIT_LOOKUP, Err(e));
+    }
 }
 
 fn main(_arg: u64) -> i32 {
@@ -85,10 +111,15 @@ fn main(_arg: u64) -> i32 {
         paged: false,
         reported: [None; REPORTED_MAX],
         next_report: 0,
+        pending: [None; PENDING_MAX],
     };
     init.boot();
     loop {
         init.serve_one();
+        if init.pending.iter().any(Option::is_some) {
+            init.retry_pending();
+            init.rearm();
+        }
     }
 }
 
@@ -266,25 +297,72 @@ impl Init {
     /// Link a new pair, give one end to the service, the other to `to`.
     /// The connection carries the rights of the program whose bootstrap
     /// channel `to` is (none for anyone else).
+    ///
+    /// The service's end goes without blocking: a registered server may
+    /// itself be waiting in a call to init (a lookup of its own), and a
+    /// blocking send would then leave init and that server waiting on
+    /// each other for ever. A connection the server does not take at once
+    /// waits in `pending` (bounded) and is retried every CONNECT_RETRY_MS
+    /// until CONNECT_TIMEOUT_MS; the client's reply waits with it.
     fn answer_lookup(&mut self, to: Channel, name: Name) {
         let program = self.children.iter().position(|c| c.conn == Some(to)).map(|i| PROGRAMS[i].name);
         let rights = program.map_or(0, |p| policy::rights(p, name.as_str()));
-        let r = Channel::pair().and_then(|(client, server)| {
-            self.connect(name.as_str(), server, rights)
-                .inspect_err(|_| {
-                    let _ = client.close();
-                })
-                .map(|_| client)
-        });
-        match r {
-            Ok(client) => {
-                let mut m = Msg::new(INIT_LOOKUP);
-                m.set_channel(client.cid());
-                if to.reply(&m).is_err() {
-                    let _ = client.close();
-                }
+        let (client, server) = match Channel::pair() {
+            Ok(pair) => pair,
+            Err(e) => return reply(to, INIT_LOOKUP, Err(e)),
+        };
+        let p = Pending { name, server, client, to, rights, deadline: ks::uptime() + CONNECT_TIMEOUT_MS };
+        if self.deliver(&p) {
+            return;
+        }
+        match self.pending.iter_mut().find(|slot| slot.is_none()) {
+            Some(slot) => {
+                *slot = Some(p);
+                self.rearm();
             }
-            Err(e) => reply(to, INIT_LOOKUP, Err(e)),
+            None => p.fail(Error::Busy),
+        }
+    }
+
+    /// Try to hand a pending connection over; true when it is settled
+    /// (delivered and answered, or failed and answered), false when the
+    /// server has not taken it yet.
+    fn deliver(&mut self, p: &Pending) -> bool {
+        let Some(conn) = self.reg.find(p.name.as_str()) else {
+            p.fail(Error::NoEnt);
+            return true;
+        };
+        let mut m = Msg::new(INIT_CONNECT);
+        m.arg = p.rights;
+        m.set_channel(p.server.cid());
+        match conn.send_noblock(&m) {
+            Ok(()) => {
+                let mut r = Msg::new(INIT_LOOKUP);
+                r.set_channel(p.client.cid());
+                if p.to.reply(&r).is_err() {
+                    let _ = p.client.close();
+                }
+                true
+            }
+            Err(Error::WouldBlock) => false,
+            Err(e) => {
+                p.fail(e);
+                true
+            }
+        }
+    }
+
+    /// Retry the connections servers did not take; fail those too old.
+    fn retry_pending(&mut self) {
+        let now = ks::uptime();
+        for i in 0..PENDING_MAX {
+            let Some(p) = self.pending[i] else { continue };
+            if self.deliver(&p) {
+                self.pending[i] = None;
+            } else if now >= p.deadline {
+                p.fail(Error::Busy);
+                self.pending[i] = None;
+            }
         }
     }
 
@@ -416,7 +494,8 @@ impl Init {
     /// later one already armed is replaced: KS_TIMER keeps one per channel).
     fn rearm(&mut self) {
         let restarts = self.children.iter().filter_map(|c| c.restart_at);
-        let next = restarts.chain(self.reg.next_deadline()).chain(self.boot_deadline).min();
+        let retry = self.pending.iter().any(Option::is_some).then(|| ks::uptime() + CONNECT_RETRY_MS);
+        let next = restarts.chain(self.reg.next_deadline()).chain(self.boot_deadline).chain(retry).min();
         let Some(at) = next else { return };
         if self.wake_at.is_some_and(|w| w <= at) {
             return;

@@ -12,11 +12,9 @@
 //! KS_TIMER after the tapping term (stamp 0). It connects to hid before it
 //! registers, and sends it the whole state after each KEY_SNAPSHOT; when hid goes away (a
 //! HID_STATE fails E_CLOSED; a peer-closed notification makes it check)
-//! it exits, and init restarts it: a registered server must not look a
-//! service up (init delivers INIT_CONNECT with a blocking send, so a
-//! client connecting to keymap while keymap waits in INIT_LOOKUP would
-//! block init and keymap on each other). keyscan then resends its held
-//! keys (KEY_SNAPSHOT), and the new hid hears the whole state.
+//! it looks the restarted hid up by name and sends it the whole state
+//! (init hands connections over without blocking, so a registered server
+//! may look a service up).
 #![no_std]
 #![no_main]
 
@@ -103,7 +101,7 @@ impl Server {
                 if m.is_notification() && m.arg & NOTIFY_PEER_CLOSED != 0 {
                     self.forget_gone_scanner();
                     // hid may have died: resend the state (a live hid drops a repeat;
-                    // a dead one makes keymap exit).
+                    // a dead one: keymap finds the new one).
                     let state = self.keymap.state();
                     self.send_hid(&state, 0);
                 }
@@ -207,17 +205,28 @@ impl Server {
         }
     }
 
-    /// HID_STATE to hid. hid gone (E_CLOSED): exit, so that init starts
-    /// a keymap that finds the new hid before it registers (see the top).
+    /// HID_STATE to hid. hid gone (E_CLOSED): find the restarted hid by
+    /// name (init waits for it to register) and send it the state, which
+    /// a new hid always reports (so the host drops what is no longer held).
     #[inline(never)]
     fn send_hid(&mut self, s: &HidState, stamp: u64) {
         let Some(ch) = self.hid else {
             return;
         };
         let mut m = hid_state_msg(stamp, s.mods, &s.keys);
-        if ch.call(&mut m) == Err(Error::Closed) {
-            println!("keymap: hid went away; exiting to find the new one");
-            ks::exit(1);
+        if ch.call(&mut m) != Err(Error::Closed) {
+            return;
+        }
+        let _ = ch.close();
+        self.hid = None;
+        match service::lookup("hid") {
+            Ok(new) => {
+                let _ = new.transfer(self.listen); // its peer-closed notification comes here
+                self.hid = Some(new);
+                let mut m = hid_state_msg(stamp, s.mods, &s.keys);
+                let _ = new.call(&mut m);
+            }
+            Err(e) => println!("keymap: hid gone and not found again ({}): HID states go nowhere", e),
         }
     }
 }
