@@ -76,14 +76,37 @@ impl HidState {
         }
     }
 
-    /// The non-modifier usages down, ascending.
+    /// The non-modifier usages down, ascending. Byte by byte, skipping
+    /// empty bytes (it is on the key-to-report path: `hid` encodes with it).
     pub fn usages(&self) -> impl Iterator<Item = Usage> + '_ {
-        (1..=255u8).filter(move |&u| !(FIRST_MODIFIER..=FIRST_MODIFIER + 7).contains(&u)
-            && self.keys[u as usize / 8] & (1 << (u % 8)) != 0)
+        self.keys.iter().enumerate().flat_map(|(i, &byte)| {
+            // Usage 0 is "no event"; 0xE0..=0xE7 (byte 28) live in `mods`.
+            let byte = match i {
+                0 => byte & !1,
+                28 => 0,
+                _ => byte,
+            };
+            Bits(byte).map(move |bit| (i * 8) as u8 + bit)
+        })
     }
 
     pub fn key_count(&self) -> usize {
         self.keys.iter().map(|b| b.count_ones() as usize).sum()
+    }
+}
+
+/// The set bits of a byte, lowest first.
+struct Bits(u8);
+
+impl Iterator for Bits {
+    type Item = u8;
+    fn next(&mut self) -> Option<u8> {
+        if self.0 == 0 {
+            return None;
+        }
+        let bit = self.0.trailing_zeros() as u8;
+        self.0 &= self.0 - 1;
+        Some(bit)
     }
 }
 

@@ -48,13 +48,14 @@ pub struct BootReport {
 pub fn encode_boot(state: &HidState) -> [u8; BOOT_LEN] {
     let mut r = [0u8; BOOT_LEN];
     r[0] = state.mods;
-    let keys = || state.usages().filter(|&u| (FIRST_KEY..FIRST_MODIFIER).contains(&u));
-    if keys().count() > 6 {
-        r[2..].fill(ERROR_ROLL_OVER);
-    } else {
-        for (slot, u) in r[2..].iter_mut().zip(keys()) {
-            *slot = u;
+    let mut n = 0;
+    for u in state.usages().filter(|&u| (FIRST_KEY..FIRST_MODIFIER).contains(&u)) {
+        if n == 6 {
+            r[2..].fill(ERROR_ROLL_OVER);
+            return r;
         }
+        r[2 + n] = u;
+        n += 1;
     }
     r
 }
@@ -80,9 +81,10 @@ pub fn decode_boot(bytes: &[u8]) -> Result<BootReport, ReportError> {
 pub fn encode_nkro(state: &HidState) -> [u8; NKRO_LEN] {
     let mut r = [0u8; NKRO_LEN];
     r[0] = state.mods;
-    for u in state.usages().filter(|&u| (FIRST_KEY..FIRST_MODIFIER).contains(&u)) {
-        r[1 + u as usize / 8] |= 1 << (u % 8);
-    }
+    // The bitmap is the state's own, bytes 0..28 (usages 0x00..=0xDF),
+    // without the bits of usages 0x00..=0x03.
+    r[1..].copy_from_slice(&state.keys[..NKRO_LEN - 1]);
+    r[1] &= !0x0f;
     r
 }
 

@@ -66,6 +66,18 @@ impl<const N: usize> PinClaims<N> {
             .fold(0, |m, c| m | 1 << c.pin)
     }
 
+    /// `held` for every port in one pass over the claims (SYS_PINS_READ is
+    /// on the key-to-report path).
+    pub fn held_ports(&self, owner: i32, outputs: bool) -> [u16; SYS_PORTS] {
+        let mut masks = [0u16; SYS_PORTS];
+        for c in self.claims.iter().filter(|c| c.owner == owner && (!outputs || c.output)) {
+            if let Some(m) = masks.get_mut(c.port as usize) {
+                *m |= 1 << c.pin;
+            }
+        }
+        masks
+    }
+
     /// Check a subscription of `owner` to the pins `masks` (per port): only
     /// input pins it holds (-E_PERM); one pin per line, no line of
     /// `reserved` (the button's) or of another subscriber (-E_BUSY); at
@@ -177,6 +189,10 @@ mod tests {
         }
         assert_eq!(p.claim(5, 2, 3, false, &ALLOWED), Err(Error::NoMem), "four pins held");
         assert_eq!((p.held(5, 2, false), p.held(5, 2, true), p.held(6, 2, false)), (0b100111, 0b1, 0));
+        let all = p.held_ports(5, false);
+        assert_eq!(all, [0, 0, 0b100111, 0, 0, 0, 0, 0]);
+        assert_eq!(p.held_ports(5, true), [0, 0, 0b1, 0, 0, 0, 0, 0]);
+        assert_eq!(p.held_ports(6, false), [0; SYS_PORTS]);
         assert_eq!(p.release(5), 0);
         assert_eq!(p.claim(6, 2, 5, false, &ALLOWED), Ok(()), "free again once its holder is gone");
     }

@@ -166,11 +166,10 @@ impl Server {
         if m.len != 0 {
             return reply(from, m.label, Err(Error::Inval));
         }
-        let mut levels = [0u16; SYS_PORTS];
+        let mut levels = self.claims.held_ports(m.from, false);
         for (port, v) in levels.iter_mut().enumerate() {
-            let mine = self.claims.held(m.from, port as u8, false);
-            if mine != 0 {
-                *v = self.board.read_port(port as u32) & mine;
+            if *v != 0 {
+                *v &= self.board.read_port(port as u32);
             }
         }
         let _ = from.reply(&port_masks_msg(SYS_PINS_READ, &levels));

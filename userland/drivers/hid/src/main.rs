@@ -178,8 +178,9 @@ impl<O: Output> Server<O> {
                     return reply(from, m.label, Err(Error::Inval));
                 };
                 self.sender = m.from;
-                reply(from, m.label, Ok(0));
                 let state = HidState { mods, keys };
+                // The report goes out before keymap hears back (the key's
+                // latency ends when the report is handed over).
                 if self.last != Some(state) {
                     self.last = Some(state);
                     if kb::REPORT_BOOT {
@@ -189,6 +190,7 @@ impl<O: Output> Server<O> {
                         self.out.report(Report::Nkro, &encode_nkro(&state), stamp);
                     }
                 }
+                reply(from, m.label, Ok(0));
             }
             label => reply(from, label, Err(Error::NoSys)),
         }

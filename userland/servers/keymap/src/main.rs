@@ -122,8 +122,11 @@ impl Server {
                     match parse_key_event(m) {
                         Some(e) if (e.index as usize) < N => {
                             self.scanner = m.from;
-                            reply(from, m.label, Ok(0));
+                            // The state goes to hid before keyscan hears back:
+                            // the key's path to its report is not held up by
+                            // keyscan's return to sleep.
                             self.event(e.index as usize, e.pressed, e.time, e.stamp);
+                            reply(from, m.label, Ok(0));
                         }
                         _ => reply(from, m.label, Err(Error::Inval)),
                     }
@@ -135,8 +138,8 @@ impl Server {
                             for (k, h) in held.iter_mut().enumerate() {
                                 *h = bits[k / 8] & (1 << (k % 8)) != 0;
                             }
-                            reply(from, m.label, Ok(0));
                             self.snapshot(&held, time, stamp);
+                            reply(from, m.label, Ok(0));
                         }
                         _ => reply(from, m.label, Err(Error::Inval)),
                     }
