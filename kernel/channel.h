@@ -56,7 +56,7 @@ struct ks_op {
     long (*fn)(struct request *r);
 };
 #define KS_FIRST    KS_CREATE_TASK
-#define KS_OP_COUNT (KS_HALT - KS_CREATE_TASK + 1)
+#define KS_OP_COUNT (KS_DMA_ALLOC - KS_CREATE_TASK + 1)
 extern const struct ks_op ks_ops[KS_OP_COUNT];
 const struct ks_op *kserver_op(unsigned label);
 
