@@ -1,0 +1,88 @@
+"""The NIC (boards with a [nic]: the pc's e1000): the driver task found its
+card through the pci enumerator and reports the MAC the twin gave it and
+link up; frames sent from the kit's network namespace raise its receive
+counters while the guest stays up; a killed driver is restarted by init
+(it resets the card; the kernel freed its DMA memory) and answers again;
+hostile clients get E_BUSY (a second claim) and E_PERM (no claim), and
+garbage fragment sequences are refused and counted (`nic test`).
+
+Needs the kit's network (tools/netkit: root and /dev/net/tun; the `net`
+fixture skips with the reason otherwise). MCU boards have no NIC yet
+(capability 'network')."""
+
+import time
+
+import pytest
+
+from tools.shell_output import parse_nic, parse_ps
+
+pytestmark = pytest.mark.needs("network")
+
+GUEST_IP = "10.0.2.15"     # any address: the guest has no IP stack yet
+
+
+def _nic(dut, timeout=10.0):
+    """`nic`, retried while the driver is (re)starting."""
+    deadline = time.monotonic() + timeout
+    while True:
+        lines = dut.run("nic", timeout=15)
+        try:
+            return parse_nic(lines)
+        except ValueError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
+def _send_frames(net, count=3):
+    """Unanswered pings at the guest's MAC: `count` IPv4 frames to it."""
+    net.ns(["ip", "neigh", "replace", GUEST_IP, "lladdr", net.mac, "dev", "nagi0"], timeout=10)
+    net.ns(["ping", "-c", str(count), "-i", "0.2", "-W", "1", GUEST_IP], timeout=30)
+
+
+def test_nic_reports_the_twins_mac_and_link_up(net):
+    n = _nic(net.dut)
+    assert n.mac == net.mac
+    assert n.link == "up" and n.mtu == 1500
+
+
+def test_frames_from_the_namespace_are_counted(net):
+    before = _nic(net.dut)
+    _send_frames(net, 3)
+    time.sleep(0.5)
+    after = _nic(net.dut)
+    assert after.rx_frames >= before.rx_frames + 3, (before, after)
+    assert after.rx_bytes >= before.rx_bytes + 3 * 98, (before, after)   # ICMP echo, 98 bytes
+    assert net.dut.run("echo still-up") == ["still-up"]
+
+
+def test_hostile_clients_are_refused_and_garbage_counted(net):
+    before = _nic(net.dut)
+    out = net.dut.run("nic test", timeout=20)
+    assert "nic test: ok" in out, out
+    assert "nic test: second client E_BUSY" in out
+    assert "nic test: 4 malformed sequences counted" in out
+    after = _nic(net.dut)
+    assert after.malformed == before.malformed + 4
+    assert after.tx_frames == before.tx_frames + 1
+    # The claim ended with the test's channels: a new one may claim again.
+    assert "nic test: ok" in net.dut.run("nic test", timeout=20)
+
+
+def test_killed_driver_is_restarted_and_works_again(net):
+    dut = net.dut
+    drivers = [t for t in parse_ps(dut.run("ps")) if t.name == "e1000"
+               and t.state not in ("killed", "exited")]
+    assert len(drivers) == 1, drivers
+    old = drivers[0]
+    mark = dut.mark()
+    assert dut.run(f"kill {old.tid}") == ["kill: ok"]
+    dut.expect(rf"init: e1000 \(task {old.tid}\) died; restarting it in \d+ ms$", since=mark)
+    dut.expect(r"init: e1000 restarted as task \d+ \(restart \d+\)$", since=mark)
+    dut.expect(r"e1000: 52:54:00:12:34:56 irq \d+ link up", since=mark)
+    n = _nic(dut)
+    assert n.mac == net.mac and n.link == "up"
+    _send_frames(net, 3)
+    time.sleep(0.5)
+    assert _nic(dut).rx_frames >= n.rx_frames + 3
+    assert dut.run("echo still-up") == ["still-up"]
