@@ -10,6 +10,8 @@ Needs the kit's network (tools/netkit: root and /dev/net/tun; the `net`
 fixture skips with the reason otherwise). MCU boards have no NIC yet
 (capability 'network')."""
 
+import re
+import subprocess
 import time
 
 import pytest
@@ -86,3 +88,23 @@ def test_killed_driver_is_restarted_and_works_again(net):
     time.sleep(0.5)
     assert _nic(dut).rx_frames >= n.rx_frames + 3
     assert dut.run("echo still-up") == ["still-up"]
+
+
+def test_a_client_is_notified_and_pulls_a_frame_in_fragments(net):
+    """The IRQ path end to end: the card's interrupt reaches the driver,
+    the driver notifies its client (NIC_NOTIFY_RX), the client pulls the
+    frame with NIC_RECV in fragments of at most 216 bytes: a 1042-byte
+    echo request (1000 bytes of payload) comes in 5."""
+    net.ns(["ip", "neigh", "replace", GUEST_IP, "lladdr", net.mac, "dev", "nagi0"], timeout=10)
+    ping = net.kit.popen(["ping", "-c", "40", "-i", "0.2", "-s", "1000", "-W", "1", GUEST_IP],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        out = net.dut.run("nic recv 5000", timeout=20)
+    finally:
+        ping.kill()
+        ping.wait()
+    frames = [l for l in out if l.startswith("nic: frame")]
+    assert frames, out
+    assert re.match(r"nic: frame 1042 bytes from ([0-9a-f]{2}:){5}[0-9a-f]{2} type 0x0800 "
+                    r"in 5 fragments$", frames[0]), frames
+    assert net.dut.run("echo still-up") == ["still-up"]

@@ -2,6 +2,9 @@
 //! docs/protocols.md "NIC drivers"; boards with a [nic], CONFIG_E1000):
 //!   nic        -> `nic: mac 52:54:00:12:34:56 link up mtu 1500 rx N frames
 //!                 B bytes tx N frames B bytes drops D errors E malformed M`
+//!   nic recv MS -> claim the card, wait up to MS ms for NIC_NOTIFY_RX and
+//!                 pull one frame in fragments: `nic: frame N bytes from
+//!                 <mac> type 0x0800 in F fragments` or `nic: no frame`
 //!   nic test   -> the hostile-client checks: a second claim is E_BUSY, a
 //!                 client without the claim gets E_PERM, garbage fragment
 //!                 sequences are refused and counted, a whole broadcast
@@ -38,12 +41,67 @@ pub fn run(svc: &mut Services, rest: &str) {
                 Err(e) => println!("nic: {}", e),
             }
         }
+        r if r.starts_with("recv") => {
+            let Some(ms) = runtime::args::words(r).nth(1).and_then(runtime::args::parse_u32) else {
+                return println!("nic: usage: nic recv <ms>");
+            };
+            match recv_one(ms) {
+                Ok(()) => {}
+                Err(e) => println!("nic: {}", e),
+            }
+        }
         "test" => match test() {
             Ok(()) => println!("nic test: ok"),
             Err(why) => println!("nic test: FAILED: {}", why),
         },
-        _ => println!("nic: usage: nic [test]"),
+        _ => println!("nic: usage: nic [recv <ms> | test]"),
     }
+}
+
+/// Claim the card on a channel of our own, wait for the driver's
+/// NIC_NOTIFY_RX (or the timeout), then NIC_RECV one frame.
+fn recv_one(ms: u32) -> Result<()> {
+    let ch = service::lookup(NIC_SERVICE)?;
+    let r = (|| {
+        call(ch, Msg::new(NIC_OPEN))?;
+        // Frames that came before the claim were dropped; wait for a new one.
+        runtime::ks::timer(ch, ms)?;
+        let mut m = Msg::new(0);
+        loop {
+            ch.recv(&mut m)?;
+            if m.is_notification() && m.arg & NIC_NOTIFY_RX != 0 {
+                break;
+            }
+            if m.is_notification() && m.arg & runtime::abi::NOTIFY_TIMER != 0 {
+                println!("nic: no frame");
+                return Ok(());
+            }
+        }
+        let _ = runtime::ks::timer(ch, 0);
+        let mut frame = [0u8; FRAME_MAX];
+        let mut asm = Assembler::new();
+        for frags in 1..=FRAME_MAX / FRAG_MAX + 1 {
+            let mut m = Msg::new(NIC_RECV);
+            ch.call(&mut m)?;
+            m.result()?;
+            let (h, data) = FragHeader::decode(m.payload()).ok_or(Error::Inval)?;
+            match asm.feed(&h, data, &mut frame) {
+                Feed::Partial => {}
+                Feed::Complete(n) => {
+                    let s = &frame[6..12];
+                    println!(
+                        "nic: frame {} bytes from {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x} type 0x{:02x}{:02x} in {} fragments",
+                        n, s[0], s[1], s[2], s[3], s[4], s[5], frame[12], frame[13], frags
+                    );
+                    return Ok(());
+                }
+                Feed::Malformed => return Err(Error::Inval),
+            }
+        }
+        Err(Error::Inval)
+    })();
+    let _ = ch.close();
+    r
 }
 
 fn print_info(i: &NicInfo) {
