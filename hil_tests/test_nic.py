@@ -8,7 +8,8 @@ garbage fragment sequences are refused and counted (`nic test`).
 
 Needs the kit's network (tools/netkit: root and /dev/net/tun; the `net`
 fixture skips with the reason otherwise). MCU boards have no NIC yet
-(capability 'network')."""
+(capability 'network'). Without the card (every other boot) the driver
+says so once and answers -E_NOENT."""
 
 import re
 import subprocess
@@ -18,7 +19,7 @@ import pytest
 
 from tools.shell_output import parse_nic, parse_ps
 
-pytestmark = pytest.mark.needs("network")
+network = pytest.mark.needs("network")
 
 GUEST_IP = "10.0.2.15"     # any address: the guest has no IP stack yet
 
@@ -42,12 +43,14 @@ def _send_frames(net, count=3):
     net.ns(["ping", "-c", str(count), "-i", "0.2", "-W", "1", GUEST_IP], timeout=30)
 
 
+@network
 def test_nic_reports_the_twins_mac_and_link_up(net):
     n = _nic(net.dut)
     assert n.mac == net.mac
     assert n.link == "up" and n.mtu == 1500
 
 
+@network
 def test_frames_from_the_namespace_are_counted(net):
     before = _nic(net.dut)
     _send_frames(net, 3)
@@ -58,6 +61,7 @@ def test_frames_from_the_namespace_are_counted(net):
     assert net.dut.run("echo still-up") == ["still-up"]
 
 
+@network
 def test_hostile_clients_are_refused_and_garbage_counted(net):
     before = _nic(net.dut)
     out = net.dut.run("nic test", timeout=20)
@@ -71,6 +75,7 @@ def test_hostile_clients_are_refused_and_garbage_counted(net):
     assert "nic test: ok" in net.dut.run("nic test", timeout=20)
 
 
+@network
 def test_killed_driver_is_restarted_and_works_again(net):
     dut = net.dut
     drivers = [t for t in parse_ps(dut.run("ps")) if t.name == "e1000"
@@ -90,6 +95,7 @@ def test_killed_driver_is_restarted_and_works_again(net):
     assert dut.run("echo still-up") == ["still-up"]
 
 
+@network
 def test_a_client_is_notified_and_pulls_a_frame_in_fragments(net):
     """The IRQ path end to end: the card's interrupt reaches the driver,
     the driver notifies its client (NIC_NOTIFY_RX), the client pulls the
@@ -108,3 +114,11 @@ def test_a_client_is_notified_and_pulls_a_frame_in_fragments(net):
     assert re.match(r"nic: frame 1042 bytes from ([0-9a-f]{2}:){5}[0-9a-f]{2} type 0x0800 "
                     r"in 5 fragments$", frames[0]), frames
     assert net.dut.run("echo still-up") == ["still-up"]
+
+
+def test_without_a_card_the_driver_says_so_and_answers_noent(board, dut):
+    if not board.nic:
+        pytest.skip(f"board '{board.name}' has no NIC ([nic] in board.toml)")
+    dut.expect(r"e1000: no 8086:100e on the PCI bus \(E_NOENT\); network off", since=0)
+    assert dut.run("nic") == ["nic: no card (E_NOENT)"]
+    assert dut.run("nic test")[-1] == "nic test: FAILED: first claim"

@@ -10,6 +10,8 @@
 #include "kernel.h"
 #include "dma.h"
 
+#if ARCH_HAS_PAGING
+
 static uintptr_t pool_base;          /* 0: no pool (yet) */
 static uint8_t used[DMA_POOL_PAGES / 8];
 static size_t nfree;
@@ -28,7 +30,7 @@ static void set_used(size_t i, bool on) {
 void dma_pool_carve(uintptr_t *base, size_t *len) {
     uintptr_t p = ALIGN_UP(*base, PAGE_SIZE);
     size_t bytes = DMA_POOL_PAGES * PAGE_SIZE;
-    if (!ARCH_HAS_PAGING || pool_base || *base + *len < p ||
+    if (pool_base || *base + *len < p ||
         *base + *len - p < 2 * bytes)
         return;
     pool_base = p;
@@ -74,3 +76,14 @@ void dma_free_page(uintptr_t paddr) {
 
 size_t dma_free_count(void) { return nfree; }
 size_t dma_pool_pages(void) { return pool_base ? DMA_POOL_PAGES : 0; }
+
+#else   /* no paging (MPU ports): no pool; KS_DMA_ALLOC is -E_NOTSUP */
+
+void dma_pool_carve(uintptr_t *base UNUSED, size_t *len UNUSED) {}
+bool dma_owns(uintptr_t paddr UNUSED) { return false; }
+uintptr_t dma_alloc(size_t n UNUSED) { return 0; }
+void dma_free_page(uintptr_t paddr UNUSED) {}
+size_t dma_free_count(void) { return 0; }
+size_t dma_pool_pages(void) { return 0; }
+
+#endif

@@ -8,23 +8,30 @@
 static uintptr_t free_list;
 static size_t nfree, ntotal;
 
-/* The RAM ranges given (KS_MMIO refuses them); a few suffice. */
-#define RAM_RANGES_MAX 16
+/* The RAM ranges given (x86_64's KS_MMIO refuses them; MPU ports check
+ * their own memory map and keep no table). */
+#define RAM_RANGES_MAX (ARCH_HAS_PAGING ? 16 : 0)
+#if ARCH_HAS_PAGING
 static struct { uintptr_t base; size_t len; } ram[RAM_RANGES_MAX];
+#endif
 static unsigned nram;
 
-bool page_is_ram(uintptr_t base, size_t len) {
+bool page_is_ram(uintptr_t base UNUSED, size_t len UNUSED) {
+#if ARCH_HAS_PAGING
     for (unsigned i = 0; i < nram; i++)
         if (base < ram[i].base + ram[i].len && ram[i].base < base + len)
             return true;
-    return nram == RAM_RANGES_MAX;   /* lost track: refuse everything */
+#endif
+    return nram == RAM_RANGES_MAX && ARCH_HAS_PAGING;   /* lost track: refuse all */
 }
 
 void page_add_range(uintptr_t base, size_t len) {
+#if ARCH_HAS_PAGING
     if (nram < RAM_RANGES_MAX) {
         ram[nram].base = base;
         ram[nram++].len = len;
     }
+#endif
     dma_pool_carve(&base, &len);   /* the DMA pool, from the first big range */
     uintptr_t p = (base + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
     for (; p + PAGE_SIZE <= base + len; p += PAGE_SIZE) {

@@ -38,6 +38,7 @@ pub fn run(svc: &mut Services, rest: &str) {
             let mut m = Msg::new(NIC_INFO);
             match svc.nic.call(&mut m).and_then(|_| m.result()).and_then(|_| NicInfo::parse(&m)) {
                 Ok(i) => print_info(&i),
+                Err(Error::NoEnt) => println!("nic: no card (E_NOENT)"),
                 Err(e) => println!("nic: {}", e),
             }
         }

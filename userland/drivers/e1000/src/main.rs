@@ -95,10 +95,33 @@ fn main(_arg: u64) -> i32 {
     }
 }
 
-/// Idle without dying (no card: init should neither restart nor give up).
+/// Idle without dying (init should neither restart nor give up).
 fn idle() -> ! {
     loop {
         let _ = service::sleep_ms(1 << 30);
+    }
+}
+
+/// No card: still serve "nic", answering every request -E_NOENT, so that
+/// clients learn it at once instead of waiting for a lookup to time out.
+fn no_card() -> ! {
+    let Ok(listen) = service::listen(NIC_SERVICE) else { idle() };
+    let mut clients: service::Clients<4> = service::Clients::new();
+    let mut m = Msg::new(0);
+    loop {
+        if listen.recv(&mut m).is_err() {
+            continue;
+        }
+        match m.label {
+            INIT_CONNECT => {
+                let _ = clients.accept(listen, &m);
+            }
+            LABEL_NOTIFICATION => clients.on_notification(&m),
+            label => {
+                service::drop_payloads(&m);
+                reply_msg(Channel::from_raw(m.from), Msg::new(label), Err(Error::NoEnt));
+            }
+        }
     }
 }
 
@@ -171,13 +194,13 @@ fn run() -> Result<()> {
                 config::BOARD_NIC_PCI_DEVICE,
                 e
             );
-            idle();
+            no_card();
         }
     };
     let bar = dev.bars[0];
     if bar.size == 0 || bar.flags & BAR_IO != 0 || bar.addr >= 1 << 32 {
         runtime::debug_println!("e1000: BAR0 is not 32-bit memory; network off");
-        idle();
+        no_card();
     }
     let va = ks::mmio_map(bar.addr as u32, bar.size)?;
     let regs = Regs { base: if va != 0 { va } else { bar.addr } as usize, len: bar.size as usize };
