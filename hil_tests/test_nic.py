@@ -122,3 +122,20 @@ def test_without_a_card_the_driver_says_so_and_answers_noent(board, dut):
     dut.expect(r"e1000: no 8086:100e on the PCI bus \(E_NOENT\); network off", since=0)
     assert dut.run("nic") == ["nic: no card (E_NOENT)"]
     assert dut.run("nic test")[-1] == "nic test: FAILED: first claim"
+
+
+def test_a_card_behind_a_bridge_is_found(board, build, twin_image):
+    """pci walks the buses behind PCI-to-PCI bridges: the card on a PCIe
+    root port (bus 1) is claimed and works. Its link is a QEMU hub with
+    nothing else on it: no traffic leaves the twin."""
+    if not board.nic:
+        pytest.skip(f"board '{board.name}' has no NIC ([nic] in board.toml)")
+    dev = board.nic["qemu_device"]
+    d = twin_image(build / board.qemu.image, extra=(
+        "-nic", "none", "-netdev", "hubport,id=n0,hubid=0",
+        "-device", "pcie-root-port,id=rp1,chassis=1",
+        "-device", f"{dev},bus=rp1,netdev=n0"))
+    d.expect(r"e1000: 52:54:00:12:34:56 irq \d+ link up", since=0)
+    n = _nic(d)
+    assert n.link == "up"
+    assert d.run("nic test", timeout=20)[-1] == "nic test: ok"
