@@ -139,3 +139,8 @@ def test_a_card_behind_a_bridge_is_found(board, build, twin_image):
     n = _nic(d)
     assert n.link == "up"
     assert d.run("nic test", timeout=20)[-1] == "nic test: ok"
+    # The enumerator's view: the card on bus 1, class 0200 (Ethernet);
+    # its one claim is the driver's, so another client gets E_BUSY.
+    listing = d.run("pci")
+    assert any(re.match(r"pci: 01:00\.0 8086:100e class 0200 irq \d+$", l) for l in listing), listing
+    assert d.run("pci claim 02 00") == ["pci: claim: E_BUSY"]

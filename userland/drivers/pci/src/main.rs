@@ -178,11 +178,11 @@ impl Server {
                 self.release_dead();
                 let _ = self.clients.accept(self.listen, m);
             }
-            PCI_CLAIM => {
+            PCI_CLAIM | PCI_CLAIM_CLASS => {
                 let r = self.claim(m);
                 match r {
-                    Ok(d) => reply_msg(from, d.to_msg(PCI_CLAIM), Ok(0)),
-                    Err(e) => reply_msg(from, Msg::new(PCI_CLAIM), Err(e)),
+                    Ok(d) => reply_msg(from, d.to_msg(m.label), Ok(0)),
+                    Err(e) => reply_msg(from, Msg::new(m.label), Err(e)),
                 }
             }
             PCI_LIST => {
@@ -196,24 +196,37 @@ impl Server {
         }
     }
 
+    /// PCI_CLAIM (by ids) or PCI_CLAIM_CLASS (the first of that class no
+    /// other live connection holds).
     fn claim(&mut self, m: &Msg) -> Result<PciDevice> {
-        let (vendor, device) = parse_claim(m).ok_or(Error::Inval)?;
+        let by_ids = parse_claim(m).filter(|_| m.label == PCI_CLAIM);
+        let by_class = parse_claim_class(m).filter(|_| m.label == PCI_CLAIM_CLASS);
+        if by_ids.is_none() && by_class.is_none() {
+            return Err(Error::Inval);
+        }
         self.release_dead();
         let from = m.from;
-        let e = self
-            .devices
-            .iter_mut()
-            .flatten()
-            .find(|e| e.dev.vendor == vendor && e.dev.device == device)
-            .ok_or(Error::NoEnt)?;
-        if e.owner >= 0 && e.owner != from {
-            return Err(Error::Busy);
+        let matches = |d: &PciDevice| match (by_ids, by_class) {
+            (Some((v, id)), _) => d.vendor == v && d.device == id,
+            (_, Some(c)) => d.class_pair() == c,
+            _ => false,
+        };
+        let mut found = false;
+        for e in self.devices.iter_mut().flatten() {
+            if !matches(&e.dev) {
+                continue;
+            }
+            found = true;
+            if e.owner >= 0 && e.owner != from {
+                continue;
+            }
+            e.owner = from;
+            let d = e.dev;
+            let cmd = read(d.bus, d.dev, d.func, REG_COMMAND) & 0xffff;
+            write(d.bus, d.dev, d.func, REG_COMMAND, cmd | CMD_IO | CMD_MEMORY | CMD_BUS_MASTER);
+            return Ok(d);
         }
-        e.owner = from;
-        let d = e.dev;
-        let cmd = read(d.bus, d.dev, d.func, REG_COMMAND) & 0xffff;
-        write(d.bus, d.dev, d.func, REG_COMMAND, cmd | CMD_IO | CMD_MEMORY | CMD_BUS_MASTER);
-        Ok(d)
+        Err(if found { Error::Busy } else { Error::NoEnt })
     }
 
     /// End the claims of connections whose client has gone: bus
