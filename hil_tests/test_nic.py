@@ -144,3 +144,27 @@ def test_a_card_behind_a_bridge_is_found(board, build, twin_image):
     listing = d.run("pci")
     assert any(re.match(r"pci: 01:00\.0 8086:100e class 0200 irq \d+$", l) for l in listing), listing
     assert d.run("pci claim 02 00") == ["pci: claim: E_BUSY"]
+
+
+@network
+def test_fuzzers_against_the_live_driver_leave_it_working(net):
+    """The in-tree fuzzers (hil_tests/test_fuzz.py) with the card present:
+    random NIC_OPEN / NIC_TX / NIC_RECV / NIC_INFO and PCI requests,
+    lengths and payloads reach the real driver and the enumerator. Both
+    stay up, the driver's claim is free again afterwards, and it works."""
+    dut = net.dut
+
+    def drivers():
+        return {t.name: (t.tid, t.restarts) for t in parse_ps(dut.run("ps"))
+                if t.name in ("e1000", "pci") and t.state not in ("killed", "exited")}
+
+    tasks = drivers()
+    assert len(tasks) == 2, tasks
+    out = dut.run("fuzz 3000 11", timeout=600)
+    assert "fuzz: ok" in out, out[-5:]
+    assert dut.run("nic test", timeout=20)[-1] == "nic test: ok"
+    before = _nic(dut)
+    _send_frames(net, 3)
+    time.sleep(0.5)
+    assert _nic(dut).rx_frames >= before.rx_frames + 3
+    assert drivers() == tasks          # neither died nor was restarted
