@@ -107,6 +107,8 @@ void arch_idle(void);
 #define VM_KSTACK_LOW 0x8   /* arch_vm_add_region: the lowest eighth of the
                                region is the task's kernel stack, out of
                                the task's reach */
+#define VM_DEVICE 0x10      /* device registers (KS_MMIO): uncached, never
+                               freed with the space */
 
 /* Create an empty user address space that also maps the kernel. 0 or -E_NOMEM. */
 int arch_vm_init(struct arch_vm *vm);

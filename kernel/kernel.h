@@ -11,6 +11,7 @@
 #define NULL_TID 0
 #define PAGE_SIZE ARCH_PAGE_SIZE
 #define ALIGN_DOWN(x, a) ((x) & ~((uintptr_t)(a) - 1))
+#define ALIGN_UP(x, a) (((x) + (uintptr_t)(a) - 1) & ~((uintptr_t)(a) - 1))
 #define IS_ALIGNED(x, a) (((x) & ((uintptr_t)(a) - 1)) == 0)
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -36,6 +37,7 @@ uintptr_t page_alloc(void);           /* zeroed; 0 when none left */
 void page_free(uintptr_t paddr);
 size_t page_free_count(void);
 size_t page_total_count(void);
+bool page_is_ram(uintptr_t base, size_t len);   /* overlaps memory given to page_add_range */
 
 /* timer.c */
 extern volatile uint64_t ticks;

@@ -5,6 +5,13 @@
  * caller's message with .arg = result or -error.
  */
 #include "channel.h"
+#include "dma.h"
+
+/* What KS_MMIO answers: where the registers are mapped (paging ports) or
+ * 0 (they are at their physical address). */
+#ifndef ARCH_MMIO_VADDR
+#define ARCH_MMIO_VADDR(b) 0
+#endif
 
 /* One request being served: the caller, its message and the request's
  * data copied out of the message as the label's struct (zero-filled past
@@ -24,6 +31,7 @@ struct request {
         struct ks_task_info_req task_info;
         struct ks_mmio_req mmio;
         struct ks_supervise_req supervise;
+        struct ks_dma_alloc_req dma_alloc;
     } u;
 };
 
@@ -138,9 +146,12 @@ static long ks_free_page(struct request *r) {
     if (!IS_ALIGNED(vaddr, PAGE_SIZE))
         return -E_INVAL;
     if (vaddr < ARCH_USER_BASE || vaddr >= ARCH_USER_END || vaddr == ARCH_MSGBUF_ADDR ||
-        arch_vm_lookup(&r->t->vm, vaddr, &paddr, &attrs) < 0 || !(attrs & VM_USER))
+        arch_vm_lookup(&r->t->vm, vaddr, &paddr, &attrs) < 0 || !(attrs & VM_USER) ||
+        (attrs & VM_DEVICE))
         return -E_FAULT;
     paddr = arch_vm_unmap(&r->t->vm, vaddr);
+    if (dma_owns(paddr))
+        r->t->dma_pages--;
     page_free(paddr);
     r->t->pages--;
     uintptr_t recv_base = ARCH_PAGE_RECV_BASE;   /* 0 without paging (never here) */
@@ -160,7 +171,48 @@ static long ks_ioport(struct request *r) {
 }
 
 static long ks_mmio(struct request *r) {
-    return arch_mmio_grant(&r->t->vm, r->u.mmio.base, r->u.mmio.size);
+    long err = arch_mmio_grant(&r->t->vm, r->u.mmio.base, r->u.mmio.size);
+    return err < 0 ? err : (long)ARCH_MMIO_VADDR((uintptr_t)r->u.mmio.base);
+}
+
+/* Contiguous pages for a device's DMA, mapped at the caller's vaddr (a
+ * user range with nothing mapped yet), bounded per request and per task;
+ * arg = their physical address. They are the task's pages: freed when it
+ * dies, or one by one by KS_FREE_PAGE. */
+static long ks_dma_alloc(struct request *r) {
+    uint64_t vaddr = r->u.dma_alloc.vaddr, n = r->u.dma_alloc.pages;
+    struct task *t = r->t;
+    if (n == 0 || n > DMA_ALLOC_MAX_PAGES || !IS_ALIGNED(vaddr, PAGE_SIZE) ||
+        r->u.dma_alloc.flags)
+        return -E_INVAL;
+    if (vaddr < ARCH_USER_BASE || vaddr >= ARCH_USER_END ||
+        ARCH_USER_END - vaddr < n * PAGE_SIZE)
+        return -E_FAULT;
+    for (uint64_t i = 0; i < n; i++) {
+        uintptr_t pa;
+        unsigned attrs;
+        if (arch_vm_lookup(&t->vm, vaddr + i * PAGE_SIZE, &pa, &attrs) == 0)
+            return -E_BUSY;
+    }
+    if (t->dma_pages + n > DMA_TASK_MAX_PAGES)
+        return -E_NOMEM;
+    uintptr_t paddr = dma_alloc(n);
+    if (!paddr)
+        return -E_NOMEM;
+    for (uint64_t i = 0; i < n; i++) {
+        int err = arch_vm_map(&t->vm, vaddr + i * PAGE_SIZE, paddr + i * PAGE_SIZE,
+                              VM_USER | VM_WRITE);
+        if (err < 0) {   /* out of page-table pages: undo all of it */
+            for (uint64_t j = 0; j < i; j++)
+                arch_vm_unmap(&t->vm, vaddr + j * PAGE_SIZE);
+            for (uint64_t j = 0; j < n; j++)
+                page_free(paddr + j * PAGE_SIZE);
+            return err;
+        }
+    }
+    t->pages += n;
+    t->dma_pages += (uint32_t)n;
+    return (long)paddr;
 }
 
 static long ks_supervise(struct request *r) {
@@ -256,9 +308,6 @@ static long ks_panic(struct request *r UNUSED) {
 /* Every label: what the caller needs, how long the request must be, who
  * serves it. Checked in this order by kserver_call: capability (-E_PERM),
  * paging (-E_NOTSUP), length (-E_INVAL). */
-#define KS_NEEDS_PAGING 0x1   /* -E_NOTSUP without paging */
-#define KS_REPLY_DATA   0x2   /* a successful reply keeps its data */
-#define KS_NO_REPLY     0x4   /* the caller is gone: leave its memory alone */
 #define KS_OP(label, cap, min_len, flags, fn) \
     [(label) - KS_FIRST] = { (cap), (min_len), (flags), (fn) }
 
@@ -283,6 +332,8 @@ const struct ks_op ks_ops[KS_OP_COUNT] = {
     KS_OP(KS_SUPERVISE, CAP_TASK, sizeof(struct ks_supervise_req), 0, ks_supervise),
     KS_OP(KS_FREE_PAGE, 0, sizeof(struct ks_free_page_req), KS_NEEDS_PAGING, ks_free_page),
     KS_OP(KS_HALT, CAP_TASK, 0, 0, ks_halt),
+    KS_OP(KS_DMA_ALLOC, CAP_IO, sizeof(struct ks_dma_alloc_req), KS_NEEDS_PAGING,
+          ks_dma_alloc),
 };
 
 /* The table entry of `label`, or NULL for a label no one serves. */

@@ -114,6 +114,7 @@ void task_kill(struct task *t, int state, const char *why) {
     channel_close_all(t);
     arch_vm_destroy(&t->vm, page_free);
     t->pages = 0;
+    t->dma_pages = 0;   /* its DMA pages went back to the pool with the space */
     t->msgbuf = t->ipc_buf = NULL;
     t->state = state;
     reclaim_unstarted(t);

@@ -52,6 +52,7 @@ struct task {
     int slice;                  /* ticks left in this time slice */
     uint64_t cpu_ticks;
     uint64_t pages;             /* user pages mapped */
+    uint32_t dma_pages;         /* of which DMA pages (KS_DMA_ALLOC) */
 };
 
 extern struct task *current;

@@ -46,6 +46,8 @@ def kconfig_facts(board: Board) -> list[tuple[str, object]]:
         ("PS2KBD", bool(board.ps2)),
         ("HAS_KEYBOARD", board.keyboard is not None),
         ("HAS_KEY_MATRIX", board.keyboard is not None and board.keyboard.matrix is not None),
+        ("PCI", bool(board.pci)),
+        ("E1000", board.nic.get("model") == "e1000"),
     ]
     if board.arch == "arm-m":
         flash, ram = board.memory_region("flash"), board.memory_region("ram")
@@ -151,6 +153,12 @@ def board_constants(board: Board) -> list[tuple[str, int]]:
         out += [("BOARD_PS2_DATA_PORT", _Hex(board.ps2["data_port"])),
                 ("BOARD_PS2_COMMAND_PORT", _Hex(board.ps2["command_port"])),
                 ("BOARD_PS2_IRQ", board.ps2["irq"])]
+    if board.pci:
+        out += [("BOARD_PCI_CONFIG_ADDRESS", _Hex(board.pci["config_address"])),
+                ("BOARD_PCI_CONFIG_DATA", _Hex(board.pci["config_data"]))]
+    if board.nic:
+        out += [("BOARD_NIC_PCI_VENDOR", _Hex(board.nic["pci_vendor"])),
+                ("BOARD_NIC_PCI_DEVICE", _Hex(board.nic["pci_device"]))]
     for direction in ("inputs", "outputs"):
         for entry in board.gpio.get(direction, ()):
             name = "BOARD_GPIO_" + "".join(ch if ch.isalnum() else "_"

@@ -114,6 +114,8 @@ class Board:
     irq_count: int | None = None      # arm-m: NVIC lines the kernel routes
     clock: dict = field(default_factory=dict)  # [clock]: how the kernel reaches cpu_hz
     ps2: dict = field(default_factory=dict)    # [ps2]: the i8042's ports and IRQ (ps2kbd)
+    pci: dict = field(default_factory=dict)    # [pci]: config-space ports (the pci enumerator)
+    nic: dict = field(default_factory=dict)    # [nic]: the network card, its driver and twin device
     keyboard: Keyboard | None = None  # [keyboard]; None when the board has no keys
 
     @property
@@ -234,6 +236,8 @@ class _Checker:
         if irq_count is not None and not 1 <= irq_count <= 496:
             self.fail("irq_count", f"{irq_count} is not in 1..496 (ARMv7-M NVIC lines)")
         ps2 = self.ps2(data)
+        pci = self.pci(data)
+        nic = self.nic(data, pci)
         capabilities = self.capabilities(data, cpu, ps2)
         flash = self.flash(data)
         clock = self.clock(data, cpu_hz)
@@ -247,7 +251,8 @@ class _Checker:
                      flash_methods=tuple(f["method"] for f in flash),
                      console=console, memory=self.memory(data, mcu),
                      cpu_hz=cpu_hz, flash=flash, gpio=gpio, cpu=cpu,
-                     irq_count=irq_count, clock=clock, ps2=ps2, keyboard=keyboard)
+                     irq_count=irq_count, clock=clock, ps2=ps2, pci=pci, nic=nic,
+                     keyboard=keyboard)
 
     def clock(self, data: dict, cpu_hz: int | None) -> dict:
         """[clock]: absent, the CPU runs at its reset clock (cpu_hz); with
@@ -423,6 +428,41 @@ class _Checker:
         if self.get(p, "irq", int, w) > 15:
             self.fail(w + "irq", f"{p['irq']} is not an ISA IRQ (0..15)")
         return dict(p)
+
+    def pci(self, data: dict) -> dict:
+        """[pci]: PCI configuration mechanism #1 (the pc): the address port
+        (0xcf8) and the data port (0xcfc), 4 bytes each, granted to the pci
+        enumerator as one range."""
+        p = self.table(data, "pci")
+        if not p:
+            return {}
+        w = "pci."
+        a, d = self.get(p, "config_address", int, w), self.get(p, "config_data", int, w)
+        for key, v in (("config_address", a), ("config_data", d)):
+            if v > 0xfffc:
+                self.fail(w + key, f"0x{v:x} is not an I/O port of 4 bytes (0..0xfffc)")
+        if not 0 < d - a <= 60:
+            self.fail(w + "config_data", "must lie 4..60 ports above config_address (one port range)")
+        return dict(p)
+
+    NIC_MODELS = ("e1000",)
+
+    def nic(self, data: dict, pci: dict) -> dict:
+        """[nic]: the board's network card: model (its driver), the PCI ids
+        the driver asks the enumerator for, and the QEMU -device the twin
+        attaches to the kit's network."""
+        n = self.table(data, "nic")
+        if not n:
+            return {}
+        w = "nic."
+        model = self.get(n, "model", self.NIC_MODELS, w)
+        if model == "e1000" and not pci:
+            self.fail(w + "model", "e1000 is a PCI card: the board needs a [pci] table")
+        for key in ("pci_vendor", "pci_device"):
+            if self.get(n, key, int, w) > 0xffff:
+                self.fail(w + key, f"0x{n[key]:x} is not a 16-bit PCI id")
+        self.get(n, "qemu_device", str, w)
+        return dict(n)
 
     def gpio(self, data: dict) -> dict:
         g = self.table(data, "gpio")

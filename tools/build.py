@@ -22,7 +22,8 @@ from .progress import Step
 
 USER_PROGRAMS = ["init", "memory", "console", "shell", "ipc_peer", "faulter", "critical"]
 # MCU images: no memory server (no pager); gpio only with CONFIG_GPIO;
-# ps2kbd only with CONFIG_PS2KBD (a board with an i8042: board.toml [ps2]).
+# ps2kbd only with CONFIG_PS2KBD (a board with an i8042: board.toml [ps2]);
+# pci with CONFIG_PCI ([pci]) and e1000 with CONFIG_E1000 ([nic] model);
 # hid, keymap and keyscan only with CONFIG_KEYBOARD.
 MCU_PROGRAMS = ["init", "console", "shell", "ipc_peer", "faulter", "critical"]
 RUST_TARGET = {"x86_64": "x86_64-unknown-none", "arm-m": "thumbv7em-none-eabihf"}
@@ -176,6 +177,10 @@ class Builder:
             names.append("ps2kbd")
         if self.is_mcu and config.get("KEYBOARD") == "y":
             names += ["hid", "keymap", "keyscan"]
+        if config.get("PCI") == "y":
+            names.append("pci")
+        if config.get("E1000") == "y":
+            names.append("e1000")
         return names
 
     def workspace_programs(self) -> list[str]:

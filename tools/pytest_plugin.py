@@ -16,7 +16,10 @@ Loaded by hil_tests/conftest.py. Gives the tests:
     and on hardware, where typing needs a key injector), `twin_image`
     (boots a variant image a test made, e.g. a corrupted task table, on
     the twin), `keyboard` (keys by name and the HID reports they
-    produced: tools/keyboard.py);
+    produced: tools/keyboard.py), `net` (a device booted for the test
+    module with its NIC on the kit's network, tools/netkit: net.dut,
+    net.kit; skipped on boards without a [nic], on hardware, and where
+    the kit cannot build its network, with the one-line reason);
   - the mark @pytest.mark.needs("capability"): skipped, with the reason,
     when board.toml does not grant it;
   - on failure, the full console transcript as a report section and in
@@ -260,6 +263,62 @@ def keys(request):
     if st["hardware"]:
         pytest.skip(KEYS_ON_HARDWARE)
     return request.getfixturevalue("dut")
+
+
+class NetDevice:
+    """What the `net` fixture gives: the booted device, the kit's network
+    (tools/netkit NetKit: run commands in its namespace), the guest NIC's
+    MAC and the namespace's own address."""
+
+    def __init__(self, dut: Dut, kit, mac: str):
+        self.dut, self.kit, self.mac = dut, kit, mac
+        self.host_ip = "10.0.2.1"
+
+    def ns(self, cmd: list[str], timeout: float = 60.0):
+        """Run `cmd` in the kit's namespace; the CompletedProcess."""
+        return self.kit.run(cmd, timeout=timeout)
+
+
+#: The MAC the twin's NIC gets (QEMU's default, stated so tests can match it).
+TWIN_MAC = "52:54:00:12:34:56"
+
+
+def nic_qemu_args(board, kit, netdev_id: str = "net0", mac: str = TWIN_MAC) -> list[str]:
+    """QEMU arguments that put the board's NIC ([nic] qemu_device) on the
+    kit's network."""
+    return kit.netdev_args(netdev_id) + [
+        "-device", f"{board.nic['qemu_device']},netdev={netdev_id},mac={mac}"]
+
+
+@pytest.fixture(scope="module")
+def net(request):
+    """A device booted for this test module with its NIC attached to the
+    kit's network (a namespace with a tap, dnsmasq and the seeded relay;
+    removed afterwards). Skipped, before any boot, on boards without a
+    [nic], on hardware, and where the kit cannot build its network (no
+    root, no /dev/net/tun: `tools.netkit.namespace.available()`)."""
+    from .netkit.namespace import NetKit, available
+    st = _state(request.config)
+    board = st["board"]
+    if not board.nic:
+        pytest.skip(f"board '{board.name}' has no NIC ([nic] in board.toml)")
+    if st["hardware"]:
+        pytest.skip("the kit's network attaches to the twin only (no tap on a physical board yet)")
+    why = available()
+    if why:
+        pytest.skip(why)
+    image = st["build"] / board.qemu.image
+    if not image.is_file():
+        pytest.exit(f"error: no image at {image}; run `python3 flash.py build` first",
+                    returncode=2)
+    tag = _safe_name(request.node.nodeid) or "net"
+    with NetKit(st["build"] / "netkit" / tag, seed=0) as kit:
+        d = boot_twin(request.config, image, f"net-{tag}", extra=tuple(nic_qemu_args(board, kit)))
+        try:
+            yield NetDevice(d, kit, TWIN_MAC)
+        finally:
+            _write_log(st["logs"] / f"net-{tag}.log", d.transcript)
+            d.close()
 
 
 @pytest.fixture(scope="session")

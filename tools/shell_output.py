@@ -193,3 +193,29 @@ def parse_fpu_leak(lines) -> int:
 
 
 SUPERVISION_RX = r"init: task (\d+) \((\S+)\) was killed"
+
+
+@dataclass(frozen=True)
+class NicInfo:
+    mac: str
+    link: str
+    mtu: int
+    rx_frames: int
+    rx_bytes: int
+    tx_frames: int
+    tx_bytes: int
+    drops: int
+    errors: int
+    malformed: int
+
+
+NIC_RX = (r"^nic: mac ((?:[0-9a-f]{2}:){5}[0-9a-f]{2}) link (up|down) mtu (\d+) "
+          r"rx (\d+) frames (\d+) bytes tx (\d+) frames (\d+) bytes "
+          r"drops (\d+) errors (\d+) malformed (\d+)$")
+
+
+def parse_nic(lines) -> NicInfo:
+    """`nic` -> its MAC, link state, MTU and counters (docs/protocols.md,
+    "NIC drivers")."""
+    g = _one(NIC_RX, lines, "nic").groups()
+    return NicInfo(g[0], g[1], *map(int, g[2:]))

@@ -8,6 +8,9 @@
 #define ARCH_NAME "x86_64"
 #include "user_layout.h"   /* ARCH_PAGE_SIZE .. ARCH_ELF_MACHINE */
 
+/* Where KS_MMIO maps physical address b (vm.c arch_mmio_grant). */
+#define ARCH_MMIO_VADDR(b) (MMIO_WINDOW + (b))
+
 /* arch_task.switch_work: what arch_switch must do beyond the stack swap
  * (one test of both tasks' flags keeps the common case at one branch). */
 #define X86_WORK_IO  0x1   /* the task holds an I/O port range */

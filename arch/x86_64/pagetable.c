@@ -50,7 +50,8 @@ int pt_map(uint64_t *pml4, uintptr_t vaddr, uintptr_t paddr, unsigned attrs) {
     if (*pte & PTE_P)
         return -E_BUSY;
     *pte = paddr | PTE_P | ((attrs & VM_USER) ? PTE_U : 0) |
-           ((attrs & VM_WRITE) ? PTE_W : 0) | ((attrs & VM_EXEC) ? 0 : pt_nx);
+           ((attrs & VM_WRITE) ? PTE_W : 0) | ((attrs & VM_EXEC) ? 0 : pt_nx) |
+           ((attrs & VM_DEVICE) ? PTE_DEVICE | PTE_PCD | PTE_PWT : 0);
     return 0;
 }
 
@@ -74,7 +75,7 @@ int pt_lookup(uint64_t *pml4, uintptr_t vaddr, uintptr_t *paddr,
         return -E_FAULT;
     *paddr = (*pte & PTE_ADDR) | (vaddr & (ARCH_PAGE_SIZE - 1));
     *attrs = ((*pte & PTE_U) ? VM_USER : 0) | ((*pte & PTE_W) ? VM_WRITE : 0) |
-             ((*pte & PTE_NX) ? 0 : VM_EXEC);
+             ((*pte & PTE_NX) ? 0 : VM_EXEC) | ((*pte & PTE_DEVICE) ? VM_DEVICE : 0);
     return 0;
 }
 
@@ -86,9 +87,10 @@ static void free_table(uintptr_t paddr, int level, void (*free_page)(uintptr_t))
         if (!(table[i] & PTE_P))
             continue;
         uintptr_t next = table[i] & PTE_ADDR;
-        if (level == 0)
-            free_page(next);
-        else
+        if (level == 0) {
+            if (!(table[i] & PTE_DEVICE))   /* device registers are no one's memory */
+                free_page(next);
+        } else
             free_table(next, level - 1, free_page);
     }
     pt_table_free(paddr);

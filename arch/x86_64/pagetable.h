@@ -29,8 +29,11 @@
 #define PTE_P    0x001      /* present */
 #define PTE_W    0x002      /* writable */
 #define PTE_U    0x004      /* user accessible */
+#define PTE_PWT  0x008      /* write-through */
+#define PTE_PCD  0x010      /* cache disabled */
 #define PTE_PS   0x080      /* in a PDPT or PD entry: a 1 GiB or 2 MiB page */
 #define PTE_G    0x100      /* global (leaf entries only) */
+#define PTE_DEVICE 0x200    /* available bit 9: a device page (VM_DEVICE), not RAM */
 #define PTE_TABLE (PTE_P | PTE_W | PTE_U)   /* every non-leaf entry */
 
 #define PT_ENTRIES    512   /* entries per table (9 index bits) */

@@ -59,14 +59,35 @@ void arch_vm_destroy(struct arch_vm *vm, void (*free_page)(uintptr_t paddr)) {
     vm->pml4 = NULL;
 }
 
-/* Paging ports load programs page by page; device registers are reached
- * through I/O ports (KS_IOPORT). */
+/* Paging ports load programs page by page. */
 int arch_vm_add_region(struct arch_vm *vm UNUSED, uintptr_t base UNUSED,
                        size_t size UNUSED, unsigned attrs UNUSED) {
     return -E_NOTSUP;
 }
 
-int arch_mmio_grant(struct arch_vm *vm UNUSED, uintptr_t base UNUSED,
-                    size_t size UNUSED) {
-    return -E_NOTSUP;
+/* Device registers below 4 GiB (PCI BARs), never RAM nor the first MiB
+ * (BIOS, VGA, the kernel's own devices), mapped uncached at MMIO_WINDOW +
+ * their physical address (ARCH_MMIO_VADDR). Granting a range again is
+ * allowed; the pages are not the task's memory (PTE_DEVICE: never freed). */
+int arch_mmio_grant(struct arch_vm *vm, uintptr_t base, size_t size) {
+    uintptr_t start = ALIGN_DOWN(base, PAGE_SIZE);
+    if (size == 0 || size > MMIO_GRANT_MAX || base >= (1ull << 32) ||
+        base + size > (1ull << 32))
+        return -E_INVAL;
+    uintptr_t end = ALIGN_UP(base + size, PAGE_SIZE);
+    if (start < 0x100000 || page_is_ram(start, end - start))
+        return -E_PERM;
+    for (uintptr_t p = start; p < end; p += PAGE_SIZE) {
+        uintptr_t pa;
+        unsigned attrs;
+        if (arch_vm_lookup(vm, MMIO_WINDOW + p, &pa, &attrs) == 0) {
+            if (pa == p && (attrs & VM_DEVICE))
+                continue;
+            return -E_BUSY;
+        }
+        int err = arch_vm_map(vm, MMIO_WINDOW + p, p, VM_USER | VM_WRITE | VM_DEVICE);
+        if (err < 0)
+            return err;   /* the pages mapped so far stay granted */
+    }
+    return 0;
 }

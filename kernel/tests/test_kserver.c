@@ -89,7 +89,7 @@ TEST(ks_task_info_skips_free_slots) {
 TEST(ks_unknown_label_is_e_nosys) {
     kt_boot();
     struct task *t = kt_task("t", 3, CAP_ALL);
-    uint16_t labels[] = { 0, 1, 0x0100, 0x0113, 0x0200, 0xf001, 0xffff };
+    uint16_t labels[] = { 0, 1, 0x0100, 0x0114, 0x0200, 0xf001, 0xffff };
     for (unsigned i = 0; i < ARRAY_SIZE(labels); i++) {
         CHECK_EQ(kt_kcall(t, labels[i], "abc", 3), -E_NOSYS);
         CHECK_EQ(t->msgbuf->len, 0);
@@ -450,6 +450,7 @@ static const struct { uint16_t label; uint8_t cap; uint8_t min_len; } documented
     { KS_SUPERVISE, CAP_TASK, sizeof(struct ks_supervise_req) },
     { KS_FREE_PAGE, 0, sizeof(struct ks_free_page_req) },
     { KS_HALT, CAP_TASK, 0 },
+    { KS_DMA_ALLOC, CAP_IO, sizeof(struct ks_dma_alloc_req) },
 };
 
 TEST(ks_table_matches_the_documented_requirements) {
@@ -478,7 +479,7 @@ TEST(ks_table_enforces_each_capability) {
         CHECK_EQ(t->msgbuf->len, 0);
         checked++;
     }
-    CHECK_EQ(checked, 10);
+    CHECK_EQ(checked, 11);
 }
 
 TEST(ks_table_refuses_short_requests_with_e_inval) {
@@ -494,6 +495,24 @@ TEST(ks_table_refuses_short_requests_with_e_inval) {
             CHECK_EQ(kt_kcall(t, (uint16_t)label, zeros, (uint16_t)len), -E_INVAL);
         checked++;
     }
-    CHECK_EQ(checked, 12);
+    CHECK_EQ(checked, 13);
     CHECK_EQ(t->state, TASK_STATE_RUNNABLE);
+}
+
+/* The requests that need paging (-E_NOTSUP on MPU ports, whatever the
+ * caller holds): pagers, page mapping, and DMA memory. */
+TEST(ks_table_marks_the_paging_requests) {
+    const uint16_t paging[] = { KS_SET_PAGER, KS_ALLOC_PAGE, KS_FREE_PAGE, KS_DMA_ALLOC };
+    unsigned marked = 0;
+    for (unsigned label = KS_FIRST; label < KS_FIRST + KS_OP_COUNT; label++) {
+        const struct ks_op *op = kserver_op(label);
+        if (!op || !(op->flags & KS_NEEDS_PAGING))
+            continue;
+        marked++;
+        bool listed = false;
+        for (unsigned i = 0; i < ARRAY_SIZE(paging); i++)
+            listed |= paging[i] == label;
+        CHECK(listed);
+    }
+    CHECK_EQ(marked, ARRAY_SIZE(paging));
 }

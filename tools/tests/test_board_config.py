@@ -309,3 +309,37 @@ def test_flashers_read_the_board_not_the_file(tmp_path):
     assert flash_entry(board, "dfu")["usb_pid"] == 0xdf11
     assert flash_entry(board, "nope") is None
     assert flash_region(board) == (0x0800_0000, 0x0010_0000)
+
+
+def test_the_pci_and_nic_tables_reach_kconfig_and_rust(repo, tmp_path):
+    """pc's [pci] puts the enumerator in the image (PCI), its [nic] the
+    e1000 driver (E1000), with the ports and the card's PCI ids; an MCU
+    board has neither."""
+    result = configure_in(repo, "pc", tmp_path / "pc")
+    assert result.values["PCI"] == "y" and result.values["E1000"] == "y"
+    rs = (tmp_path / "pc" / "nagi_config.rs").read_text()
+    for line in ["pub const CONFIG_PCI: bool = true;", "pub const CONFIG_E1000: bool = true;",
+                 "pub const BOARD_PCI_CONFIG_ADDRESS: u32 = 0xcf8;",
+                 "pub const BOARD_PCI_CONFIG_DATA: u32 = 0xcfc;",
+                 "pub const BOARD_NIC_PCI_VENDOR: u32 = 0x8086;",
+                 "pub const BOARD_NIC_PCI_DEVICE: u32 = 0x100e;"]:
+        assert line + "\n" in rs
+    mcu = configure_in(repo, L475, tmp_path / "mcu")
+    assert mcu.values.get("PCI", "n") != "y" and mcu.values.get("E1000", "n") != "y"
+    assert "BOARD_NIC" not in (tmp_path / "mcu" / "nagi_config.rs").read_text()
+
+
+@pytest.mark.parametrize("old, new, message", [
+    ("config_data = 0xcfc", "config_data = 0xcf0", "pci.config_data: must lie 4..60 ports above"),
+    ("config_address = 0xcf8", "config_address = 0x10000", "pci.config_address: 0x10000 is not an I/O port"),
+    ('model = "e1000"', 'model = "rtl8139"', "nic.model: 'rtl8139' is not one of e1000"),
+    ("pci_device = 0x100e", "pci_device = 0x10000", "nic.pci_device: 0x10000 is not a 16-bit PCI id"),
+    ('qemu_device = "e1000"\n', "", "nic.qemu_device: missing"),
+    ("[pci]\nconfig_address = 0xcf8\nconfig_data = 0xcfc\n", "", "nic.model: e1000 is a PCI card"),
+])
+def test_pci_and_nic_tables_are_checked(repo, old, new, message):
+    toml = repo / "board" / "pc" / "board.toml"
+    edit(toml, old, new)
+    with pytest.raises(ToolError) as e:
+        load_board("pc", repo / "board")
+    assert "\n" not in str(e.value) and message in str(e.value)

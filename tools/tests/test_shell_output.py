@@ -91,3 +91,14 @@ def test_mcu_commands():
         so.parse_fpu_leak(["fpu leak: spy task 9 exited"])   # no verdict from the spy
     with pytest.raises(ValueError):
         so.parse_gpio(["gpio: no"])
+
+
+def test_parse_nic():
+    line = ("nic: mac 52:54:00:12:34:56 link up mtu 1500 rx 3 frames 180 bytes "
+            "tx 1 frames 60 bytes drops 0 errors 0 malformed 4")
+    n = so.parse_nic(["e1000: noise", line])
+    assert (n.mac, n.link, n.mtu, n.rx_frames, n.rx_bytes, n.tx_frames, n.tx_bytes) == \
+        ("52:54:00:12:34:56", "up", 1500, 3, 180, 1, 60)
+    assert (n.drops, n.errors, n.malformed) == (0, 0, 4)
+    with pytest.raises(ValueError):
+        so.parse_nic(["nic: E_NOENT"])

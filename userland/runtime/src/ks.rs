@@ -86,9 +86,27 @@ pub fn ioport(base: u16, count: u16) -> Result<()> {
 
 /// Map device registers `[base, base + size)` for this task (needs
 /// CAP_IO; arm-m: size a power of two >= 32, base aligned to it, see
-/// mmio::region_for; x86_64: -E_NOTSUP).
+/// mmio::region_for; x86_64: below 4 GiB, at most MMIO_GRANT_MAX).
 pub fn mmio(base: u32, size: u32) -> Result<()> {
-    call(&mut mmio_msg(base, size)?).map(|_| ())
+    mmio_map(base, size).map(|_| ())
+}
+
+/// KS_MMIO, answering where the registers are mapped: MMIO_WINDOW + base
+/// on x86_64; 0 on MPU ports (the registers are at `base`).
+pub fn mmio_map(base: u32, size: u32) -> Result<u64> {
+    call(&mut mmio_msg(base, size)?)
+}
+
+/// The KS_DMA_ALLOC request.
+pub fn dma_alloc_msg(vaddr: u64, pages: u32) -> Result<Msg> {
+    Msg::request(KS_DMA_ALLOC, &KsDmaAllocReq { vaddr, pages, flags: 0 })
+}
+
+/// Map `pages` physically contiguous zeroed pages at `vaddr` for a
+/// device's DMA (needs CAP_IO); their physical address. -E_NOTSUP
+/// without paging. The kernel frees them when this task dies.
+pub fn dma_alloc(vaddr: u64, pages: u32) -> Result<u64> {
+    call(&mut dma_alloc_msg(vaddr, pages)?)
 }
 
 /// The KS_MMIO request.
@@ -196,6 +214,14 @@ mod tests {
         // The host has no kernel: the call fails instead of touching anything.
         assert!(mmio(0x4001_3800, 64).is_err());
         assert!(supervise(Channel::from_raw(3)).is_err());
+    }
+
+    #[test]
+    fn dma_alloc_layout() {
+        let m = dma_alloc_msg(0x1234_5000, 3).unwrap();
+        assert_eq!((m.label, m.len), (KS_DMA_ALLOC, 16));
+        assert_eq!((m.get_u64(0), m.get_u32(8), m.get_u32(12)), (Some(0x1234_5000), Some(3), Some(0)));
+        assert!(dma_alloc(0x1234_5000, 3).is_err());
     }
 
     #[test]

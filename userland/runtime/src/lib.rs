@@ -18,6 +18,8 @@ pub mod heap;
 pub mod ks;
 pub mod lineedit;
 pub mod mmio;
+pub mod nic;
+pub mod pci;
 pub mod msg;
 pub mod pinclaims;
 pub mod print;
@@ -89,6 +91,14 @@ mod config_defaults {
     pub const BOARD_KEYBOARD_TRACE_IRQ: u32 = 0;
     pub const BOARD_KEYBOARD_TRACE_RCC_ENR: u32 = 0;
     pub const BOARD_KEYBOARD_TRACE_RCC_BIT: u32 = 0;
+    // PCI (board.toml [pci]) and the NIC ([nic]); pci and e1000 run only
+    // where CONFIG_PCI / CONFIG_E1000.
+    pub const CONFIG_PCI: bool = false;
+    pub const CONFIG_E1000: bool = false;
+    pub const BOARD_PCI_CONFIG_ADDRESS: u32 = 0xcf8;
+    pub const BOARD_PCI_CONFIG_DATA: u32 = 0xcfc;
+    pub const BOARD_NIC_PCI_VENDOR: u32 = 0x8086;
+    pub const BOARD_NIC_PCI_DEVICE: u32 = 0x100e;
 }
 
 /// `a == b` in const context (to select code by string Kconfig symbols,

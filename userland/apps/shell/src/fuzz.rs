@@ -22,6 +22,8 @@ fn servers() -> impl Iterator<Item = &'static str> {
         ("ipc_peer", true),
         ("bench_server", config::CONFIG_BENCH),
         ("gpio", config::CONFIG_GPIO),
+        ("pci", config::CONFIG_PCI),
+        ("nic", config::CONFIG_E1000),
     ]
     .into_iter()
     .filter(|s| s.1)

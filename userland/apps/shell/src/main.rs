@@ -12,6 +12,8 @@ mod fpu;
 mod fuzz;
 mod gpio;
 mod ipctest;
+mod nic;
+mod pci;
 
 use runtime::lineedit::{Action, LineEditor};
 use runtime::print::{console_call, set_console, write_bytes};
@@ -28,6 +30,8 @@ pub struct Services {
     peer: Option<Channel>,
     bench: Option<Channel>,
     gpio: Option<Channel>,
+    /// The NIC driver, found again after it restarts.
+    pub nic: service::Client,
 }
 
 fn lazy(slot: &mut Option<Channel>, name: &str) -> Result<Channel> {
@@ -62,7 +66,7 @@ impl Services {
 fn main(_arg: u64) -> i32 {
     let console = connect_console();
     set_console(console);
-    let mut svc = Services { memory: None, peer: None, bench: None, gpio: None };
+    let mut svc = Services { memory: None, peer: None, bench: None, gpio: None, nic: service::Client::new(runtime::nic::NIC_SERVICE) };
     let mut editor = LineEditor::new();
     runtime::print!("{}", PROMPT);
     loop {

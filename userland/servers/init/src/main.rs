@@ -127,6 +127,12 @@ fn index_of(name: &str) -> Option<usize> {
     PROGRAMS.iter().position(|p| p.enabled && p.name == name)
 }
 
+/// The program that registers service `name` (its own name, or the one
+/// policy::SERVICES gives it).
+fn provider_of(name: &str) -> Option<usize> {
+    PROGRAMS.iter().position(|p| p.enabled && policy::service_of(p.name) == name)
+}
+
 impl Init {
     /// Start every boot program; memory must have registered before
     /// anyone can be given a pager channel.
@@ -265,7 +271,7 @@ impl Init {
         let Some(name) = parse_name(m).and_then(Name::new) else {
             return reply(from, INIT_REGISTER, Err(Error::Inval));
         };
-        let own = index_of(name.as_str()).is_some_and(|i| self.children[i].conn == Some(from));
+        let own = provider_of(name.as_str()).is_some_and(|i| self.children[i].conn == Some(from));
         if !own {
             return reply(from, INIT_REGISTER, Err(Error::Perm));
         }
@@ -284,7 +290,7 @@ impl Init {
             return self.answer_lookup(from, name);
         }
         // Given up on: it is not coming back.
-        if index_of(name.as_str()).is_some_and(|i| self.children[i].gave_up) {
+        if provider_of(name.as_str()).is_some_and(|i| self.children[i].gave_up) {
             return reply(from, INIT_LOOKUP, Err(Error::NoEnt));
         }
         let deadline = ks::uptime() + LOOKUP_TIMEOUT_MS;

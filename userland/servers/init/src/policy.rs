@@ -35,7 +35,7 @@ pub struct Program {
 /// 400 ms ...; the 4th death within 10 s gives up on the program.
 pub const RESTART: Policy = Policy::Restart { backoff_ms: 100, max_backoff_ms: 2000, max_deaths: 4, window_ms: 10_000 };
 
-pub const PROGRAMS: [Program; 11] = [
+pub const PROGRAMS: [Program; 13] = [
     // The pager: every task's heap depends on it, and tasks keep their
     // pager channel for life, so its death stops the system.
     Program { name: "memory", caps: CAP_MEMORY, prio: PRIO_SERVER, start: Start::Boot, enabled: true, policy: Policy::Critical },
@@ -47,6 +47,12 @@ pub const PROGRAMS: [Program; 11] = [
     // and IRQ 1; it looks up "console" with the right to inject input
     // (RIGHTS below), so it needs a bootstrap channel.
     Program { name: "ps2kbd", caps: CAP_IO | CAP_IRQ, prio: PRIO_SERVER, start: Start::Boot, enabled: config::CONFIG_PS2KBD, policy: RESTART },
+    // PCI (board.toml [pci]): the configuration ports only. The NIC
+    // driver ([nic] model e1000): device registers (KS_MMIO) and DMA
+    // memory (KS_DMA_ALLOC) both need CAP_IO, its interrupt CAP_IRQ; it
+    // gets its device from pci, so pci comes first.
+    Program { name: "pci", caps: CAP_IO, prio: PRIO_SERVER, start: Start::Boot, enabled: config::CONFIG_PCI, policy: RESTART },
+    Program { name: "e1000", caps: CAP_IO | CAP_IRQ, prio: PRIO_SERVER, start: Start::Boot, enabled: config::CONFIG_E1000, policy: RESTART },
     // The keyboard (CONFIG_KEYBOARD; docs/protocols.md "keyboard pipeline"),
     // sink first so that each finds the next one registered: hid maps the
     // trace UART (CAP_IO); keymap and keyscan reach hardware only through
@@ -69,6 +75,16 @@ pub const RIGHTS: [(&str, &str, u64); 1] = [
     // Only the keyboard driver may type into the console (CONSOLE_INPUT).
     ("ps2kbd", "console", runtime::proto::CONNECT_CONSOLE_INPUT),
 ];
+
+/// Programs that register a service under another name than their own:
+/// (program, service). A NIC driver serves "nic" whichever card it drives.
+pub const SERVICES: [(&str, &str); 1] = [("e1000", runtime::nic::NIC_SERVICE)];
+
+/// The service `program` registers (INIT_REGISTER accepts only that name
+/// from it).
+pub fn service_of(program: &str) -> &str {
+    SERVICES.iter().find(|s| s.0 == program).map_or(program, |s| s.1)
+}
 
 /// The rights of `program`'s connections to `service`.
 pub fn rights(program: &str, service: &str) -> u64 {
