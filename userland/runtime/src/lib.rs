@@ -18,6 +18,7 @@ pub mod heap;
 pub mod ks;
 pub mod lineedit;
 pub mod mmio;
+pub mod lan9118;
 pub mod nic;
 pub mod pci;
 pub mod msg;
