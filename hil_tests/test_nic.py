@@ -1,15 +1,23 @@
-"""The NIC (boards with a [nic]: the pc's e1000): the driver task found its
-card through the pci enumerator and reports the MAC the twin gave it and
-link up; frames sent from the kit's network namespace raise its receive
+"""The NIC (boards with a [nic]: the pc's e1000, mps2-an386's on-board
+LAN9118): the driver task found its card (the e1000 through the pci
+enumerator, the lan9118 at its board.toml address) and reports the MAC the
+twin gave it and link up; frames sent from the kit's network namespace raise its receive
 counters while the guest stays up; a killed driver is restarted by init
 (it resets the card; the kernel freed its DMA memory) and answers again;
 hostile clients get E_BUSY (a second claim) and E_PERM (no claim), and
 garbage fragment sequences are refused and counted (`nic test`).
 
 Needs the kit's network (tools/netkit: root and /dev/net/tun; the `net`
-fixture skips with the reason otherwise). MCU boards have no NIC yet
-(capability 'network'). Without the card (every other boot) the driver
-says so once and answers -E_NOENT."""
+fixture skips with the reason otherwise). The driver task is named after
+the [nic] model. Without the card (every other boot of the pc) the e1000
+says so once and answers -E_NOENT; the LAN9118 is on the mps2 board, so
+every boot has it (without the kit's network it has no backend) and the
+driver finds it.
+
+The two drivers differ where the hardware does, and the tests say so:
+the e1000's restarted instance is told apart by its reset of a PCI card,
+the lan9118's by its soft reset of a chip at a fixed address; both print
+`<driver>: <mac> irq <n> link up|down`."""
 
 import re
 import subprocess
@@ -76,17 +84,18 @@ def test_hostile_clients_are_refused_and_garbage_counted(net):
 
 
 @network
-def test_killed_driver_is_restarted_and_works_again(net):
+def test_killed_driver_is_restarted_and_works_again(board, net):
     dut = net.dut
-    drivers = [t for t in parse_ps(dut.run("ps")) if t.name == "e1000"
+    name = board.nic["model"]   # the driver program: e1000 or lan9118
+    drivers = [t for t in parse_ps(dut.run("ps")) if t.name == name
                and t.state not in ("killed", "exited")]
     assert len(drivers) == 1, drivers
     old = drivers[0]
     mark = dut.mark()
     assert dut.run(f"kill {old.tid}") == ["kill: ok"]
-    dut.expect(rf"init: e1000 \(task {old.tid}\) died; restarting it in \d+ ms$", since=mark)
-    dut.expect(r"init: e1000 restarted as task \d+ \(restart \d+\)$", since=mark)
-    dut.expect(r"e1000: 52:54:00:12:34:56 irq \d+ link up", since=mark)
+    dut.expect(rf"init: {name} \(task {old.tid}\) died; restarting it in \d+ ms$", since=mark)
+    dut.expect(rf"init: {name} restarted as task \d+ \(restart \d+\)$", since=mark)
+    dut.expect(rf"{name}: 52:54:00:12:34:56 irq \d+ link up", since=mark)
     n = _nic(dut)
     assert n.mac == net.mac and n.link == "up"
     _send_frames(net, 3)
@@ -119,6 +128,23 @@ def test_a_client_is_notified_and_pulls_a_frame_in_fragments(net):
 def test_without_a_card_the_driver_says_so_and_answers_noent(board, dut):
     if not board.nic:
         pytest.skip(f"board '{board.name}' has no NIC ([nic] in board.toml)")
+    if board.nic["model"] != "e1000":
+        pytest.skip(f"the {board.nic['model']} is on the board: every boot has it "
+                    "(test_an_on_board_chip_is_found_on_every_boot)")
     dut.expect(r"e1000: no 8086:100e on the PCI bus \(E_NOENT\); network off", since=0)
     assert dut.run("nic") == ["nic: no card (E_NOENT)"]
     assert dut.run("nic test")[-1] == "nic test: FAILED: first claim"
+
+
+def test_an_on_board_chip_is_found_on_every_boot(board, dut):
+    """An on-board NIC (mps2-an386's LAN9118) is there without the kit's
+    network too: the driver found the chip at its board.toml address
+    (BYTE_TEST, ID_REV), reset it and serves `nic` with its MAC."""
+    if not board.nic or board.nic["model"] == "e1000":
+        pytest.skip(f"board '{board.name}' has no on-board NIC")
+    name = board.nic["model"]
+    dut.expect(rf"{name}: ([0-9a-f]{{2}}:){{5}}[0-9a-f]{{2}} irq {board.nic['irq']} "
+               r"link (up|down) \(id [0-9a-f]{4} rev \d+\)$", since=0)
+    n = _nic(dut)
+    assert n.mtu == 1500 and n.malformed == 0
+    assert "nic test: ok" in dut.run("nic test", timeout=20)

@@ -1,5 +1,5 @@
 //! nic.rs - the `nic` command, a client of the NIC driver (runtime::nic,
-//! docs/protocols.md "NIC drivers"; boards with a [nic], CONFIG_E1000):
+//! docs/protocols.md "NIC drivers"; boards with a [nic], CONFIG_NIC):
 //!   nic        -> `nic: mac 52:54:00:12:34:56 link up mtu 1500 rx N frames
 //!                 B bytes tx N frames B bytes drops D errors E malformed M`
 //!   nic recv MS -> claim the card, wait up to MS ms for NIC_NOTIFY_RX and
@@ -30,7 +30,7 @@ fn call(ch: Channel, mut m: Msg) -> Result<u64> {
 }
 
 pub fn run(svc: &mut Services, rest: &str) {
-    if !config::CONFIG_E1000 {
+    if !config::CONFIG_NIC {
         return println!("{}", NOT_AVAILABLE);
     }
     match rest.trim() {
