@@ -165,7 +165,8 @@ impl Nic {
         r.write(INT_EN, 0);
         r.write(HW_CFG, HW_CFG_SRST);
         let mut waited = 0;
-        while r.read(HW_CFG) & HW_CFG_SRST != 0 || r.read(PMT_CTRL) & PMT_CTRL_READY == 0 {
+        // Until PMT_CTRL.READY only BYTE_TEST and PMT_CTRL may be read.
+        while r.read(PMT_CTRL) & PMT_CTRL_READY == 0 || r.read(HW_CFG) & HW_CFG_SRST != 0 {
             if waited >= RESET_WAIT_MS {
                 runtime::debug_println!("lan9118: soft reset did not finish in {} ms", RESET_WAIT_MS);
                 return Err(Error::Busy);
