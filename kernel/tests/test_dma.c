@@ -133,3 +133,18 @@ TEST(dma_pages_go_back_when_the_task_dies) {
     CHECK_EQ(dma_free_count(), DMA_POOL_PAGES);
     CHECK(page_free_count() >= free0 - 1);  /* killed t's slot keeps no memory */
 }
+
+/* Device registers mapped into a task (x86_64 KS_MMIO) are not its memory:
+ * KS_FREE_PAGE refuses them and its death does not free them. */
+TEST(device_pages_are_not_freed_as_memory) {
+    kt_boot();
+    struct task *t = kt_task("drv", 3, CAP_IO);
+    uint64_t va = DMA_VA;
+    uintptr_t dev = 0xfeb80000;   /* never dereferenced */
+    REQUIRE(arch_vm_map(&t->vm, va, dev, VM_USER | VM_WRITE | VM_DEVICE) == 0);
+    size_t before = page_free_count();
+    CHECK_EQ(kt_kcall(t, KS_FREE_PAGE, &va, 8), -E_FAULT);
+    CHECK_EQ(dma_call(t, va, 1), -E_BUSY);
+    task_destroy(t);              /* freeing it would write into 0xfeb80000 */
+    CHECK(page_free_count() > before);
+}

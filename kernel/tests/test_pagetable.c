@@ -211,3 +211,30 @@ TEST(pagetable_out_of_pages_is_e_nomem_and_leaks_nothing) {
     CHECK_EQ(host_table_pages, 0);
     CHECK_EQ(page_free_count(), 3);
 }
+
+/* KS_MMIO's device pages (VM_DEVICE): uncached (PCD|PWT), marked, reported
+ * by lookup, and never handed to free_page when the space goes. */
+TEST(pagetable_device_pages_are_uncached_and_never_freed) {
+    kt_boot();
+    struct arch_vm vm = {0};
+    REQUIRE(arch_vm_init(&vm) == 0);
+    uintptr_t dev = 0xfeb80000, ram = page();
+    REQUIRE(arch_vm_map(&vm, VA, dev, VM_USER | VM_WRITE | VM_DEVICE) == 0);
+    REQUIRE(arch_vm_map(&vm, VA + PAGE_SIZE, ram, VM_USER | VM_WRITE) == 0);
+    uint64_t e[4];
+    path(&vm, VA, e);
+    CHECK_EQ(e[3] & (PTE_PCD | PTE_PWT | PTE_DEVICE), PTE_PCD | PTE_PWT | PTE_DEVICE);
+    path(&vm, VA + PAGE_SIZE, e);
+    CHECK_EQ(e[3] & (PTE_PCD | PTE_PWT | PTE_DEVICE), 0);
+    uintptr_t got;
+    unsigned attrs;
+    CHECK_EQ(arch_vm_lookup(&vm, VA + 8, &got, &attrs), 0);
+    CHECK_EQ(got, dev + 8);
+    CHECK(attrs & VM_DEVICE);
+    CHECK_EQ(arch_vm_lookup(&vm, VA + PAGE_SIZE, &got, &attrs), 0);
+    CHECK(!(attrs & VM_DEVICE));
+    freed = 0;
+    arch_vm_destroy(&vm, count_free);
+    CHECK_EQ(freed, 1);                    /* the RAM page only */
+    CHECK_EQ(host_table_pages, 0);
+}

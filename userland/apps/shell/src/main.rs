@@ -13,6 +13,7 @@ mod fuzz;
 mod gpio;
 mod ipctest;
 mod nic;
+mod pci;
 
 use runtime::lineedit::{Action, LineEditor};
 use runtime::print::{console_call, set_console, write_bytes};
