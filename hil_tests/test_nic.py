@@ -236,3 +236,41 @@ def test_a_frame_the_guest_sends_reaches_the_wire(net):
     assert ours, sent
     f = ours[0]
     assert len(f) == 60 and f[:6] == b"\xff" * 6 and f[14:18] == b"nagi" and f[18:] == bytes(42), f.hex()
+
+
+@network
+def test_a_slow_reader_gets_held_frames_whole_and_the_driver_keeps_step(board, net):
+    """A client that claims the card and pulls nothing while 1042-byte
+    frames arrive (`nic hold`): the frames wait until the driver's ring
+    (e1000: 32 descriptors) or the chip's RX FIFO (LAN9118: about 10 KiB,
+    some ten such frames) is full, the rest are held back or dropped by
+    the device; nothing grows in the driver. Then every waiting frame comes
+    out whole, and afterwards the driver (the same task, not restarted)
+    still delivers frames in step: the FIFO's status and data words did
+    not drift apart at the overflow."""
+    dut = net.dut
+    name = board.nic["model"]
+
+    def driver():
+        return [(t.tid, t.restarts) for t in parse_ps(dut.run("ps"))
+                if t.name == name and t.state not in ("killed", "exited")]
+
+    before = driver()
+    assert len(before) == 1, before
+    net.ns(["ip", "neigh", "replace", GUEST_IP, "lladdr", net.mac, "dev", "nagi0"], timeout=10)
+    ping = net.kit.popen(["ping", "-c", "60", "-i", "0.05", "-s", "1000", "-W", "1", GUEST_IP],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        out = dut.run("nic hold 3500", timeout=30)
+    finally:
+        ping.kill()
+        ping.wait()
+    m = [re.match(r"nic: held 3500 ms, pulled (\d+) frames (\d+) bytes, all whole$", l) for l in out]
+    m = [x for x in m if x]
+    assert m, out
+    frames, nbytes = int(m[0].group(1)), int(m[0].group(2))
+    assert frames >= 3 and nbytes >= 3 * 1042, out
+    assert driver() == before
+    # In step afterwards: a new frame comes whole, in its 5 fragments.
+    test_a_client_is_notified_and_pulls_a_frame_in_fragments(net)
+    assert driver() == before
