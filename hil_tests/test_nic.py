@@ -274,3 +274,28 @@ def test_a_slow_reader_gets_held_frames_whole_and_the_driver_keeps_step(board, n
     # In step afterwards: a new frame comes whole, in its 5 fragments.
     test_a_client_is_notified_and_pulls_a_frame_in_fragments(net)
     assert driver() == before
+
+
+@network
+def test_the_link_state_follows_the_wire(net):
+    """The twin's cable pulled and plugged back (QMP set_link on the kit's
+    netdev): `nic` reports link down, then up again (the e1000 reads
+    STATUS.LU, the LAN9118 its PHY's basic status register), and frames
+    are counted again once it is up."""
+    dut = net.dut
+    if not hasattr(dut.backend, "set_link"):
+        pytest.skip("the link is switched on the twin only")
+    dut.backend.set_link("net0", False)
+    try:
+        assert _nic(dut).link == "down"
+    finally:
+        dut.backend.set_link("net0", True)
+    # QEMU's e1000 autonegotiates again (link up some 500 ms later); its
+    # LAN9118 reports the link at once. Poll a few seconds either way.
+    deadline = time.monotonic() + 5
+    while (n := _nic(dut)).link != "up" and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert n.link == "up"
+    _send_frames(net, 3)
+    time.sleep(0.5)
+    assert _nic(dut).rx_frames >= n.rx_frames + 3
