@@ -47,7 +47,9 @@ def kconfig_facts(board: Board) -> list[tuple[str, object]]:
         ("HAS_KEYBOARD", board.keyboard is not None),
         ("HAS_KEY_MATRIX", board.keyboard is not None and board.keyboard.matrix is not None),
         ("PCI", bool(board.pci)),
+        ("NIC", bool(board.nic)),
         ("E1000", board.nic.get("model") == "e1000"),
+        ("LAN9118", board.nic.get("model") == "lan9118"),
     ]
     if board.arch == "arm-m":
         flash, ram = board.memory_region("flash"), board.memory_region("ram")
@@ -156,9 +158,13 @@ def board_constants(board: Board) -> list[tuple[str, int]]:
     if board.pci:
         out += [("BOARD_PCI_CONFIG_ADDRESS", _Hex(board.pci["config_address"])),
                 ("BOARD_PCI_CONFIG_DATA", _Hex(board.pci["config_data"]))]
-    if board.nic:
+    if board.nic.get("model") == "e1000":
         out += [("BOARD_NIC_PCI_VENDOR", _Hex(board.nic["pci_vendor"])),
                 ("BOARD_NIC_PCI_DEVICE", _Hex(board.nic["pci_device"]))]
+    elif board.nic:
+        out += [("BOARD_NIC_BASE", _Hex(board.nic["base"])),
+                ("BOARD_NIC_SIZE", _Hex(board.nic["size"])),
+                ("BOARD_NIC_IRQ", board.nic["irq"])]
     for direction in ("inputs", "outputs"):
         for entry in board.gpio.get(direction, ()):
             name = "BOARD_GPIO_" + "".join(ch if ch.isalnum() else "_"

@@ -237,7 +237,7 @@ class _Checker:
             self.fail("irq_count", f"{irq_count} is not in 1..496 (ARMv7-M NVIC lines)")
         ps2 = self.ps2(data)
         pci = self.pci(data)
-        nic = self.nic(data, pci)
+        nic = self.nic(data, pci, irq_count)
         capabilities = self.capabilities(data, cpu, ps2)
         flash = self.flash(data)
         clock = self.clock(data, cpu_hz)
@@ -445,23 +445,44 @@ class _Checker:
             self.fail(w + "config_data", "must lie 4..60 ports above config_address (one port range)")
         return dict(p)
 
-    NIC_MODELS = ("e1000",)
+    NIC_MODELS = ("e1000", "lan9118")
 
-    def nic(self, data: dict, pci: dict) -> dict:
-        """[nic]: the board's network card: model (its driver), the PCI ids
-        the driver asks the enumerator for, and the QEMU -device the twin
-        attaches to the kit's network."""
+    def nic(self, data: dict, pci: dict, irq_count: int | None = None) -> dict:
+        """[nic]: the board's network card: model (its driver) and where
+        the driver finds it - a PCI card (e1000: the ids it asks the
+        enumerator for; the twin plugs it in with `-device <qemu_device>`)
+        or a chip on the board's bus (lan9118: its register block `base`,
+        `size` (one MPU region: a power of two >= 32, base aligned to it)
+        and NVIC line `irq`; the twin has it on board and gives it the
+        kit's network with `-net nic,model=<qemu_nic_model>`)."""
         n = self.table(data, "nic")
         if not n:
             return {}
         w = "nic."
         model = self.get(n, "model", self.NIC_MODELS, w)
-        if model == "e1000" and not pci:
-            self.fail(w + "model", "e1000 is a PCI card: the board needs a [pci] table")
-        for key in ("pci_vendor", "pci_device"):
-            if self.get(n, key, int, w) > 0xffff:
-                self.fail(w + key, f"0x{n[key]:x} is not a 16-bit PCI id")
-        self.get(n, "qemu_device", str, w)
+        if model == "e1000":
+            if not pci:
+                self.fail(w + "model", "e1000 is a PCI card: the board needs a [pci] table")
+            for key in ("pci_vendor", "pci_device"):
+                if self.get(n, key, int, w) > 0xffff:
+                    self.fail(w + key, f"0x{n[key]:x} is not a 16-bit PCI id")
+            self.get(n, "qemu_device", str, w)
+            extra = set(n) - {"model", "pci_vendor", "pci_device", "qemu_device"}
+        else:
+            base, size = self.get(n, "base", int, w), self.get(n, "size", int, w)
+            if size < 32 or size & (size - 1):
+                self.fail(w + "size", f"0x{size:x} is not a power of two >= 32 (one MPU region)")
+            if base % size:
+                self.fail(w + "base", f"0x{base:x} is not aligned to its size 0x{size:x} (one MPU region)")
+            if not (0x4000_0000 <= base and base + size <= 0x6000_0000):
+                self.fail(w + "base", f"0x{base:x} is not in the peripheral region 0x40000000..0x60000000")
+            irq = self.get(n, "irq", int, w)
+            if irq_count is not None and not 0 <= irq < irq_count:
+                self.fail(w + "irq", f"{irq} is not an NVIC line of this board (0..{irq_count - 1})")
+            self.get(n, "qemu_nic_model", str, w)
+            extra = set(n) - {"model", "base", "size", "irq", "qemu_nic_model"}
+        if extra:
+            self.fail(w + sorted(extra)[0], f"not a key of a {model} [nic]")
         return dict(n)
 
     def gpio(self, data: dict) -> dict:

@@ -23,7 +23,8 @@ from .progress import Step
 USER_PROGRAMS = ["init", "memory", "console", "shell", "ipc_peer", "faulter", "critical"]
 # MCU images: no memory server (no pager); gpio only with CONFIG_GPIO;
 # ps2kbd only with CONFIG_PS2KBD (a board with an i8042: board.toml [ps2]);
-# pci with CONFIG_PCI ([pci]) and e1000 with CONFIG_E1000 ([nic] model);
+# pci with CONFIG_PCI ([pci]); e1000 with CONFIG_E1000 and lan9118 with
+# CONFIG_LAN9118 ([nic] model).
 # hid, keymap and keyscan only with CONFIG_KEYBOARD.
 MCU_PROGRAMS = ["init", "console", "shell", "ipc_peer", "faulter", "critical"]
 RUST_TARGET = {"x86_64": "x86_64-unknown-none", "arm-m": "thumbv7em-none-eabihf"}
@@ -181,6 +182,8 @@ class Builder:
             names.append("pci")
         if config.get("E1000") == "y":
             names.append("e1000")
+        if config.get("LAN9118") == "y":
+            names.append("lan9118")
         return names
 
     def workspace_programs(self) -> list[str]:

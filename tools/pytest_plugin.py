@@ -284,10 +284,15 @@ TWIN_MAC = "52:54:00:12:34:56"
 
 
 def nic_qemu_args(board, kit, netdev_id: str = "net0", mac: str = TWIN_MAC) -> list[str]:
-    """QEMU arguments that put the board's NIC ([nic] qemu_device) on the
-    kit's network."""
-    return kit.netdev_args(netdev_id) + [
-        "-device", f"{board.nic['qemu_device']},netdev={netdev_id},mac={mac}"]
+    """QEMU arguments that put the board's NIC on the kit's network: a
+    pluggable card ([nic] qemu_device, the pc's e1000) is added with
+    `-device`; an on-board one ([nic] qemu_nic_model, mps2-an386's
+    lan9118: the machine always has it) gets the netdev with `-net nic`."""
+    if "qemu_nic_model" in board.nic:
+        nic = ["-net", f"nic,netdev={netdev_id},model={board.nic['qemu_nic_model']},macaddr={mac}"]
+    else:
+        nic = ["-device", f"{board.nic['qemu_device']},netdev={netdev_id},mac={mac}"]
+    return kit.netdev_args(netdev_id) + nic
 
 
 @pytest.fixture(scope="module")

@@ -245,6 +245,11 @@ class QemuTwin:
     def _qmp_command(self, name: str, **args):
         return self.qmp.cmd(name, **args) if args else self.qmp.cmd(name)
 
+    def set_link(self, netdev_id: str, up: bool) -> None:
+        """QMP set_link on a netdev: QEMU passes it to the NIC on its other
+        end (the card's link status: e1000 STATUS.LU, LAN9118 PHY BSR)."""
+        self.qmp.cmd("set_link", name=netdev_id, up=up)
+
 
 def has_hid_trace(board: Board) -> bool:
     """The board's keyboard writes its HID reports to a trace UART on the

@@ -324,9 +324,48 @@ def test_the_pci_and_nic_tables_reach_kconfig_and_rust(repo, tmp_path):
                  "pub const BOARD_NIC_PCI_VENDOR: u32 = 0x8086;",
                  "pub const BOARD_NIC_PCI_DEVICE: u32 = 0x100e;"]:
         assert line + "\n" in rs
+    assert result.values["NIC"] == "y" and result.values.get("LAN9118", "n") != "y"
+    assert "BOARD_NIC_BASE" not in rs
     mcu = configure_in(repo, L475, tmp_path / "mcu")
     assert mcu.values.get("PCI", "n") != "y" and mcu.values.get("E1000", "n") != "y"
+    assert mcu.values.get("NIC", "n") != "y" and mcu.values.get("LAN9118", "n") != "y"
     assert "BOARD_NIC" not in (tmp_path / "mcu" / "nagi_config.rs").read_text()
+
+
+def test_an_on_board_nic_reaches_kconfig_and_rust(repo, tmp_path):
+    """mps2-an386's [nic] (model lan9118) puts the lan9118 driver in the
+    image with its register block and NVIC line; no PCI."""
+    result = configure_in(repo, "mps2-an386", tmp_path / "mps2")
+    v = result.values
+    assert v["NIC"] == "y" and v["LAN9118"] == "y"
+    assert v.get("E1000", "n") != "y" and v.get("PCI", "n") != "y"
+    rs = (tmp_path / "mps2" / "nagi_config.rs").read_text()
+    for line in ["pub const CONFIG_NIC: bool = true;", "pub const CONFIG_LAN9118: bool = true;",
+                 "pub const BOARD_NIC_BASE: u32 = 0x40200000;",
+                 "pub const BOARD_NIC_SIZE: u32 = 0x100;",
+                 "pub const BOARD_NIC_IRQ: u32 = 13;"]:
+        assert line + "\n" in rs
+    assert "BOARD_NIC_PCI" not in rs
+
+
+@pytest.mark.parametrize("old, new, message", [
+    ('model = "lan9118"', 'model = "cs8900"', "nic.model: 'cs8900' is not one of e1000, lan9118"),
+    ("size = 0x100", "size = 0x180", "nic.size: 0x180 is not a power of two >= 32"),
+    ("size = 0x100", "size = 0x10", "nic.size: 0x10 is not a power of two >= 32"),
+    ("base = 0x4020_0000", "base = 0x4020_0080", "nic.base: 0x40200080 is not aligned to its size 0x100"),
+    ("base = 0x4020_0000", "base = 0x2000_0000", "nic.base: 0x20000000 is not in the peripheral region"),
+    ("irq = 13\n", "irq = 32\n", "nic.irq: 32 is not an NVIC line of this board (0..31)"),
+    ('qemu_nic_model = "lan9118"\n', "", "nic.qemu_nic_model: missing"),
+    ('qemu_nic_model = "lan9118"\n', 'qemu_nic_model = "lan9118"\npci_vendor = 1\n',
+     "nic.pci_vendor: not a key of a lan9118 [nic]"),
+    ("irq = 13\n", "", "nic.irq: missing"),
+])
+def test_an_on_board_nic_table_is_checked(repo, old, new, message):
+    toml = repo / "board" / "mps2-an386" / "board.toml"
+    edit(toml, old, new)
+    with pytest.raises(ToolError) as e:
+        load_board("mps2-an386", repo / "board")
+    assert "\n" not in str(e.value) and message in str(e.value)
 
 
 @pytest.mark.parametrize("old, new, message", [

@@ -52,6 +52,10 @@ def test_userland_programs_follow_config(repo):
     # ps2kbd: in images of boards with an i8042 (board.toml [ps2] -> PS2KBD)
     assert b.programs({"PS2KBD": "y"})[-1] == "ps2kbd"
     assert "ps2kbd" not in b.programs({})
+    # NIC drivers by [nic] model: e1000 (E1000), lan9118 (LAN9118)
+    assert b.programs({"E1000": "y"})[-1] == "e1000"
+    assert b.programs({"LAN9118": "y"})[-1] == "lan9118"
+    assert not {"e1000", "lan9118"} & set(b.programs({}))
 
 
 def test_userland_failure_names_the_step(repo, capsys):
@@ -116,7 +120,7 @@ def arm_repo(repo):
     (repo / "userland" / "cross-arm.toml").write_text("")
     (repo / "userland" / "Cargo.toml").write_text(
         '[workspace]\nmembers = ["runtime", "init", "memory", "console", "shell", "ipc_peer",\n'
-        '"faulter", "critical", "bench_server", "gpio", "tests/fuzz", "keyboard"]\n')
+        '"faulter", "critical", "bench_server", "gpio", "lan9118", "tests/fuzz", "keyboard"]\n')
     # A library member ([lib], no [[bin]]), as userland/keyboard: no program.
     (repo / "userland" / "keyboard").mkdir(parents=True)
     (repo / "userland" / "keyboard" / "Cargo.toml").write_text(
@@ -199,7 +203,7 @@ class ArmRunner(Runner):
             self.elf_dir.mkdir(parents=True, exist_ok=True)
             layout = Path(env["NAGI_LAYOUT_DIR"])
             for p in ["init", "memory", "console", "shell", "ipc_peer", "faulter", "critical",
-                      "bench_server", "gpio", "fuzz", "fuzz_peer"]:
+                      "bench_server", "gpio", "lan9118", "fuzz", "fuzz_peer"]:
                 out = self.elf_dir / p
                 before = out.read_bytes() if out.exists() else None
                 tmp = self.elf_dir / (p + ".new")
@@ -247,7 +251,7 @@ def test_arm_build_produces_the_image_and_the_map(arm_repo, capsys):
            f"{mm['kernel_ram_bytes']} B / 4096" in out
     assert [t["name"] for t in mm["tasks"]] == \
         ["init", "console", "shell", "ipc_peer", "faulter", "critical", "bench_server",
-         "fuzz", "fuzz_peer"]  # no gpio, no memory
+         "fuzz", "fuzz_peer", "lan9118"]  # no gpio, no memory; its [nic]: lan9118
     # again: one cargo run, everything up to date, the map printed again
     b.runner.calls.clear()
     b.build_all()

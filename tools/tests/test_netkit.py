@@ -164,3 +164,20 @@ def test_stale_namespaces_of_dead_runs_are_removed():
     name = f"{namespace.PREFIX}999999-0"
     subprocess.run(["ip", "netns", "add", name], check=True)
     assert name in namespace.cleanup_stale()
+
+
+def test_the_twins_nic_is_attached_per_board():
+    """The net fixture's QEMU arguments: the pc's e1000 is a card plugged
+    in with -device; mps2-an386's LAN9118 is on the board, so it only
+    gets the netdev (-net nic,model=lan9118). Both get the kit's MAC."""
+    from tools.boards import load_board
+    from tools.pytest_plugin import TWIN_MAC, nic_qemu_args
+
+    class Kit:
+        def netdev_args(self, netdev_id):
+            return ["-netdev", f"dgram,id={netdev_id}"]
+
+    assert nic_qemu_args(load_board("pc"), Kit()) == [
+        "-netdev", "dgram,id=net0", "-device", f"e1000,netdev=net0,mac={TWIN_MAC}"]
+    assert nic_qemu_args(load_board("mps2-an386"), Kit()) == [
+        "-netdev", "dgram,id=net0", "-net", f"nic,netdev=net0,model=lan9118,macaddr={TWIN_MAC}"]

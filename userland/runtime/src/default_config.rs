@@ -18,4 +18,5 @@ pub const CONFIG_CONSOLE_BAUD: u32 = 115200;
 pub const CONFIG_GPIO: bool = false;
 pub const CONFIG_PS2KBD: bool = true;
 pub const CONFIG_PCI: bool = true;
+pub const CONFIG_NIC: bool = true;
 pub const CONFIG_E1000: bool = true;

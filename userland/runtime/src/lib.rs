@@ -18,6 +18,7 @@ pub mod heap;
 pub mod ks;
 pub mod lineedit;
 pub mod mmio;
+pub mod lan9118;
 pub mod nic;
 pub mod pci;
 pub mod msg;
@@ -91,14 +92,20 @@ mod config_defaults {
     pub const BOARD_KEYBOARD_TRACE_IRQ: u32 = 0;
     pub const BOARD_KEYBOARD_TRACE_RCC_ENR: u32 = 0;
     pub const BOARD_KEYBOARD_TRACE_RCC_BIT: u32 = 0;
-    // PCI (board.toml [pci]) and the NIC ([nic]); pci and e1000 run only
-    // where CONFIG_PCI / CONFIG_E1000.
+    // PCI (board.toml [pci]) and the NIC ([nic]: CONFIG_NIC); pci, e1000
+    // and lan9118 run only where CONFIG_PCI / CONFIG_E1000 / CONFIG_LAN9118.
     pub const CONFIG_PCI: bool = false;
+    pub const CONFIG_NIC: bool = false;
     pub const CONFIG_E1000: bool = false;
+    pub const CONFIG_LAN9118: bool = false;
     pub const BOARD_PCI_CONFIG_ADDRESS: u32 = 0xcf8;
     pub const BOARD_PCI_CONFIG_DATA: u32 = 0xcfc;
     pub const BOARD_NIC_PCI_VENDOR: u32 = 0x8086;
     pub const BOARD_NIC_PCI_DEVICE: u32 = 0x100e;
+    // An on-board NIC's registers and NVIC line (the lan9118).
+    pub const BOARD_NIC_BASE: u32 = 0x4020_0000;
+    pub const BOARD_NIC_SIZE: u32 = 0x100;
+    pub const BOARD_NIC_IRQ: u32 = 13;
 }
 
 /// `a == b` in const context (to select code by string Kconfig symbols,

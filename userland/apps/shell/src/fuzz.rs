@@ -23,7 +23,7 @@ fn servers() -> impl Iterator<Item = &'static str> {
         ("bench_server", config::CONFIG_BENCH),
         ("gpio", config::CONFIG_GPIO),
         ("pci", config::CONFIG_PCI),
-        ("nic", config::CONFIG_E1000),
+        ("nic", config::CONFIG_NIC),
     ]
     .into_iter()
     .filter(|s| s.1)

@@ -1,10 +1,14 @@
 //! nic.rs - the `nic` command, a client of the NIC driver (runtime::nic,
-//! docs/protocols.md "NIC drivers"; boards with a [nic], CONFIG_E1000):
+//! docs/protocols.md "NIC drivers"; boards with a [nic], CONFIG_NIC):
 //!   nic        -> `nic: mac 52:54:00:12:34:56 link up mtu 1500 rx N frames
 //!                 B bytes tx N frames B bytes drops D errors E malformed M`
 //!   nic recv MS -> claim the card, wait up to MS ms for NIC_NOTIFY_RX and
 //!                 pull one frame in fragments: `nic: frame N bytes from
 //!                 <mac> type 0x0800 in F fragments` or `nic: no frame`
+//!   nic hold MS -> the slow reader: claim the card, pull nothing for MS ms
+//!                 (frames pile up in the driver's ring or the chip's FIFO
+//!                 until it is full), then pull every waiting frame:
+//!                 `nic: held MS ms, pulled N frames B bytes, all whole`
 //!   nic test   -> the hostile-client checks: a second claim is E_BUSY, a
 //!                 client without the claim gets E_PERM, garbage fragment
 //!                 sequences are refused and counted, a whole broadcast
@@ -30,7 +34,7 @@ fn call(ch: Channel, mut m: Msg) -> Result<u64> {
 }
 
 pub fn run(svc: &mut Services, rest: &str) {
-    if !config::CONFIG_E1000 {
+    if !config::CONFIG_NIC {
         return println!("{}", NOT_AVAILABLE);
     }
     match rest.trim() {
@@ -51,11 +55,20 @@ pub fn run(svc: &mut Services, rest: &str) {
                 Err(e) => println!("nic: {}", e),
             }
         }
+        r if r.starts_with("hold") => {
+            let Some(ms) = runtime::args::words(r).nth(1).and_then(runtime::args::parse_u32) else {
+                return println!("nic: usage: nic hold <ms>");
+            };
+            match hold(ms) {
+                Ok((n, bytes)) => println!("nic: held {} ms, pulled {} frames {} bytes, all whole", ms, n, bytes),
+                Err(e) => println!("nic: hold: {}", e),
+            }
+        }
         "test" => match test() {
             Ok(()) => println!("nic test: ok"),
             Err(why) => println!("nic test: FAILED: {}", why),
         },
-        _ => println!("nic: usage: nic [recv <ms> | test]"),
+        _ => println!("nic: usage: nic [recv <ms> | hold <ms> | test]"),
     }
 }
 
@@ -100,6 +113,53 @@ fn recv_one(ms: u32) -> Result<()> {
             }
         }
         Err(Error::Inval)
+    })();
+    let _ = ch.close();
+    r
+}
+
+/// Most frames `nic hold` pulls (a ring's or a FIFO's worth is far less).
+const HOLD_MAX_FRAMES: u32 = 512;
+
+/// Claim, let frames pile up for `ms` ms, then pull them all in fragments;
+/// (frames, bytes). Any fragment out of sequence is an error.
+fn hold(ms: u32) -> Result<(u32, u64)> {
+    let ch = service::lookup(NIC_SERVICE)?;
+    let r = (|| {
+        call(ch, Msg::new(NIC_OPEN))?;
+        service::sleep_ms(ms)?;
+        // The fragments' sequence is checked without a frame buffer (the
+        // shell's stack is small): offsets in order, the length unchanged.
+        let (mut n, mut bytes) = (0u32, 0u64);
+        let (mut frags, mut len, mut got) = (0u32, 0usize, 0usize);
+        while n < HOLD_MAX_FRAMES && frags < HOLD_MAX_FRAMES * 8 {
+            let mut m = Msg::new(NIC_RECV);
+            ch.call(&mut m)?;
+            m.result()?;
+            if m.len == 0 {
+                if got != 0 {
+                    return Err(Error::Inval); // a frame cut short
+                }
+                break;
+            }
+            frags += 1;
+            let (h, data) = FragHeader::decode(m.payload()).ok_or(Error::Inval)?;
+            if got == 0 {
+                len = h.frame_len as usize;
+            }
+            let ok = h.offset as usize == got && h.frame_len as usize == len && !data.is_empty()
+                && data.len() <= FRAG_MAX && got + data.len() <= len;
+            if !ok {
+                return Err(Error::Inval);
+            }
+            got += data.len();
+            if got == len {
+                n += 1;
+                bytes += len as u64;
+                got = 0;
+            }
+        }
+        Ok((n, bytes))
     })();
     let _ = ch.close();
     r

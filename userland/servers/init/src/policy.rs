@@ -35,7 +35,7 @@ pub struct Program {
 /// 400 ms ...; the 4th death within 10 s gives up on the program.
 pub const RESTART: Policy = Policy::Restart { backoff_ms: 100, max_backoff_ms: 2000, max_deaths: 4, window_ms: 10_000 };
 
-pub const PROGRAMS: [Program; 13] = [
+pub const PROGRAMS: [Program; 14] = [
     // The pager: every task's heap depends on it, and tasks keep their
     // pager channel for life, so its death stops the system.
     Program { name: "memory", caps: CAP_MEMORY, prio: PRIO_SERVER, start: Start::Boot, enabled: true, policy: Policy::Critical },
@@ -53,6 +53,9 @@ pub const PROGRAMS: [Program; 13] = [
     // gets its device from pci, so pci comes first.
     Program { name: "pci", caps: CAP_IO, prio: PRIO_SERVER, start: Start::Boot, enabled: config::CONFIG_PCI, policy: RESTART },
     Program { name: "e1000", caps: CAP_IO | CAP_IRQ, prio: PRIO_SERVER, start: Start::Boot, enabled: config::CONFIG_E1000, policy: RESTART },
+    // The on-board LAN9118 ([nic] model lan9118, mps2-an386): its
+    // register block (KS_MMIO: CAP_IO) and its NVIC line (CAP_IRQ); no DMA.
+    Program { name: "lan9118", caps: CAP_IO | CAP_IRQ, prio: PRIO_SERVER, start: Start::Boot, enabled: config::CONFIG_LAN9118, policy: RESTART },
     // The keyboard (CONFIG_KEYBOARD; docs/protocols.md "keyboard pipeline"),
     // sink first so that each finds the next one registered: hid maps the
     // trace UART (CAP_IO); keymap and keyscan reach hardware only through
@@ -78,7 +81,7 @@ pub const RIGHTS: [(&str, &str, u64); 1] = [
 
 /// Programs that register a service under another name than their own:
 /// (program, service). A NIC driver serves "nic" whichever card it drives.
-pub const SERVICES: [(&str, &str); 1] = [("e1000", runtime::nic::NIC_SERVICE)];
+pub const SERVICES: [(&str, &str); 2] = [("e1000", runtime::nic::NIC_SERVICE), ("lan9118", runtime::nic::NIC_SERVICE)];
 
 /// The service `program` registers (INIT_REGISTER accepts only that name
 /// from it).
