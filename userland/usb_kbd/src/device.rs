@@ -207,3 +207,31 @@ fn push<B: UsbBus>(class: &HIDClass<'_, B>, report: &[u8]) -> Result<(), Busy> {
     // wMaxPacketSize, so a write is never short.)
     class.push_raw_input(report).map(|_| ()).map_err(|_| Busy)
 }
+
+impl<B: UsbBus + 'static> crate::relay::ReportSink for UsbKeyboard<B> {
+    fn boot_protocol(&self) -> bool {
+        UsbKeyboard::boot_protocol(self)
+    }
+
+    fn send_boot(&mut self, report: &[u8; BOOT_REPORT_LEN]) -> Result<(), Busy> {
+        UsbKeyboard::send_boot(self, report)
+    }
+
+    fn send_nkro(&mut self, report: &[u8; NKRO_REPORT_LEN]) -> Result<(), Busy> {
+        UsbKeyboard::send_nkro(self, report)
+    }
+}
+
+impl<B: UsbBus + 'static> crate::relay::SerialIo for UsbKeyboard<B> {
+    fn serial_read(&mut self, buf: &mut [u8]) -> usize {
+        UsbKeyboard::serial_read(self, buf)
+    }
+
+    fn serial_write(&mut self, data: &[u8]) -> usize {
+        UsbKeyboard::serial_write(self, data)
+    }
+
+    fn serial_open(&self) -> bool {
+        self.configured() && UsbKeyboard::serial_open(self)
+    }
+}

@@ -139,6 +139,14 @@ pub fn keyboard(ahb_hz: u32, vid: u16, pid: u16) -> Option<crate::UsbKeyboard<Bu
     Some(crate::UsbKeyboard::new(take_bus(ahb_hz)?, vid, pid))
 }
 
+static KEYBOARD: Once<crate::UsbKeyboard<Bus>> = Once::new();
+
+/// `keyboard`, kept in a static (the device is ~1.5 KiB: too much for a
+/// small task stack), once; None the second time.
+pub fn keyboard_static(ahb_hz: u32, vid: u16, pid: u16) -> Option<&'static mut crate::UsbKeyboard<Bus>> {
+    KEYBOARD.take(keyboard(ahb_hz, vid, pid)?)
+}
+
 /// What `UsbKeyboard<Bus>` takes of the `hid` task's RAM (a static or its
 /// stack, userland/tasks.toml): 1496 bytes when measured on
 /// thumbv7em-none-eabihf (EP0's 256-byte control buffer, usbd-hid's two
