@@ -52,6 +52,8 @@ pub struct HidSerial {
     hid: Option<Channel>,
     /// No lookup before this uptime (ms) after one failed.
     retry_at: u64,
+    /// A failed lookup was said (once, on the kernel's UART).
+    said: bool,
 }
 
 impl HidSerial {
@@ -61,7 +63,7 @@ impl HidSerial {
         }
         // SAFETY: the swap above made this the only reference.
         let b = unsafe { &mut *BUFS.0.get() };
-        Ok(HidSerial { b, hid: None, retry_at: 0 })
+        Ok(HidSerial { b, hid: None, retry_at: 0, said: false })
     }
 
     /// Call hid, connecting first if needed; a closed channel is dropped
@@ -77,6 +79,10 @@ impl HidSerial {
                     Ok(ch) => *self.hid.insert(ch),
                     Err(e) => {
                         self.retry_at = ks::uptime() + RETRY_MS;
+                        if !self.said {
+                            self.said = true;
+                            runtime::debug_println!("console: USB console: no hid ({}); output is lost until it runs", e);
+                        }
                         return Err(e);
                     }
                 }
