@@ -400,7 +400,7 @@ impl Board {
         self.rcc.modify(RCC_APB1ENR1, 0, RCC_APB1ENR1_PWREN);
         let _ = self.rcc.read(RCC_APB1ENR1);
         pwr.set_bits(PWR_CR2, PWR_CR2_USV, on);
-        if on {
+        if USB && on {
             self.lock_msi_to_lse();
         }
         Ok(())

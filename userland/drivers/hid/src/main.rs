@@ -158,6 +158,7 @@ impl Output for NoUsb {
 
 /// The output of a CONFIG_TWIN=n image: the keyboard's USB device (usb.rs).
 #[cfg(all(target_arch = "arm", target_os = "none"))]
+#[inline(never)] // its set-up messages stay out of the server loop's frame
 fn usb_output() -> Result<usb::UsbOut> {
     usb::UsbOut::new()
 }
@@ -229,36 +230,8 @@ impl<O: Output> Server<O> {
                     self.note_rights(ch.cid(), m.arg);
                 }
             }
-            HID_SERIAL_WRITE => {
-                let data = m.payload();
-                let r = if !self.may_serial(m.from) {
-                    Err(Error::Perm)
-                } else if data.is_empty() {
-                    Err(Error::Inval)
-                } else if data.len() > HID_SERIAL_MAX {
-                    Err(Error::TooBig)
-                } else {
-                    self.out.serial_write(data)
-                };
-                reply(from, m.label, r);
-            }
-            HID_SERIAL_READ => {
-                if !self.may_serial(m.from) {
-                    return reply(from, m.label, Err(Error::Perm));
-                }
-                if m.len != 0 {
-                    return reply(from, m.label, Err(Error::Inval));
-                }
-                let mut r = Msg::new(HID_SERIAL_READ);
-                match self.out.serial_read(&mut r.data[..HID_SERIAL_MAX]) {
-                    Ok(n) => {
-                        r.len = n as u16;
-                        r.arg = n;
-                    }
-                    Err(e) => r.arg = runtime::error::to_raw(Err(e)),
-                }
-                let _ = from.reply(&r);
-            }
+            HID_SERIAL_WRITE => self.serial_write(from, m),
+            HID_SERIAL_READ => self.serial_read(from, m),
             HID_STATE => {
                 if m.from == BOOTSTRAP_CID || (self.sender != NOBODY && self.sender != m.from) {
                     return reply(from, m.label, Err(Error::Perm));
@@ -283,6 +256,7 @@ impl<O: Output> Server<O> {
     /// A new connection (cid) with the rights init gave it (INIT_CONNECT
     /// arg): a cid is reused only after its channel closed, so an old
     /// grant on it ends here.
+    #[inline(never)] // its probe messages stay out of the server loop's frame
     fn note_rights(&mut self, cid: i32, rights: u64) {
         for slot in self.serial.iter_mut().filter(|c| **c == cid) {
             *slot = NOBODY;
@@ -298,6 +272,43 @@ impl<O: Output> Server<O> {
         if let Some(slot) = self.serial.iter_mut().find(|c| **c == NOBODY) {
             *slot = cid;
         }
+    }
+
+    /// HID_SERIAL_WRITE (out of line, as serial_read).
+    #[inline(never)]
+    fn serial_write(&mut self, from: Channel, m: &Msg) {
+        let data = m.payload();
+        let r = if !self.may_serial(m.from) {
+            Err(Error::Perm)
+        } else if data.is_empty() {
+            Err(Error::Inval)
+        } else if data.len() > HID_SERIAL_MAX {
+            Err(Error::TooBig)
+        } else {
+            self.out.serial_write(data)
+        };
+        reply(from, m.label, r);
+    }
+
+    /// HID_SERIAL_READ: its reply message lives in this frame only (not
+    /// in the server loop's, which every other path shares).
+    #[inline(never)]
+    fn serial_read(&mut self, from: Channel, m: &Msg) {
+        if !self.may_serial(m.from) {
+            return reply(from, m.label, Err(Error::Perm));
+        }
+        if m.len != 0 {
+            return reply(from, m.label, Err(Error::Inval));
+        }
+        let mut r = Msg::new(HID_SERIAL_READ);
+        match self.out.serial_read(&mut r.data[..HID_SERIAL_MAX]) {
+            Ok(n) => {
+                r.len = n as u16;
+                r.arg = n;
+            }
+            Err(e) => r.arg = runtime::error::to_raw(Err(e)),
+        }
+        let _ = from.reply(&r);
     }
 
     /// HID_SERIAL_* from `from`: only on a connection with CONNECT_HID_SERIAL.

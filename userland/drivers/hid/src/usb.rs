@@ -21,6 +21,9 @@
 //! 5. (`attach`, once hid listens) IRQ 67 as NOTIFY_IRQ on the listening
 //!    channel; every such notification is one `poll`.
 
+use core::cell::UnsafeCell;
+use core::sync::atomic::{AtomicBool, Ordering};
+
 use keyboard::board as kb;
 use keyboard::keymap::HidState;
 use keyboard::report::{encode_boot, encode_nkro};
@@ -42,10 +45,26 @@ const AF_OTG_FS: u8 = 10;
 /// Each of the console's rings in hid (to the host, from the host).
 pub const SERIAL_RING: usize = 256;
 
+/// The console's rings, in a static (as the device): the server loop's
+/// stack frame stays as small as the twin's.
+struct RelayCell(UnsafeCell<SerialRelay<SERIAL_RING>>);
+// SAFETY: RELAY_TAKEN hands out the only reference, once; hid has one thread.
+unsafe impl Sync for RelayCell {}
+static RELAY: RelayCell = RelayCell(UnsafeCell::new(SerialRelay::new()));
+static RELAY_TAKEN: AtomicBool = AtomicBool::new(false);
+
+fn take_relay() -> Option<&'static mut SerialRelay<SERIAL_RING>> {
+    if RELAY_TAKEN.swap(true, Ordering::AcqRel) {
+        return None;
+    }
+    // SAFETY: the swap above made this the only reference.
+    Some(unsafe { &mut *RELAY.0.get() })
+}
+
 pub struct UsbOut {
     dev: &'static mut UsbKeyboard<Bus>,
     reports: Reports,
-    serial: SerialRelay<SERIAL_RING>,
+    serial: &'static mut SerialRelay<SERIAL_RING>,
     /// hid's connection to sys: it holds PA11/PA12.
     _sys: Channel,
     _regs: Mmio,
@@ -82,7 +101,7 @@ impl UsbOut {
         Ok(UsbOut {
             dev,
             reports: Reports::new(kb::REPORT_BOOT, kb::REPORT_NKRO),
-            serial: SerialRelay::new(),
+            serial: take_relay().ok_or(Error::Busy)?,
             _sys: sys,
             _regs: regs,
         })
@@ -90,6 +109,7 @@ impl UsbOut {
 
     /// Poll the device and move what waits: the pending report, console
     /// bytes both ways.
+    #[inline(never)] // keeps the USB stack out of the server loop's frame
     fn service(&mut self) {
         self.dev.poll();
         self.reports.flush(self.dev);
@@ -103,6 +123,7 @@ impl Output for UsbOut {
     /// The state's encodings (those the image builds) replace whatever
     /// waited; the one the host reads now goes out if its endpoint is
     /// free, else on a later poll.
+    #[inline(never)] // keeps the USB stack out of the server loop's frame
     fn state(&mut self, state: &HidState, _stamp: u64) {
         let boot = if kb::REPORT_BOOT { encode_boot(state) } else { [0; BOOT_REPORT_LEN] };
         let nkro = if kb::REPORT_NKRO { encode_nkro(state) } else { [0; NKRO_REPORT_LEN] };
@@ -110,16 +131,19 @@ impl Output for UsbOut {
         self.reports.flush(self.dev);
     }
 
+    #[inline(never)] // keeps the USB stack out of the server loop's frame
     fn attach(&mut self, listen: Channel) -> Result<()> {
         ks::listen_irq(OTG_FS_IRQ, listen)?;
         self.service(); // the first poll: the device appears on the bus
         Ok(())
     }
 
+    #[inline(never)] // keeps the USB stack out of the server loop's frame
     fn irq(&mut self) {
         self.service();
     }
 
+    #[inline(never)] // keeps the USB stack out of the server loop's frame
     fn serial_write(&mut self, data: &[u8]) -> Result<u64> {
         // The trait's: DTR on a configured device.
         let open = <UsbKeyboard<Bus> as usb_kbd::relay::SerialIo>::serial_open(self.dev);
@@ -128,6 +152,7 @@ impl Output for UsbOut {
         Ok(n as u64)
     }
 
+    #[inline(never)] // keeps the USB stack out of the server loop's frame
     fn serial_read(&mut self, out: &mut [u8]) -> Result<u64> {
         self.serial.pump(self.dev);
         let n = self.serial.read(out);

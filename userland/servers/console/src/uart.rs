@@ -56,12 +56,14 @@ impl Uart {
 
     /// The console polls this backend (no interrupt of its own).
     pub fn polled(&self) -> bool {
-        matches!(self, Uart::Hid(_))
+        uart_hid::ENABLED && matches!(self, Uart::Hid(_))
     }
 
     /// The end of a console write: buffered output goes out.
     pub fn flush(&mut self) {
-        if let Uart::Hid(u) = self {
+        // ENABLED is a constant: images without the USB console (the
+        // twins) carry none of this.
+        if let (true, Uart::Hid(u)) = (uart_hid::ENABLED, self) {
             u.flush();
         }
     }
@@ -72,7 +74,7 @@ impl Uart {
             Uart::Ns16550(u) => u.tx_ready(),
             Uart::Stm32(u) => u.tx_ready(),
             Uart::Cmsdk(u) => u.tx_ready(),
-            Uart::Hid(u) => u.tx_ready(),
+            Uart::Hid(u) => !uart_hid::ENABLED || u.tx_ready(),
         }
     }
 
@@ -83,7 +85,7 @@ impl Uart {
             Uart::Ns16550(u) => u.try_read(),
             Uart::Stm32(u) => u.try_read(),
             Uart::Cmsdk(u) => u.try_read(),
-            Uart::Hid(u) => u.try_read(),
+            Uart::Hid(u) => if uart_hid::ENABLED { u.try_read() } else { (None, false) },
         }
     }
 
@@ -93,7 +95,11 @@ impl Uart {
             Uart::Ns16550(u) => u.put(b),
             Uart::Stm32(u) => u.put(b),
             Uart::Cmsdk(u) => u.put(b),
-            Uart::Hid(u) => u.put(b),
+            Uart::Hid(u) => {
+                if uart_hid::ENABLED {
+                    u.put(b)
+                }
+            }
         }
     }
 }
