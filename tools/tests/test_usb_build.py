@@ -4,8 +4,8 @@ twin image (CONFIG_TWIN=y) does not. QEMU has no USB model of this
 machine, so this build (plus usb_kbd's host tests) is all the checking the
 USB path gets here (docs/usb.md, "What has never met real hardware").
 
-Slow-ish: two real `flash.py build`s (build/nagi-kb and build/nagi-kb-<hash>
-for --set TWIN=n). Each is incremental after the first (a few seconds up
+Slow-ish: three real `flash.py build`s (build/nagi-kb, and
+build/<board>-<hash> for --set TWIN=n of nagi-kb and b-l475e-iot01a). Each is incremental after the first (a few seconds up
 to ~20 s); from a cold build directory each takes 1.5..3 minutes on two
 cores. Skipped without the ARM toolchain."""
 
@@ -25,13 +25,13 @@ pytestmark = pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None,
 RELEASE = "userland/thumbv7em-none-eabihf/release"
 
 
-def build(overrides: list[str]):
-    cmd = [sys.executable, "flash.py", "build", "--board", "nagi-kb"]
+def build(overrides: list[str], board: str = "nagi-kb"):
+    cmd = [sys.executable, "flash.py", "build", "--board", board]
     for o in overrides:
         cmd += ["--set", o]
     r = subprocess.run(cmd, cwd=paths.REPO, capture_output=True, text=True, timeout=1200)
     assert r.returncode == 0, f"{' '.join(cmd)} failed:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}"
-    return paths.build_dir("nagi-kb", overrides) / RELEASE
+    return paths.build_dir(board, overrides) / RELEASE
 
 
 def program(release, name) -> bytes:
@@ -62,3 +62,14 @@ def test_twin_n_build_has_the_usb_path_and_the_twin_has_none():
         elf = program(twin, name)
         for mark in marks:
             assert mark not in elf, f"{name} of the twin build has {mark!r}"
+
+
+def test_discovery_kit_twin_n_has_usb_hid_but_keeps_its_uart_console():
+    """b-l475e-iot01a without usb_cdc: hid and sys carry USB, the console
+    server stays on the ST-LINK's UART."""
+    usb = build(["TWIN=n"], "b-l475e-iot01a")
+    for name in ("hid", "gpio"):
+        for mark in USB_MARKS[name]:
+            assert mark in program(usb, name), f"{name} lacks {mark!r}"
+    for mark in USB_MARKS["console"]:
+        assert mark not in program(usb, "console"), f"console has {mark!r}"
