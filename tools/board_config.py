@@ -149,6 +149,9 @@ def board_constants(board: Board) -> list[tuple[str, int]]:
             out += [(f"BOARD_CONSOLE_{key.upper()}_PORT", port),
                     (f"BOARD_CONSOLE_{key.upper()}_PIN", pin)]
         out.append(("BOARD_CONSOLE_PIN_AF", c["pin_af"]))
+    if c.get("usb_cdc"):
+        # The console server on the keyboard's CDC-ACM port (CONFIG_TWIN=n).
+        out.append(("BOARD_CONSOLE_USB_CDC", 1))
     if "rcc_enr" in c:
         out += [("BOARD_CONSOLE_RCC_ENR", _Hex(c["rcc_enr"])), ("BOARD_CONSOLE_RCC_BIT", c["rcc_bit"])]
     if board.ps2:

@@ -397,6 +397,14 @@ class _Checker:
         usb = c.get("usb_serial")
         if usb is not None and not isinstance(usb, (str, list)):
             self.fail(w + "usb_serial", f"expected 'VID:PID' or a list of them, got {usb!r}")
+        # usb_cdc: on the real board (CONFIG_TWIN=n) the console server runs
+        # over the keyboard's own USB CDC-ACM port (the hid task relays it;
+        # docs/usb.md); the kernel keeps the UART. Needs the keyboard's USB
+        # device ([keyboard] usb_vid/usb_pid, checked there) and the port
+        # the kit finds it by (usb_serial).
+        cdc = self.get(c, "usb_cdc", bool, w, required=False)
+        if cdc and usb is None:
+            self.fail(w + "usb_cdc", "needs usb_serial (the VID:PID the kit finds the console port by)")
         # The pins and clock the UART needs before it works (stm32-usart).
         pins = [self.pin(c, k, w, required=False) for k in ("tx", "rx")]
         af = self.get(c, "pin_af", int, w, required=any(pins))
@@ -503,6 +511,8 @@ class _Checker:
         console or [gpio] pin; the pins the twin reads have distinct pin
         numbers (each key has an EXTI line of its own to wake the scanner)."""
         if "keyboard" not in data:
+            if console.get("usb_cdc"):
+                self.fail("console.usb_cdc", "needs a [keyboard] (its USB device carries the console)")
             return None
         k = self.table(data, "keyboard")
         w = "keyboard."
@@ -510,6 +520,11 @@ class _Checker:
         for key, v in (("usb_vid", vid), ("usb_pid", pid)):
             if v > 0xFFFF:
                 self.fail(w + key, f"0x{v:x} is not a 16-bit USB ID")
+        usb = console.get("usb_serial")
+        ids = [usb] if isinstance(usb, str) else list(usb or ())
+        if console.get("usb_cdc") and f"{vid:04x}:{pid:04x}" not in [str(i).lower() for i in ids]:
+            self.fail("console.usb_cdc", f"console.usb_serial must name the keyboard's own "
+                                         f"{vid:04x}:{pid:04x} (the CDC-ACM port is its interface)")
         t = self.get(k, "trace_uart", dict, w)
         for key in ("base", "irq", "rcc_enr", "rcc_bit"):
             self.get(t, key, int, w + "trace_uart.")

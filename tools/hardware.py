@@ -63,6 +63,13 @@ def find_console_port(board, probe_uid: str | None = None, comports=None,
         comports = _comports
     found = [p for p in comports() if (getattr(p, "vid", None), getattr(p, "pid", None)) in ids]
     wanted = ", ".join(f"{v:04x}:{p:04x}" for v, p in ids)
+    if board.console.get("usb_cdc"):
+        # The keyboard's own device (CONFIG_TWIN=n): its console is the
+        # CDC-ACM function at interface CDC_CONSOLE_INTERFACE; a port whose
+        # location names another interface is not it (one that names none
+        # is kept: not every platform says).
+        from .usb_keyboard import CDC_CONSOLE_INTERFACE, _interface_number
+        found = [p for p in found if _interface_number(p) in (None, CDC_CONSOLE_INTERFACE)]
     if not found:
         raise ToolError(f"no serial console found (USB {wanted}): {hint}, "
                         f"or pass --port /dev/ttyACM0")

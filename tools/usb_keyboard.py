@@ -228,6 +228,11 @@ class HidReportReader:
 _INTERFACE_IN_LOCATION = re.compile(r":[^:]*\.(\d+)$")    # "1-1.2:1.2": config 1, interface 2
 
 
+# The keyboard's CDC-ACM communication interface (userland/usb_kbd:
+# boot keyboard 0, NKRO keyboard 1, CDC 2 and its data interface 3).
+CDC_CONSOLE_INTERFACE = 2
+
+
 def _interface_number(port) -> int | None:
     """The USB interface a port belongs to, from pyserial's `location`
     (Linux "1-1.2:1.2", Windows "1-1.2:x.2"); None when it does not say."""

@@ -182,8 +182,9 @@ def test_bad_port_is_one_line_for_real(l475, tmp_path):
 
 # -- finding the console port ------------------------------------------------------
 class Port:
-    def __init__(self, device, vid=None, pid=None, serial_number=None):
+    def __init__(self, device, vid=None, pid=None, serial_number=None, location=None):
         self.device, self.vid, self.pid, self.serial_number = device, vid, pid, serial_number
+        self.location = location
 
 
 def test_board_names_the_stlink_vcp(l475):
@@ -206,6 +207,22 @@ def test_several_ports_pick_the_probes_own(l475):
         find_console_port(l475, "CCC", comports=lambda: ports)
     assert str(e.value) == ("2 serial consoles (USB 0483:374b) attached; pick one with --port: "
                             "/dev/ttyACM0 (serial AAA), /dev/ttyACM1 (serial BBB)")
+
+
+def test_nagi_kb_console_is_the_keyboards_cdc_interface():
+    """nagi-kb's console (usb_cdc) is its own device 1209:0001, CDC-ACM
+    interface 2; a port of another interface of that VID:PID is not it."""
+    kb = load_board("nagi-kb")
+    assert kb.console.get("usb_cdc") is True
+    assert usb_serial_ids(kb) == [(0x1209, 0x0001)]
+    ports = [Port("/dev/ttyACM0", 0x0483, 0x374B, "X"),
+             Port("/dev/ttyACM1", 0x1209, 0x0001, None, "1-1.2:1.4"),
+             Port("/dev/ttyACM2", 0x1209, 0x0001, None, "1-1.2:1.2")]
+    assert find_console_port(kb, comports=lambda: ports) == "/dev/ttyACM2"
+    assert find_console_port(kb, comports=lambda: [Port("/dev/ttyACM5", 0x1209, 0x0001)]) == \
+        "/dev/ttyACM5"
+    with pytest.raises(ToolError, match=r"no serial console found \(USB 1209:0001\)"):
+        find_console_port(kb, comports=lambda: ports[:2])
 
 
 def test_board_without_usb_serial_needs_port():

@@ -243,3 +243,29 @@ def test_kernel_limits_must_hold_the_boot_tasks():
     assert str(e.value).startswith("CONFIG_MAX_TASKS=8 is too small for this image: 9 tasks")
     with pytest.raises(ToolError, match=r"CONFIG_TASK_CHANNELS=12 .* need at least 14"):
         check_kernel_limits(kb, {"MAX_TASKS": "12", "TASK_CHANNELS": "12"})
+
+
+# -- [console] usb_cdc: the console on the keyboard's CDC-ACM port --------------------------
+USB_CDC_BAD = [
+    ('usb_serial = "0483:374b"', 'usb_serial = "0483:374b"\nusb_cdc = 1',
+     "console.usb_cdc: expected"),
+    ('usb_serial = "0483:374b"', 'usb_serial = "0483:374b"\nusb_cdc = true',
+     "console.usb_cdc: console.usb_serial must name the keyboard's own 1209:0001"),
+    ('usb_serial = "0483:374b"', 'usb_cdc = true', "console.usb_cdc: needs usb_serial"),
+]
+
+
+@pytest.mark.parametrize("old, new, message", USB_CDC_BAD, ids=[m for _, _, m in USB_CDC_BAD])
+def test_usb_cdc_is_checked(repo, old, new, message):
+    edit(toml_of(repo), old, new)
+    with pytest.raises(ToolError) as e:
+        load_board(L475, repo / "board")
+    assert "\n" not in str(e.value) and message in str(e.value)
+
+
+def test_usb_cdc_only_on_nagi_kb_and_its_constant():
+    kb, l475 = load_board("nagi-kb"), load_board(L475)
+    assert kb.console["usb_cdc"] is True
+    assert "usb_cdc" not in l475.console     # the Discovery kit keeps its ST-LINK UART
+    assert ("BOARD_CONSOLE_USB_CDC", 1) in board_constants(kb)
+    assert "BOARD_CONSOLE_USB_CDC" not in dict(board_constants(l475))

@@ -69,6 +69,9 @@ mod config_defaults {
     pub const BOARD_GPIO_LED_PORT: u32 = 0;
     pub const BOARD_GPIO_LED_PIN: u32 = 0;
     pub const BOARD_CONSOLE_DIVISOR: u32 = 0;
+    // board.toml [console] usb_cdc: on the real board (CONFIG_TWIN=n) the
+    // console server talks through the keyboard's USB CDC-ACM port.
+    pub const BOARD_CONSOLE_USB_CDC: u32 = 0;
     // The i8042 (board.toml [ps2]); ps2kbd runs only where CONFIG_PS2KBD.
     pub const CONFIG_PS2KBD: bool = false;
     pub const BOARD_PS2_DATA_PORT: u32 = 0x60;

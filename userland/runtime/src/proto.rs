@@ -15,6 +15,9 @@ pub const INIT_CONNECT: u16 = 0x0404;
 /// The console takes CONSOLE_INPUT only on a connection with this bit
 /// (init gives it to the keyboard driver's lookups of "console").
 pub const CONNECT_CONSOLE_INPUT: u64 = 1 << 0;
+/// hid takes HID_SERIAL_READ / HID_SERIAL_WRITE only on a connection with
+/// this bit (init gives it to the console's lookups of "hid").
+pub const CONNECT_HID_SERIAL: u64 = 1 << 1;
 /// Supervision status: reply data = one `StatusEntry` (u32 tid, u32
 /// restarts) per supervised program that runs now; anyone may ask.
 pub const INIT_STATUS: u16 = 0x0405;
@@ -341,6 +344,19 @@ pub const HID_STATE: u16 = 0x0803;
 /// Keys a KEY_SNAPSHOT can name (its bitmap fills the message).
 pub const KEYS_MAX: usize = 256;
 pub const HID_STATE_LEN: usize = 41;
+/// console -> hid (CONFIG_TWIN=n: the console on the USB device's
+/// CDC-ACM interface): data = 1..=HID_SERIAL_MAX bytes for the host.
+/// Reply arg = bytes taken (fewer when hid's ring is full: retry the rest
+/// later; all of them, discarded, while no terminal holds the port open).
+/// -E_PERM without CONNECT_HID_SERIAL, -E_NOSYS without USB (the twin),
+/// -E_TOOBIG over HID_SERIAL_MAX, -E_INVAL when empty.
+pub const HID_SERIAL_WRITE: u16 = 0x0804;
+/// console -> hid: no data. Reply data = up to HID_SERIAL_MAX bytes the
+/// host sent (oldest first), arg = their count (0: none; never waits).
+/// -E_PERM without CONNECT_HID_SERIAL, -E_NOSYS without USB.
+pub const HID_SERIAL_READ: u16 = 0x0805;
+pub const HID_SERIAL_MAX: usize = 200;
+const _: () = assert!(HID_SERIAL_MAX <= MSG_INLINE_MAX);
 
 /// A key event as it travels (keyboard::KeyEvent plus the stamp).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

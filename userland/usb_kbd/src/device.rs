@@ -82,58 +82,39 @@ impl<B: UsbBus> UsbClass<B> for ProtocolWatch {
 impl<B: UsbBus + 'static> UsbKeyboard<B> {
     /// Allocates the interfaces and endpoints on `bus` and builds the
     /// device. The device appears on the bus (pull-up on) at the first
-    /// `poll`.
+    /// `poll`. (~1.5 KiB by value: a small task builds it in place with
+    /// `init_in` instead.)
     pub fn new(bus: &'static UsbBusAllocator<B>, vid: u16, pid: u16) -> Self {
         // The order fixes the interface numbers: boot 0, NKRO 1, CDC 2 and 3.
-        let boot = HIDClass::new_ep_in_with_settings(
-            bus,
-            BOOT_KEYBOARD,
-            POLL_MS,
-            HidClassSettings {
-                subclass: HidSubClass::Boot,
-                protocol: HidProtocol::Keyboard,
-                // usbd-hid sends on a boot-subclass interface only while
-                // it is in boot protocol, and a device starts in report
-                // protocol (HID 1.11 §7.2.6), which most OSes keep: so
-                // usbd-hid is told "always boot", and `ProtocolWatch`
-                // records what the host actually chose. The 8 bytes are
-                // the same in both protocols (the report descriptor
-                // describes exactly the boot layout). One consequence:
-                // GET_PROTOCOL on interface 0 always answers 0 (boot).
-                config: ProtocolModeConfig::ForceBoot,
-                locale: HidCountryCode::NotSupported,
-            },
-        );
-        let nkro = HIDClass::new_ep_in_with_settings(
-            bus,
-            NKRO_KEYBOARD,
-            POLL_MS,
-            HidClassSettings {
-                subclass: HidSubClass::NoSubClass,
-                protocol: HidProtocol::Generic,
-                config: ProtocolModeConfig::DefaultBehavior,
-                locale: HidCountryCode::NotSupported,
-            },
-        );
-        let serial =
-            SerialPort::new_with_interface_names(bus, Some(CONSOLE_NAME), Some(CONSOLE_NAME));
-        let device = UsbDeviceBuilder::new(bus, UsbVidPid(vid, pid))
-            .strings(&[StringDescriptors::default()
-                .manufacturer(MANUFACTURER)
-                .product(PRODUCT)])
-            .expect("one language")
-            .composite_with_iads()
-            .max_packet_size_0(64)
-            .expect("64 is a valid EP0 size")
-            .max_power(100)
-            .expect("100 mA is within 500 mA")
-            .build();
-        UsbKeyboard {
-            device,
-            boot,
-            nkro,
-            serial,
-            protocol: ProtocolWatch { boot: false },
+        let boot = boot_class(bus);
+        let nkro = nkro_class(bus);
+        let serial = serial_port(bus);
+        let device = build_device(bus, vid, pid);
+        UsbKeyboard { device, boot, nkro, serial, protocol: ProtocolWatch { boot: false } }
+    }
+
+    /// `new`, built field by field straight into `slot` (a static): the
+    /// stack holds one part at a time, not the whole device and its
+    /// copies (measured on thumbv7em: `new` into a static took ~4.5 KiB
+    /// of stack, more than the hid task has). Same order, same device.
+    pub fn init_in<'a>(
+        slot: &'a mut core::mem::MaybeUninit<Self>,
+        bus: &'static UsbBusAllocator<B>,
+        vid: u16,
+        pid: u16,
+    ) -> &'a mut Self {
+        let p = slot.as_mut_ptr();
+        // SAFETY: each field is written exactly once through a raw pointer
+        // into `slot` (no reference to an uninitialised field is made);
+        // after the five writes every field is initialised, so the whole
+        // value is (UsbKeyboard has no padding invariants of its own).
+        unsafe {
+            core::ptr::addr_of_mut!((*p).boot).write(boot_class(bus));
+            core::ptr::addr_of_mut!((*p).nkro).write(nkro_class(bus));
+            core::ptr::addr_of_mut!((*p).serial).write(serial_port(bus));
+            core::ptr::addr_of_mut!((*p).device).write(build_device(bus, vid, pid));
+            core::ptr::addr_of_mut!((*p).protocol).write(ProtocolWatch { boot: false });
+            slot.assume_init_mut()
         }
     }
 
@@ -206,4 +187,91 @@ fn push<B: UsbBus>(class: &HIDClass<'_, B>, report: &[u8]) -> Result<(), Busy> {
     // (A report is one packet: 8 and 29 bytes are below the 64-byte
     // wMaxPacketSize, so a write is never short.)
     class.push_raw_input(report).map(|_| ()).map_err(|_| Busy)
+}
+
+impl<B: UsbBus + 'static> crate::relay::ReportSink for UsbKeyboard<B> {
+    fn boot_protocol(&self) -> bool {
+        UsbKeyboard::boot_protocol(self)
+    }
+
+    fn send_boot(&mut self, report: &[u8; BOOT_REPORT_LEN]) -> Result<(), Busy> {
+        UsbKeyboard::send_boot(self, report)
+    }
+
+    fn send_nkro(&mut self, report: &[u8; NKRO_REPORT_LEN]) -> Result<(), Busy> {
+        UsbKeyboard::send_nkro(self, report)
+    }
+}
+
+impl<B: UsbBus + 'static> crate::relay::SerialIo for UsbKeyboard<B> {
+    fn serial_read(&mut self, buf: &mut [u8]) -> usize {
+        UsbKeyboard::serial_read(self, buf)
+    }
+
+    fn serial_write(&mut self, data: &[u8]) -> usize {
+        UsbKeyboard::serial_write(self, data)
+    }
+
+    fn serial_open(&self) -> bool {
+        self.configured() && UsbKeyboard::serial_open(self)
+    }
+}
+
+// The parts of the device, one function each (not inlined: each has its
+// own stack frame, which `init_in` keeps small).
+
+#[inline(never)]
+fn boot_class<B: UsbBus>(bus: &'static UsbBusAllocator<B>) -> HIDClass<'static, B> {
+    HIDClass::new_ep_in_with_settings(
+        bus,
+        BOOT_KEYBOARD,
+        POLL_MS,
+        HidClassSettings {
+            subclass: HidSubClass::Boot,
+            protocol: HidProtocol::Keyboard,
+            // usbd-hid sends on a boot-subclass interface only while
+            // it is in boot protocol, and a device starts in report
+            // protocol (HID 1.11 §7.2.6), which most OSes keep: so
+            // usbd-hid is told "always boot", and `ProtocolWatch`
+            // records what the host actually chose. The 8 bytes are
+            // the same in both protocols (the report descriptor
+            // describes exactly the boot layout). One consequence:
+            // GET_PROTOCOL on interface 0 always answers 0 (boot).
+            config: ProtocolModeConfig::ForceBoot,
+            locale: HidCountryCode::NotSupported,
+        },
+    )
+}
+
+#[inline(never)]
+fn nkro_class<B: UsbBus>(bus: &'static UsbBusAllocator<B>) -> HIDClass<'static, B> {
+    HIDClass::new_ep_in_with_settings(
+        bus,
+        NKRO_KEYBOARD,
+        POLL_MS,
+        HidClassSettings {
+            subclass: HidSubClass::NoSubClass,
+            protocol: HidProtocol::Generic,
+            config: ProtocolModeConfig::DefaultBehavior,
+            locale: HidCountryCode::NotSupported,
+        },
+    )
+}
+
+#[inline(never)]
+fn serial_port<B: UsbBus>(bus: &'static UsbBusAllocator<B>) -> SerialPort<'static, B> {
+    SerialPort::new_with_interface_names(bus, Some(CONSOLE_NAME), Some(CONSOLE_NAME))
+}
+
+#[inline(never)]
+fn build_device<B: UsbBus>(bus: &'static UsbBusAllocator<B>, vid: u16, pid: u16) -> UsbDevice<'static, B> {
+    UsbDeviceBuilder::new(bus, UsbVidPid(vid, pid))
+        .strings(&[StringDescriptors::default().manufacturer(MANUFACTURER).product(PRODUCT)])
+        .expect("one language")
+        .composite_with_iads()
+        .max_packet_size_0(64)
+        .expect("64 is a valid EP0 size")
+        .max_power(100)
+        .expect("100 mA is within 500 mA")
+        .build()
 }

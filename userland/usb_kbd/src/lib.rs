@@ -5,7 +5,10 @@
 //!   console (interfaces 2, 3), generic over `usb_device::bus::UsbBus`;
 //! - [`descriptors`]: the two HID report descriptors;
 //! - [`stm32l4`]: the STM32L475's OTG FS core for `synopsys-usb-otg`, the
-//!   endpoint memory, and the critical section of a single-threaded task.
+//!   endpoint memory, and the critical section of a single-threaded task;
+//! - [`relay`]: what the `hid` task keeps between requests and the device
+//!   (the latest report waiting for its endpoint, boot-vs-NKRO choice, the
+//!   console's rings), pure and host-tested.
 //!
 //! Report formats are `keyboard::report`'s (`encode_boot`, `encode_nkro`;
 //! docs/protocols.md). Host-tested against a fake bus (tests/); never run
@@ -14,6 +17,7 @@
 
 pub mod descriptors;
 mod device;
+pub mod relay;
 pub mod stm32l4;
 
 pub use device::{

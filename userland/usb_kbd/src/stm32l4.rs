@@ -118,6 +118,16 @@ impl<T> Once<T> {
         // SAFETY: the swap above made this the one and only access.
         Some(unsafe { (*self.value.get()).write(init) })
     }
+
+    /// `take`, the value built in place by `init` (for values too big to
+    /// pass by value on a small stack).
+    fn take_in(&'static self, init: impl FnOnce(&'static mut MaybeUninit<T>) -> &'static mut T) -> Option<&'static mut T> {
+        if self.taken.swap(true, Ordering::AcqRel) {
+            return None;
+        }
+        // SAFETY: the swap above made this the one and only access.
+        Some(init(unsafe { &mut *self.value.get() }))
+    }
 }
 
 static EP_MEMORY: Once<[u32; EP_MEMORY_WORDS]> = Once::new();
@@ -137,6 +147,16 @@ pub fn take_bus(ahb_hz: u32) -> Option<&'static UsbBusAllocator<Bus>> {
 /// driver for `Bus`, not just the generic code.)
 pub fn keyboard(ahb_hz: u32, vid: u16, pid: u16) -> Option<crate::UsbKeyboard<Bus>> {
     Some(crate::UsbKeyboard::new(take_bus(ahb_hz)?, vid, pid))
+}
+
+static KEYBOARD: Once<crate::UsbKeyboard<Bus>> = Once::new();
+
+/// `keyboard`, built in place in a static (`UsbKeyboard::init_in`: the
+/// device is ~1.5 KiB, and built by value then moved it took ~4.5 KiB of
+/// the hid task's 2.75 KiB stack), once; None the second time.
+pub fn keyboard_static(ahb_hz: u32, vid: u16, pid: u16) -> Option<&'static mut crate::UsbKeyboard<Bus>> {
+    let bus = take_bus(ahb_hz)?;
+    KEYBOARD.take_in(|slot| crate::UsbKeyboard::init_in(slot, bus, vid, pid))
 }
 
 /// What `UsbKeyboard<Bus>` takes of the `hid` task's RAM (a static or its

@@ -672,3 +672,20 @@ fn the_device_fits_a_small_task() {
         "{size} bytes on the host"
     );
 }
+
+#[test]
+fn built_in_place_it_is_the_same_device() {
+    // UsbKeyboard::init_in (what the hid task uses, into a static) gives
+    // the device `new` gives: same descriptors, same enumeration.
+    let (mut a, host_a) = device();
+    let state = Arc::new(Mutex::new(State::default()));
+    let alloc: &'static UsbBusAllocator<FakeBus> =
+        Box::leak(Box::new(UsbBusAllocator::new(FakeBus(state.clone()))));
+    let slot: &'static mut core::mem::MaybeUninit<Kbd> = Box::leak(Box::new(core::mem::MaybeUninit::uninit()));
+    let b = UsbKeyboard::init_in(slot, alloc, VID, PID);
+    let host_b = Host(state);
+    let ca = enumerate(&mut a, &host_a);
+    let cb = enumerate(b, &host_b);
+    assert_eq!(format!("{ca:?}"), format!("{cb:?}"));
+    assert!(b.configured() && !b.boot_protocol());
+}

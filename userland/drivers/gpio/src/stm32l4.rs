@@ -1,7 +1,9 @@
 //! stm32l4.rs - the STM32L4 registers the gpio (sys) task owns (RM0351):
 //! RCC clock enables, every GPIO port up to the highest one the board
 //! uses, SYSCFG routing of EXTI lines to ports, EXTI edge detection, and
-//! (in an image with USB) PWR_CR2.USV. The button and LED are the
+//! (in an image with USB) PWR_CR2.USV and the LSE: the MSI is locked to
+//! the 32.768 kHz crystal for USB's clock accuracy (start_lse,
+//! lock_msi_to_lse; never on the twin). The button and LED are the
 //! board's [gpio] "button" and "led" (PA5, LD1, and PC13, B1, on EXTI15_10,
 //! IRQ 40 on the Discovery kit), generated into runtime::config as
 //! BOARD_GPIO_*; the pins clients may use are board.toml [keyboard]'s
@@ -25,6 +27,11 @@ const RCC_BASE: u32 = 0x4002_1000;
 const RCC_LEN: u32 = 0x400;
 
 // RCC
+const RCC_CR: u32 = 0x00;
+const RCC_CR_MSIPLLEN: u32 = 1 << 2; // MSI PLL mode: locked to the LSE
+const RCC_BDCR: u32 = 0x90; // backup domain: write-protected until PWR_CR1.DBP
+const RCC_BDCR_LSEON: u32 = 1 << 0;
+const RCC_BDCR_LSERDY: u32 = 1 << 1;
 const RCC_AHB2ENR: u32 = 0x4c; // bit n: GPIO port n's clock (GPIOAEN = bit 0)
 const RCC_AHB2ENR_OTGFSEN: u32 = 12;
 const RCC_APB1ENR1: u32 = 0x58;
@@ -33,6 +40,8 @@ const RCC_APB2ENR: u32 = 0x60;
 const RCC_APB2ENR_SYSCFGEN: u32 = 1 << 0;
 
 // PWR
+const PWR_CR1: u32 = 0x00;
+const PWR_CR1_DBP: u32 = 1 << 8; // backup domain (RCC_BDCR) write access
 const PWR_CR2: u32 = 0x04;
 const PWR_CR2_USV: u32 = 1 << 10;
 
@@ -165,12 +174,33 @@ pub const fn clock_allowed(enr: u32, bit: u32) -> bool {
         || (USB && enr == RCC_AHB2ENR && bit == RCC_AHB2ENR_OTGFSEN)
 }
 
+/// How long the LSE may take to start, counted from LSEON (the
+/// STM32L475 datasheet's tSU(LSE) is about 2 s at the lowest drive; this
+/// leaves margin). Past it, sys says so once and USB runs on the free MSI.
+pub const LSE_TIMEOUT_MS: u64 = 3000;
+/// The bounded wait's step (a sleep: sys serves nobody meanwhile, once).
+const LSE_POLL_MS: u32 = 10;
+
+/// Where the MSI-to-LSE lock stands (images with USB only).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Lse {
+    /// No USB in the image: the LSE is never touched (the twin).
+    Off,
+    /// LSEON set at this uptime (ms); LSERDY not seen yet.
+    Starting(u64),
+    /// MSIPLLEN set: MSI (so PLLSAI1's 48 MHz) follows the crystal.
+    Locked,
+    /// LSERDY never came within LSE_TIMEOUT_MS (said once).
+    Failed,
+}
+
 pub struct Board {
     gpio: Mmio,
     syscfg: Mmio,
     exti: Mmio,
     rcc: Mmio,
     pwr: Option<Mmio>,
+    lse: Lse,
 }
 
 impl Board {
@@ -180,13 +210,17 @@ impl Board {
         let low = Mmio::map(LOW_BASE, LOW_LEN)?;
         let rcc = Mmio::map(RCC_BASE, RCC_LEN)?;
         let sub = |off: u32, len: u32| low.sub(off, len).ok_or(Error::Inval);
-        let b = Board {
+        let mut b = Board {
             gpio,
             syscfg: sub(SYSCFG_BASE - LOW_BASE, EXTI_OFF)?,
             exti: sub(SYSCFG_BASE - LOW_BASE + EXTI_OFF, EXTI_OFF)?,
             rcc,
             pwr: if USB { Some(sub(PWR_BASE - LOW_BASE, 0x400)?) } else { None },
+            lse: Lse::Off,
         };
+        if USB {
+            b.start_lse();
+        }
         // Every mapped port's clock: button, LED, twin port and client pins.
         b.rcc.modify(RCC_AHB2ENR, 0, (1 << PORTS) - 1);
         b.rcc.modify(RCC_APB2ENR, 0, RCC_APB2ENR_SYSCFGEN);
@@ -359,12 +393,63 @@ impl Board {
 
     /// PWR_CR2.USV: VDDUSB is valid (RM0351: the USB transceiver is
     /// isolated until it is set). -E_NOSYS without USB in the image.
-    pub fn usb_power(&self, on: bool) -> Result<()> {
+    /// Turning it on first finishes the MSI-to-LSE lock (`lock_msi_to_lse`:
+    /// a bounded wait, once), so the device starts on an accurate clock.
+    pub fn usb_power(&mut self, on: bool) -> Result<()> {
         let pwr = self.pwr.as_ref().ok_or(Error::NoSys)?;
         self.rcc.modify(RCC_APB1ENR1, 0, RCC_APB1ENR1_PWREN);
         let _ = self.rcc.read(RCC_APB1ENR1);
         pwr.set_bits(PWR_CR2, PWR_CR2_USV, on);
+        if USB && on {
+            self.lock_msi_to_lse();
+        }
         Ok(())
+    }
+
+    /// Start the 32.768 kHz crystal (RM0351 "Backup domain access",
+    /// "LSE clock"): PWREN, PWR_CR1.DBP (RCC_BDCR is write-protected after
+    /// reset), read DBP back (the write must land before BDCR is written),
+    /// then RCC_BDCR.LSEON. Does not wait: the crystal takes up to ~2 s,
+    /// which pass while the other tasks start. Only in images with USB
+    /// (never on the twin, which models no backup domain).
+    fn start_lse(&mut self) {
+        let Some(pwr) = self.pwr.as_ref() else { return };
+        self.rcc.modify(RCC_APB1ENR1, 0, RCC_APB1ENR1_PWREN);
+        let _ = self.rcc.read(RCC_APB1ENR1);
+        pwr.modify(PWR_CR1, 0, PWR_CR1_DBP);
+        let mut spins = 0;
+        while pwr.read(PWR_CR1) & PWR_CR1_DBP == 0 && spins < 1000 {
+            spins += 1;
+        }
+        self.rcc.modify(RCC_BDCR, 0, RCC_BDCR_LSEON);
+        self.lse = Lse::Starting(runtime::ks::uptime());
+    }
+
+    /// Wait (bounded: until LSE_TIMEOUT_MS after LSEON) for RCC_BDCR.LSERDY,
+    /// then set RCC_CR.MSIPLLEN (RM0351 "MSI clock": PLL mode needs the LSE
+    /// on and ready; MSI then trims itself to it continuously). If the LSE
+    /// never becomes ready: one line, and USB goes on with MSI unlocked
+    /// (possibly outside USB's +-0.25 %). Once; a no-op afterwards.
+    fn lock_msi_to_lse(&mut self) {
+        let Lse::Starting(since) = self.lse else { return };
+        loop {
+            if self.rcc.read(RCC_BDCR) & RCC_BDCR_LSERDY != 0 {
+                self.rcc.modify(RCC_CR, 0, RCC_CR_MSIPLLEN);
+                self.lse = Lse::Locked;
+                return;
+            }
+            if runtime::ks::uptime().saturating_sub(since) >= LSE_TIMEOUT_MS {
+                runtime::debug_println!(
+                    "gpio: LSE not ready after {} ms: MSI is not locked to it, USB's 48 MHz may be out of spec",
+                    LSE_TIMEOUT_MS
+                );
+                self.lse = Lse::Failed;
+                return;
+            }
+            if runtime::service::sleep_ms(LSE_POLL_MS).is_err() {
+                runtime::ks::yield_now();
+            }
+        }
     }
 }
 

@@ -8,9 +8,16 @@
 //! Only one connection may send HID_STATE: the first that does (keymap's),
 //! until it closes (-E_PERM for others).
 //! Where reports go (`Output`): CONFIG_TWIN: one line per report on the
-//! board's trace UART (keyboard::trace; its clock enabled through "gpio");
-//! otherwise USB, which is not wired yet (the USB device crate,
-//! userland/usb_kbd, plugs in at `usb_output`): hid says so once, at start.
+//! board's trace UART (keyboard::trace; its clock enabled through "gpio").
+//! Otherwise (arm-m) the keyboard's USB device (usb.rs; userland/usb_kbd,
+//! docs/usb.md): the boot report while the host holds interface 0 in
+//! boot protocol, the NKRO report otherwise (or the only one built); a
+//! busy endpoint keeps the latest state pending until the next poll.
+//! With USB, hid also relays the console (docs/protocols.md, "hid"):
+//!   HID_SERIAL_WRITE (bytes) -> arg = bytes taken for the CDC-ACM port
+//!   HID_SERIAL_READ          -> data/arg = bytes the host sent (<= 200)
+//! only on connections init made with CONNECT_HID_SERIAL (the console's);
+//! -E_PERM on others, -E_NOSYS without USB.
 #![no_std]
 #![no_main]
 
@@ -23,7 +30,14 @@ use runtime::mmio::Mmio;
 use runtime::proto::*;
 use runtime::{config, println, service, sys, Channel, Error, Msg, Result};
 
+#[cfg(all(target_arch = "arm", target_os = "none"))]
+mod usb;
+
 runtime::entry!(main);
+
+/// Connections allowed HID_SERIAL_* (the console's; a restarted
+/// console's new one replaces its old, closed one).
+const SERIAL_CONNS: usize = 2;
 
 const NOBODY: i32 = -1;
 
@@ -49,6 +63,36 @@ pub trait Output {
     /// Send one report; `stamp` is the SYS_CLOCK of the key change that
     /// caused it (0: none).
     fn report(&mut self, kind: Report, bytes: &[u8], stamp: u64);
+
+    /// A new HID state: its reports, as Kconfig's KEYBOARD_REPORT_* says
+    /// (BOTH: boot, then NKRO). USB overrides it (one report at a time).
+    #[inline(always)]
+    fn state(&mut self, state: &HidState, stamp: u64) {
+        if kb::REPORT_BOOT {
+            self.report(Report::Boot, &encode_boot(state), stamp);
+        }
+        if kb::REPORT_NKRO {
+            self.report(Report::Nkro, &encode_nkro(state), stamp);
+        }
+    }
+
+    /// hid listens on `listen` now (USB routes its interrupt there).
+    fn attach(&mut self, _listen: Channel) -> Result<()> {
+        Ok(())
+    }
+
+    /// A NOTIFY_IRQ on the listening channel.
+    fn irq(&mut self) {}
+
+    /// HID_SERIAL_WRITE: bytes taken for the host.
+    fn serial_write(&mut self, _data: &[u8]) -> Result<u64> {
+        Err(Error::NoSys)
+    }
+
+    /// HID_SERIAL_READ: bytes from the host into `out`.
+    fn serial_read(&mut self, _out: &mut [u8]) -> Result<u64> {
+        Err(Error::NoSys)
+    }
 }
 
 /// The twin's trace UART (an STM32 USART, board.toml [keyboard]
@@ -102,20 +146,27 @@ impl Output for TraceUart {
     }
 }
 
-/// No USB device yet: drops the reports.
+/// No USB device on this target (only arm-m has the OTG FS driver):
+/// drops the reports.
+#[cfg(not(all(target_arch = "arm", target_os = "none")))]
 struct NoUsb;
 
+#[cfg(not(all(target_arch = "arm", target_os = "none")))]
 impl Output for NoUsb {
     fn report(&mut self, _kind: Report, _bytes: &[u8], _stamp: u64) {}
 }
 
-/// The USB output of a CONFIG_TWIN=n image: where the USB keyboard device
-/// (userland/usb_kbd: boot + NKRO interfaces on OTG FS, VID/PID
-/// keyboard::board::USB_VID/USB_PID; its clock, pins and VDDUSB through
-/// gpio's SYS_CLOCK_ENABLE, SYS_PIN_CONFIG and SYS_USB_POWER) plugs in.
-fn usb_output() -> NoUsb {
-    println!("hid: USB is not wired (no USB device driver yet): reports are dropped");
-    NoUsb
+/// The output of a CONFIG_TWIN=n image: the keyboard's USB device (usb.rs).
+#[cfg(all(target_arch = "arm", target_os = "none"))]
+#[inline(never)] // its set-up messages stay out of the server loop's frame
+fn usb_output() -> Result<usb::UsbOut> {
+    usb::UsbOut::new()
+}
+
+#[cfg(not(all(target_arch = "arm", target_os = "none")))]
+fn usb_output() -> Result<NoUsb> {
+    println!("hid: no USB device on this target: reports are dropped");
+    Ok(NoUsb)
 }
 
 struct Server<O: Output> {
@@ -125,6 +176,8 @@ struct Server<O: Output> {
     last: Option<HidState>,
     /// The connection that sends HID_STATE (keymap's).
     sender: i32,
+    /// Connections with CONNECT_HID_SERIAL (-1: free).
+    serial: [i32; SERIAL_CONNS],
 }
 
 fn run() -> Result<()> {
@@ -132,13 +185,15 @@ fn run() -> Result<()> {
         let out = TraceUart::new()?;
         serve(out)
     } else {
-        serve(usb_output())
+        serve(usb_output()?)
     }
 }
 
 fn serve<O: Output>(out: O) -> Result<()> {
     let listen = service::listen("hid")?;
-    let mut s = Server { listen, clients: service::Clients::new(), out, last: None, sender: NOBODY };
+    let mut s = Server { listen, clients: service::Clients::new(), out, last: None, sender: NOBODY,
+                         serial: [NOBODY; SERIAL_CONNS] };
+    s.out.attach(listen)?;
     let mut m = Msg::new(0);
     loop {
         if listen.recv(&mut m).is_ok() {
@@ -161,6 +216,9 @@ impl<O: Output> Server<O> {
         }
         match m.label {
             LABEL_NOTIFICATION => {
+                if m.is_notification() && m.arg & NOTIFY_IRQ != 0 {
+                    self.out.irq();
+                }
                 if m.is_notification() && m.arg & NOTIFY_PEER_CLOSED != 0 {
                     self.forget_gone_sender();
                 }
@@ -168,8 +226,12 @@ impl<O: Output> Server<O> {
             }
             INIT_CONNECT => {
                 self.forget_gone_sender(); // before the sweep in accept reuses its cid
-                let _ = self.clients.accept(self.listen, m);
+                if let Ok(ch) = self.clients.accept(self.listen, m) {
+                    self.note_rights(ch.cid(), m.arg);
+                }
             }
+            HID_SERIAL_WRITE => self.serial_write(from, m),
+            HID_SERIAL_READ => self.serial_read(from, m),
             HID_STATE => {
                 if m.from == BOOTSTRAP_CID || (self.sender != NOBODY && self.sender != m.from) {
                     return reply(from, m.label, Err(Error::Perm));
@@ -183,17 +245,75 @@ impl<O: Output> Server<O> {
                 // latency ends when the report is handed over).
                 if self.last != Some(state) {
                     self.last = Some(state);
-                    if kb::REPORT_BOOT {
-                        self.out.report(Report::Boot, &encode_boot(&state), stamp);
-                    }
-                    if kb::REPORT_NKRO {
-                        self.out.report(Report::Nkro, &encode_nkro(&state), stamp);
-                    }
+                    self.out.state(&state, stamp);
                 }
                 reply(from, m.label, Ok(0));
             }
             label => reply(from, label, Err(Error::NoSys)),
         }
+    }
+
+    /// A new connection (cid) with the rights init gave it (INIT_CONNECT
+    /// arg): a cid is reused only after its channel closed, so an old
+    /// grant on it ends here.
+    #[inline(never)] // its probe messages stay out of the server loop's frame
+    fn note_rights(&mut self, cid: i32, rights: u64) {
+        for slot in self.serial.iter_mut().filter(|c| **c == cid) {
+            *slot = NOBODY;
+        }
+        if rights & CONNECT_HID_SERIAL == 0 {
+            return;
+        }
+        for slot in self.serial.iter_mut().filter(|c| **c != NOBODY) {
+            if Channel::from_raw(*slot).send_noblock(&Msg::new(0)) == Err(Error::Closed) {
+                *slot = NOBODY;
+            }
+        }
+        if let Some(slot) = self.serial.iter_mut().find(|c| **c == NOBODY) {
+            *slot = cid;
+        }
+    }
+
+    /// HID_SERIAL_WRITE (out of line, as serial_read).
+    #[inline(never)]
+    fn serial_write(&mut self, from: Channel, m: &Msg) {
+        let data = m.payload();
+        let r = if !self.may_serial(m.from) {
+            Err(Error::Perm)
+        } else if data.is_empty() {
+            Err(Error::Inval)
+        } else if data.len() > HID_SERIAL_MAX {
+            Err(Error::TooBig)
+        } else {
+            self.out.serial_write(data)
+        };
+        reply(from, m.label, r);
+    }
+
+    /// HID_SERIAL_READ: its reply message lives in this frame only (not
+    /// in the server loop's, which every other path shares).
+    #[inline(never)]
+    fn serial_read(&mut self, from: Channel, m: &Msg) {
+        if !self.may_serial(m.from) {
+            return reply(from, m.label, Err(Error::Perm));
+        }
+        if m.len != 0 {
+            return reply(from, m.label, Err(Error::Inval));
+        }
+        let mut r = Msg::new(HID_SERIAL_READ);
+        match self.out.serial_read(&mut r.data[..HID_SERIAL_MAX]) {
+            Ok(n) => {
+                r.len = n as u16;
+                r.arg = n;
+            }
+            Err(e) => r.arg = runtime::error::to_raw(Err(e)),
+        }
+        let _ = from.reply(&r);
+    }
+
+    /// HID_SERIAL_* from `from`: only on a connection with CONNECT_HID_SERIAL.
+    fn may_serial(&self, from: i32) -> bool {
+        from >= 0 && from != BOOTSTRAP_CID && self.serial.contains(&from)
     }
 
     fn forget_gone_sender(&mut self) {

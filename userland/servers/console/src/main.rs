@@ -4,6 +4,10 @@
 //! deferring the reply until input arrives (IRQ CONFIG_CONSOLE_IRQ,
 //! delivered as NOTIFY_IRQ on its listening channel). If the kernel will
 //! not route that IRQ, the console polls on a timer instead.
+//! On a board whose console is the keyboard's USB CDC-ACM port (board.toml
+//! [console] usb_cdc, CONFIG_TWIN=n: the real nagi-kb) the bytes go
+//! through the hid task instead (uart_hid.rs), polled on that timer; the
+//! kernel's own messages stay on the UART.
 //!
 //! Input path (issue 9.5): UART -> ring (runtime::ring) -> CONSOLE_READ
 //! replies. The ring is filled on every wake-up and while output waits for
@@ -30,6 +34,7 @@ use runtime::{config, ks, service, Channel, Error, Msg};
 mod uart;
 mod uart_16550;
 mod uart_cmsdk;
+mod uart_hid;
 mod uart_stm32;
 use uart::Uart;
 
@@ -73,10 +78,15 @@ fn main(_arg: u64) -> i32 {
 fn run() -> Result<(), Error> {
     let uart = Uart::new()?;
     let listen = Channel::open()?;
-    let polling = match ks::listen_irq(config::CONFIG_CONSOLE_IRQ, listen) {
+    let irq = if uart.polled() { Err(Error::NotSup) } else { ks::listen_irq(config::CONFIG_CONSOLE_IRQ, listen) };
+    let polling = match irq {
         Ok(()) => {
             uart.set_rx_interrupt(true);
             false
+        }
+        Err(_) if uart.polled() => {
+            ks::timer(listen, POLL_MS)?;
+            true
         }
         Err(e) => {
             runtime::debug_println!(
@@ -257,6 +267,7 @@ impl Console {
             }
             self.put(b);
         }
+        self.uart.flush();
     }
 
     fn put(&mut self, b: u8) {

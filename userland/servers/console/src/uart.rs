@@ -2,15 +2,19 @@
 //! (PC COM ports), "stm32-usart" (STM32L4), "cmsdk-uart" (ARM MPS2), at
 //! CONFIG_CONSOLE_BASE, BOARD_CONSOLE_DIVISOR (all from board.toml
 //! [console]). Bytes pass through unchanged both ways; each driver
-//! reports receive overruns for the console's drop notice.
+//! reports receive overruns for the console's drop notice. In an image
+//! whose console is on USB (uart_hid::ENABLED: board.toml [console]
+//! usb_cdc, CONFIG_TWIN=n) the "UART" is the keyboard's CDC-ACM port,
+//! relayed by the hid task (uart_hid.rs); the kernel keeps the real UART.
 
-use crate::{uart_16550, uart_cmsdk, uart_stm32};
+use crate::{uart_16550, uart_cmsdk, uart_hid, uart_stm32};
 use runtime::{config, str_eq, Error, Result};
 
 pub enum Uart {
     Ns16550(uart_16550::Uart),
     Stm32(uart_stm32::Usart),
     Cmsdk(uart_cmsdk::Uart),
+    Hid(uart_hid::HidSerial),
 }
 
 /// The driver names CONFIG_CONSOLE_UART may give.
@@ -23,7 +27,9 @@ impl Uart {
         let base = config::CONFIG_CONSOLE_BASE;
         // Rounded CPU_HZ / CONSOLE_BAUD, from board.toml (tools/board_config.py).
         let div = config::BOARD_CONSOLE_DIVISOR;
-        if str_eq(name, DRIVERS[0]) {
+        if uart_hid::ENABLED {
+            Ok(Uart::Hid(uart_hid::HidSerial::new()?))
+        } else if str_eq(name, DRIVERS[0]) {
             let port = u16::try_from(base).map_err(|_| Error::Inval)?;
             Ok(Uart::Ns16550(uart_16550::Uart::new(port)?))
         } else if str_eq(name, DRIVERS[1]) {
@@ -44,6 +50,21 @@ impl Uart {
             Uart::Ns16550(u) => u.set_rx_interrupt(on),
             Uart::Stm32(u) => u.set_rx_interrupt(on),
             Uart::Cmsdk(u) => u.set_rx_interrupt(on),
+            Uart::Hid(_) => {}
+        }
+    }
+
+    /// The console polls this backend (no interrupt of its own).
+    pub fn polled(&self) -> bool {
+        uart_hid::ENABLED && matches!(self, Uart::Hid(_))
+    }
+
+    /// The end of a console write: buffered output goes out.
+    pub fn flush(&mut self) {
+        // ENABLED is a constant: images without the USB console (the
+        // twins) carry none of this.
+        if let (true, Uart::Hid(u)) = (uart_hid::ENABLED, self) {
+            u.flush();
         }
     }
 
@@ -53,25 +74,32 @@ impl Uart {
             Uart::Ns16550(u) => u.tx_ready(),
             Uart::Stm32(u) => u.tx_ready(),
             Uart::Cmsdk(u) => u.tx_ready(),
+            Uart::Hid(u) => !uart_hid::ENABLED || u.tx_ready(),
         }
     }
 
     /// One received byte, if any, and whether the UART lost input
     /// (a receive overrun) since the last read.
-    pub fn try_read(&self) -> (Option<u8>, bool) {
+    pub fn try_read(&mut self) -> (Option<u8>, bool) {
         match self {
             Uart::Ns16550(u) => u.try_read(),
             Uart::Stm32(u) => u.try_read(),
             Uart::Cmsdk(u) => u.try_read(),
+            Uart::Hid(u) => if uart_hid::ENABLED { u.try_read() } else { (None, false) },
         }
     }
 
     /// Send one byte (tx_ready() first).
-    pub fn put(&self, b: u8) {
+    pub fn put(&mut self, b: u8) {
         match self {
             Uart::Ns16550(u) => u.put(b),
             Uart::Stm32(u) => u.put(b),
             Uart::Cmsdk(u) => u.put(b),
+            Uart::Hid(u) => {
+                if uart_hid::ENABLED {
+                    u.put(b)
+                }
+            }
         }
     }
 }

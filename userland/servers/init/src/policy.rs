@@ -11,6 +11,9 @@ use runtime::config;
 use runtime::supervise::Policy;
 
 pub const PRIO_SERVER: u32 = 2;
+
+/// The image drives the keyboard's USB device (hid on OTG FS).
+const USB: bool = config::CONFIG_KEYBOARD && !config::CONFIG_TWIN;
 pub const PRIO_SHELL: u32 = 3;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -58,9 +61,10 @@ pub const PROGRAMS: [Program; 14] = [
     Program { name: "lan9118", caps: CAP_IO | CAP_IRQ, prio: PRIO_SERVER, start: Start::Boot, enabled: config::CONFIG_LAN9118, policy: RESTART },
     // The keyboard (CONFIG_KEYBOARD; docs/protocols.md "keyboard pipeline"),
     // sink first so that each finds the next one registered: hid maps the
-    // trace UART (CAP_IO); keymap and keyscan reach hardware only through
-    // "gpio" (the sys task).
-    Program { name: "hid", caps: CAP_IO, prio: PRIO_SERVER, start: Start::Boot, enabled: config::CONFIG_KEYBOARD, policy: RESTART },
+    // trace UART (CAP_IO), or with USB (CONFIG_TWIN=n) the OTG FS core
+    // (CAP_IO) and its interrupt (CAP_IRQ); keymap and keyscan reach
+    // hardware only through "gpio" (the sys task).
+    Program { name: "hid", caps: CAP_IO | if USB { CAP_IRQ } else { 0 }, prio: PRIO_SERVER, start: Start::Boot, enabled: config::CONFIG_KEYBOARD, policy: RESTART },
     Program { name: "keymap", caps: 0, prio: PRIO_SERVER, start: Start::Boot, enabled: config::CONFIG_KEYBOARD, policy: RESTART },
     Program { name: "keyscan", caps: 0, prio: PRIO_SERVER, start: Start::Boot, enabled: config::CONFIG_KEYBOARD, policy: RESTART },
     Program { name: "shell", caps: CAP_TASK, prio: PRIO_SHELL, start: Start::Boot, enabled: true, policy: RESTART },
@@ -74,9 +78,12 @@ pub const PROGRAMS: [Program; 14] = [
 /// Rights a program's connections to a service carry (INIT_CONNECT `arg`):
 /// (program, service, rights). Init grants them when that program, on its
 /// own bootstrap channel, looks the service up; every other lookup gets 0.
-pub const RIGHTS: [(&str, &str, u64); 1] = [
+pub const RIGHTS: [(&str, &str, u64); 2] = [
     // Only the keyboard driver may type into the console (CONSOLE_INPUT).
     ("ps2kbd", "console", runtime::proto::CONNECT_CONSOLE_INPUT),
+    // Only the console may read and write the USB device's CDC-ACM
+    // interface through hid (HID_SERIAL_READ / HID_SERIAL_WRITE).
+    ("console", "hid", runtime::proto::CONNECT_HID_SERIAL),
 ];
 
 /// Programs that register a service under another name than their own:
