@@ -70,7 +70,7 @@ struct Init {
     pending: [Option<Pending>; PENDING_MAX],
 }
 
-const PENDING_MAX: usize = 8;
+const PENDING_MAX: usize = 4;
 const CONNECT_RETRY_MS: u64 = 2;
 const CONNECT_TIMEOUT_MS: u64 = 2000;
 
