@@ -46,6 +46,8 @@ def kconfig_facts(board: Board) -> list[tuple[str, object]]:
         ("PS2KBD", bool(board.ps2)),
         ("PCI", bool(board.pci)),
         ("E1000", board.nic.get("model") == "e1000"),
+        # The net server (and httpd) run wherever a NIC driver does.
+        ("NET", bool(board.nic)),
     ]
     if board.arch == "arm-m":
         flash, ram = board.memory_region("flash"), board.memory_region("ram")

@@ -23,7 +23,8 @@ from .progress import Step
 USER_PROGRAMS = ["init", "memory", "console", "shell", "ipc_peer", "faulter", "critical"]
 # MCU images: no memory server (no pager); gpio only with CONFIG_GPIO;
 # ps2kbd only with CONFIG_PS2KBD (a board with an i8042: board.toml [ps2]);
-# pci with CONFIG_PCI ([pci]) and e1000 with CONFIG_E1000 ([nic] model).
+# pci with CONFIG_PCI ([pci]) and e1000 with CONFIG_E1000 ([nic] model);
+# net and httpd with CONFIG_NET (any [nic]).
 MCU_PROGRAMS = ["init", "console", "shell", "ipc_peer", "faulter", "critical"]
 RUST_TARGET = {"x86_64": "x86_64-unknown-none", "arm-m": "thumbv7em-none-eabihf"}
 CARGO_CONFIG = {"x86_64": "userland/cross.toml", "arm-m": "userland/cross-arm.toml"}
@@ -150,6 +151,8 @@ class Builder:
             names.append("pci")
         if config.get("E1000") == "y":
             names.append("e1000")
+        if config.get("NET") == "y":
+            names += ["net", "httpd"]
         return names
 
     def workspace_programs(self) -> list[str]:

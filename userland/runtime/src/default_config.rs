@@ -19,3 +19,4 @@ pub const CONFIG_GPIO: bool = false;
 pub const CONFIG_PS2KBD: bool = true;
 pub const CONFIG_PCI: bool = true;
 pub const CONFIG_E1000: bool = true;
+pub const CONFIG_NET: bool = true;

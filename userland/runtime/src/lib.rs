@@ -18,6 +18,8 @@ pub mod heap;
 pub mod ks;
 pub mod lineedit;
 pub mod mmio;
+pub mod net;
+pub mod http;
 pub mod nic;
 pub mod pci;
 pub mod msg;
@@ -80,6 +82,12 @@ mod config_defaults {
     pub const BOARD_PCI_CONFIG_DATA: u32 = 0xcfc;
     pub const BOARD_NIC_PCI_VENDOR: u32 = 0x8086;
     pub const BOARD_NIC_PCI_DEVICE: u32 = 0x100e;
+    // The net server and httpd (CONFIG_NET: any [nic]) and their settings.
+    pub const CONFIG_NET: bool = false;
+    pub const CONFIG_NET_DHCP_TIMEOUT_MS: u32 = 10_000;
+    pub const CONFIG_NET_STATIC_ADDRESS: &str = "10.0.2.15";
+    pub const CONFIG_NET_STATIC_PREFIX: u32 = 24;
+    pub const CONFIG_NET_STATIC_GATEWAY: &str = "10.0.2.1";
 }
 
 /// `a == b` in const context (to select code by string Kconfig symbols,

@@ -46,12 +46,16 @@ pub fn run(svc: &mut Services, rest: &str) {
             let Some(ms) = runtime::args::words(r).nth(1).and_then(runtime::args::parse_u32) else {
                 return println!("nic: usage: nic recv <ms>");
             };
+            crate::netcmd::release_nic(svc, ms as u64 + 2000);
             match recv_one(ms) {
                 Ok(()) => {}
                 Err(e) => println!("nic: {}", e),
             }
         }
-        "test" => match test() {
+        "test" => match {
+            crate::netcmd::release_nic(svc, 5000);
+            test()
+        } {
             Ok(()) => println!("nic test: ok"),
             Err(why) => println!("nic test: FAILED: {}", why),
         },
