@@ -66,7 +66,15 @@ struct Init {
     paged: bool,
     reported: [Option<u32>; REPORTED_MAX],
     next_report: usize,
+    /// Lookups whose INIT_CONNECT the service could not take yet (it was
+    /// itself in a call to init, e.g. net looking up "nic": a blocking
+    /// send would deadlock both); retried every DEFERRED_RETRY_MS until
+    /// the deadline, then -E_BUSY.
+    deferred: [Option<(Channel, Name, u64)>; DEFERRED_MAX],
 }
+
+const DEFERRED_MAX: usize = 8;
+const DEFERRED_RETRY_MS: u64 = 2;
 
 fn main(_arg: u64) -> i32 {
     let listen = match Channel::open() {
@@ -85,6 +93,7 @@ fn main(_arg: u64) -> i32 {
         paged: false,
         reported: [None; REPORTED_MAX],
         next_report: 0,
+        deferred: [None; DEFERRED_MAX],
     };
     init.boot();
     loop {
@@ -202,7 +211,21 @@ impl Init {
         })
     }
 
+    /// connect() without blocking: -E_WOULDBLOCK when the service is not
+    /// receiving now (the channel is closed then; the caller retries).
+    fn connect_noblock(&mut self, name: &str, ch: Channel, rights: u64) -> Result<()> {
+        let conn = self.reg.find(name).ok_or(Error::NoEnt)?;
+        let mut m = Msg::new(INIT_CONNECT);
+        m.arg = rights;
+        m.set_channel(ch.cid());
+        conn.send_noblock(&m).inspect_err(|_| {
+            let _ = ch.close();
+        })
+    }
+
     fn serve_one(&mut self) {
+        self.retry_deferred();
+        self.rearm();
         let mut m = Msg::new(0);
         if self.listen.recv(&mut m).is_err() {
             return;
@@ -272,11 +295,28 @@ impl Init {
     /// Link a new pair, give one end to the service, the other to `to`.
     /// The connection carries the rights of the program whose bootstrap
     /// channel `to` is (none for anyone else).
+    /// Answer the deferred lookups whose service now takes INIT_CONNECT.
+    fn retry_deferred(&mut self) {
+        for i in 0..DEFERRED_MAX {
+            if let Some((to, name, deadline)) = self.deferred[i].take() {
+                if ks::uptime() >= deadline {
+                    reply(to, INIT_LOOKUP, Err(Error::Busy));
+                } else {
+                    self.answer_lookup_by(to, name, deadline);
+                }
+            }
+        }
+    }
+
     fn answer_lookup(&mut self, to: Channel, name: Name) {
+        self.answer_lookup_by(to, name, ks::uptime() + LOOKUP_TIMEOUT_MS);
+    }
+
+    fn answer_lookup_by(&mut self, to: Channel, name: Name, deadline: u64) {
         let program = self.children.iter().position(|c| c.conn == Some(to)).map(|i| PROGRAMS[i].name);
         let rights = program.map_or(0, |p| policy::rights(p, name.as_str()));
         let r = Channel::pair().and_then(|(client, server)| {
-            self.connect(name.as_str(), server, rights)
+            self.connect_noblock(name.as_str(), server, rights)
                 .inspect_err(|_| {
                     let _ = client.close();
                 })
@@ -290,6 +330,10 @@ impl Init {
                     let _ = client.close();
                 }
             }
+            Err(Error::WouldBlock) => match self.deferred.iter_mut().find(|d| d.is_none()) {
+                Some(slot) => *slot = Some((to, name, deadline)),
+                None => reply(to, INIT_LOOKUP, Err(Error::Busy)),
+            },
             Err(e) => reply(to, INIT_LOOKUP, Err(e)),
         }
     }
@@ -422,7 +466,8 @@ impl Init {
     /// later one already armed is replaced: KS_TIMER keeps one per channel).
     fn rearm(&mut self) {
         let restarts = self.children.iter().filter_map(|c| c.restart_at);
-        let next = restarts.chain(self.reg.next_deadline()).chain(self.boot_deadline).min();
+        let retry = self.deferred.iter().flatten().next().map(|_| ks::uptime() + DEFERRED_RETRY_MS);
+        let next = restarts.chain(self.reg.next_deadline()).chain(self.boot_deadline).chain(retry).min();
         let Some(at) = next else { return };
         if self.wake_at.is_some_and(|w| w <= at) {
             return;

@@ -171,25 +171,38 @@ impl Server {
 
     fn serve(&mut self) -> ! {
         let mut m = Msg::new(0);
+        // Polls in a row that smoltcp wanted repeated at once (it does so
+        // while a frame it wants to send cannot go): after a few, sleep a
+        // tick anyway, so that nothing of lower priority starves.
+        let mut eager = 0;
         loop {
             let t = now();
             self.iface.poll(t, &mut self.dev, &mut self.set);
             self.dhcp_events();
             self.housekeeping();
             self.socks.notify_ready(&mut self.set);
-            // Sleep until smoltcp's next deadline or a message.
-            let delay = self.iface.poll_delay(now(), &self.set).map_or(IDLE_MS, |d| d.total_millis()).min(IDLE_MS);
-            if delay == 0 && !self.dev.rx_pending {
-                // Work now: take what waits without blocking, then poll again.
-                if self.listen.recv_noblock(&mut m).is_ok() {
-                    self.handle(&m);
+            let mut delay = self.iface.poll_delay(now(), &self.set).map_or(IDLE_MS, |d| d.total_millis()).min(IDLE_MS);
+            if self.dev.ch.is_none() {
+                delay = IDLE_MS; // no NIC: nothing to send or receive
+            } else if self.dev.rx_pending {
+                delay = 0;
+            }
+            if delay == 0 {
+                eager += 1;
+                if eager <= 4 {
+                    // Take what waits without blocking, then poll again.
+                    for _ in 0..16 {
+                        if self.listen.recv_noblock(&mut m).is_err() {
+                            break;
+                        }
+                        self.handle(&m);
+                    }
+                    continue;
                 }
-                continue;
+                delay = 1;
             }
-            if self.dev.rx_pending && self.dev.ch.is_some() {
-                continue;
-            }
-            let _ = ks::timer(self.listen, delay.max(1) as u32);
+            eager = 0;
+            let _ = ks::timer(self.listen, delay as u32);
             if self.listen.recv(&mut m).is_ok() {
                 self.handle(&m);
             }

@@ -390,7 +390,7 @@ impl Sockets {
                     id,
                     kind: if t.state() == tcp::State::Listen { SOCK_TCP_LISTEN } else { SOCK_TCP },
                     state: t.state() as u8,
-                    local_port: t.local_endpoint().map_or(0, |e| e.port),
+                    local_port: t.local_endpoint().map_or(t.listen_endpoint().port, |e| e.port),
                     remote: endpoint(t.remote_endpoint()),
                     rx_queued: t.recv_queue() as u32,
                     tx_queued: t.send_queue() as u32,
