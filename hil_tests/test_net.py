@@ -171,6 +171,37 @@ def test_shell_netstat_and_http_get(net, guest):
 
 
 @network
+def test_a_slow_reader_is_flow_controlled(net, guest):
+    """The shell reads 216 bytes per IPC, far slower than the namespace
+    sends: a 1 MiB body arrives whole and counted exactly, while net's
+    memory stays at its fixed socket buffers (the TCP window closes)."""
+    size = 1 << 20
+    before = {t.name: t.pages for t in parse_ps(net.dut.run("ps"))}
+    srv = net.kit.popen(["python3", "-c",
+                         "import socket\n"
+                         f"s=socket.create_server(('{net.host_ip}',8081))\n"
+                         "c,_=s.accept()\n"
+                         "c.recv(4096)\n"
+                         f"c.sendall(b'HTTP/1.0 200 OK\\r\\nContent-Length: {size}\\r\\n\\r\\n' + b'z'*{size})\n"
+                         "c.close()\n"])
+    try:
+        time.sleep(1.0)
+        t0 = time.monotonic()
+        out = net.dut.run(f"http get http://{net.host_ip}:8081/big", timeout=240)
+        secs = time.monotonic() - t0
+    finally:
+        srv.kill()
+        srv.wait()
+    assert "http: HTTP/1.0 200 OK" in out, out
+    assert f"http: body {size} bytes" in out, out
+    after = {t.name: t.pages for t in parse_ps(net.dut.run("ps"))}
+    print(f"1 MiB through the shell's 216-byte reads in {secs:.1f} s; net pages {before['net']} -> {after['net']}")
+    # One connection's buffers are 16 KiB (4 pages); a server that
+    # buffered the stream would have grown by hundreds of pages.
+    assert after["net"] - before["net"] <= 8, (before["net"], after["net"])
+
+
+@network
 def test_killed_net_and_httpd_are_restarted_and_serve_again(net, guest):
     dut = net.dut
     for name in ("net", "httpd"):
