@@ -180,8 +180,11 @@ class Dut:
         lines = text.split("\n")
         if lines and lines[-1] == "":
             lines.pop()
-        if lines and lines[0].strip() == command.strip():
-            lines.pop(0)            # the shell's echo of what we typed
+        # The shell's echo of what we typed: the first line that is not
+        # an asynchronous one (a server's line may come before it).
+        echo = next((i for i, l in enumerate(lines) if not ASYNC_LINE_RX.match(l)), None)
+        if echo is not None and lines[echo].strip() == command.strip():
+            lines.pop(echo)
         if not kernel_lines:
             lines = [l for l in lines if not ASYNC_LINE_RX.match(l)]
         return lines
