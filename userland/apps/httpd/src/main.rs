@@ -6,7 +6,8 @@
 //! methods, 431 a request over runtime::http::REQUEST_MAX. CONNS
 //! connections at once, served round-robin (one send or receive of each
 //! per turn), each with a fixed request buffer; when nothing moves it
-//! waits for net's readiness notifications. net restarted: its sockets
+//! waits for net's readiness notifications; a connection idle for 30 s
+//! is closed. net restarted: its sockets
 //! are gone (E_BADCH): listen again.
 #![no_std]
 #![no_main]
@@ -26,6 +27,9 @@ const PORT: u16 = 80;
 const CONNS: usize = 8;
 /// Sleep at most this long between turns when nothing moved.
 const IDLE_MS: u32 = 1000;
+/// A connection that moves nothing for this long is closed (a client
+/// that connects and stays silent must not hold a slot for ever).
+const CONN_IDLE_MS: u64 = 30_000;
 
 /// The static file, byte-exact (the HIL test compares its sha256).
 pub const HELLO: &[u8] = b"Hello from Nagi!\nThis file is served by httpd, a user task, through net (smoltcp) and the e1000 driver.\n";
@@ -37,6 +41,8 @@ struct Conn {
     out: Vec<u8>,
     sent: usize,
     close_after: bool,
+    /// Uptime of its last progress.
+    last: u64,
 }
 
 fn main(_arg: u64) -> i32 {
@@ -66,7 +72,7 @@ fn main(_arg: u64) -> i32 {
         while conns.len() < CONNS {
             match net.accept(l) {
                 Ok((sock, _)) => {
-                    conns.push(Conn { sock, buf: alloc::vec![0; REQUEST_MAX], len: 0, out: Vec::new(), sent: 0, close_after: false });
+                    conns.push(Conn { sock, buf: alloc::vec![0; REQUEST_MAX], len: 0, out: Vec::new(), sent: 0, close_after: false, last: ks::uptime() });
                     moved = true;
                 }
                 Err(Error::WouldBlock) => break,
@@ -85,7 +91,12 @@ fn main(_arg: u64) -> i32 {
             match step(&mut net, &mut conns[i], &mut served, &mut memory) {
                 Ok(true) => {
                     moved = true;
+                    conns[i].last = ks::uptime();
                     i += 1;
+                }
+                Ok(false) if ks::uptime() - conns[i].last > CONN_IDLE_MS => {
+                    let c = conns.swap_remove(i);
+                    let _ = net.close(c.sock);
                 }
                 Ok(false) => i += 1,
                 Err(_) => {
