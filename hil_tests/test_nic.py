@@ -122,3 +122,49 @@ def test_without_a_card_the_driver_says_so_and_answers_noent(board, dut):
     dut.expect(r"e1000: no 8086:100e on the PCI bus \(E_NOENT\); network off", since=0)
     assert dut.run("nic") == ["nic: no card (E_NOENT)"]
     assert dut.run("nic test")[-1] == "nic test: FAILED: first claim"
+
+
+def test_a_card_behind_a_bridge_is_found(board, build, twin_image):
+    """pci walks the buses behind PCI-to-PCI bridges: the card on a PCIe
+    root port (bus 1) is claimed and works. Its link is a QEMU hub with
+    nothing else on it: no traffic leaves the twin."""
+    if not board.nic:
+        pytest.skip(f"board '{board.name}' has no NIC ([nic] in board.toml)")
+    dev = board.nic["qemu_device"]
+    d = twin_image(build / board.qemu.image, extra=(
+        "-nic", "none", "-netdev", "hubport,id=n0,hubid=0",
+        "-device", "pcie-root-port,id=rp1,chassis=1",
+        "-device", f"{dev},bus=rp1,netdev=n0"))
+    d.expect(r"e1000: 52:54:00:12:34:56 irq \d+ link up", since=0)
+    n = _nic(d)
+    assert n.link == "up"
+    assert d.run("nic test", timeout=20)[-1] == "nic test: ok"
+    # The enumerator's view: the card on bus 1, class 0200 (Ethernet);
+    # its one claim is the driver's, so another client gets E_BUSY.
+    listing = d.run("pci")
+    assert any(re.match(r"pci: 01:00\.0 8086:100e class 0200 irq \d+$", l) for l in listing), listing
+    assert d.run("pci claim 02 00") == ["pci: claim: E_BUSY"]
+
+
+@network
+def test_fuzzers_against_the_live_driver_leave_it_working(net):
+    """The in-tree fuzzers (hil_tests/test_fuzz.py) with the card present:
+    random NIC_OPEN / NIC_TX / NIC_RECV / NIC_INFO and PCI requests,
+    lengths and payloads reach the real driver and the enumerator. Both
+    stay up, the driver's claim is free again afterwards, and it works."""
+    dut = net.dut
+
+    def drivers():
+        return {t.name: (t.tid, t.restarts) for t in parse_ps(dut.run("ps"))
+                if t.name in ("e1000", "pci") and t.state not in ("killed", "exited")}
+
+    tasks = drivers()
+    assert len(tasks) == 2, tasks
+    out = dut.run("fuzz 3000 11", timeout=600)
+    assert "fuzz: ok" in out, out[-5:]
+    assert dut.run("nic test", timeout=20)[-1] == "nic test: ok"
+    before = _nic(dut)
+    _send_frames(net, 3)
+    time.sleep(0.5)
+    assert _nic(dut).rx_frames >= before.rx_frames + 3
+    assert drivers() == tasks          # neither died nor was restarted

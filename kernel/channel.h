@@ -55,6 +55,9 @@ struct ks_op {
     uint8_t flags;
     long (*fn)(struct request *r);
 };
+#define KS_NEEDS_PAGING 0x1   /* -E_NOTSUP without paging */
+#define KS_REPLY_DATA   0x2   /* a successful reply keeps its data */
+#define KS_NO_REPLY     0x4   /* the caller is gone: leave its memory alone */
 #define KS_FIRST    KS_CREATE_TASK
 #define KS_OP_COUNT (KS_DMA_ALLOC - KS_CREATE_TASK + 1)
 extern const struct ks_op ks_ops[KS_OP_COUNT];

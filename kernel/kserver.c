@@ -308,9 +308,6 @@ static long ks_panic(struct request *r UNUSED) {
 /* Every label: what the caller needs, how long the request must be, who
  * serves it. Checked in this order by kserver_call: capability (-E_PERM),
  * paging (-E_NOTSUP), length (-E_INVAL). */
-#define KS_NEEDS_PAGING 0x1   /* -E_NOTSUP without paging */
-#define KS_REPLY_DATA   0x2   /* a successful reply keeps its data */
-#define KS_NO_REPLY     0x4   /* the caller is gone: leave its memory alone */
 #define KS_OP(label, cap, min_len, flags, fn) \
     [(label) - KS_FIRST] = { (cap), (min_len), (flags), (fn) }
 

@@ -498,3 +498,21 @@ TEST(ks_table_refuses_short_requests_with_e_inval) {
     CHECK_EQ(checked, 13);
     CHECK_EQ(t->state, TASK_STATE_RUNNABLE);
 }
+
+/* The requests that need paging (-E_NOTSUP on MPU ports, whatever the
+ * caller holds): pagers, page mapping, and DMA memory. */
+TEST(ks_table_marks_the_paging_requests) {
+    const uint16_t paging[] = { KS_SET_PAGER, KS_ALLOC_PAGE, KS_FREE_PAGE, KS_DMA_ALLOC };
+    unsigned marked = 0;
+    for (unsigned label = KS_FIRST; label < KS_FIRST + KS_OP_COUNT; label++) {
+        const struct ks_op *op = kserver_op(label);
+        if (!op || !(op->flags & KS_NEEDS_PAGING))
+            continue;
+        marked++;
+        bool listed = false;
+        for (unsigned i = 0; i < ARRAY_SIZE(paging); i++)
+            listed |= paging[i] == label;
+        CHECK(listed);
+    }
+    CHECK_EQ(marked, ARRAY_SIZE(paging));
+}

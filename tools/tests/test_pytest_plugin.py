@@ -79,3 +79,17 @@ def test_mcu_board_capabilities(pytester):
     result.assert_outcomes(passed=1, skipped=2)
     result.stdout.fnmatch_lines_random(["*board 'mps2-an386' lacks capability 'gpio'*",
                                         "*board 'mps2-an386' lacks capability 'paging'*"])
+
+
+NET_TESTS = '''
+def test_net(net):
+    raise AssertionError("must not run without a NIC")
+'''
+
+
+def test_net_fixture_skips_boards_without_a_nic(pytester):
+    pytester.makepyfile(test_net=NET_TESTS)
+    result = pytester.runpytest("-p", "tools.pytest_plugin", "--board", "mps2-an386",
+                                f"--build-dir={pytester.path / 'build'}", "-rs")
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(["*board 'mps2-an386' has no NIC ([[]nic[]] in board.toml)*"])

@@ -182,3 +182,17 @@ def test_hid_trace_uart_is_the_second_serial(pc):
     serials = [cmd[i + 1] for i, a in enumerate(cmd) if a == "-serial"]
     assert serials == ["tcp:127.0.0.1:4321,server=on,wait=off", "file:/tmp/t.txt"]
     assert "-serial" not in twin.test_command(4321, "/tmp/q.sock")[-3:]
+
+
+def test_nic_joins_the_twin_only_through_the_net_fixture(pc, tmp_path):
+    """The default pc twin has no NIC of ours (test_test_command_for_pc);
+    the `net` fixture adds board.toml's [nic] device on the kit's socket."""
+    from tools.netkit.namespace import NetKit
+    from tools.pytest_plugin import TWIN_MAC, nic_qemu_args
+    kit = NetKit(tmp_path)          # not entered: only its socket paths are used
+    args = nic_qemu_args(pc, kit)
+    assert args[:2] == ["-netdev", kit.netdev_args("net0")[1]]
+    assert args[2:] == ["-device", f"e1000,netdev=net0,mac={TWIN_MAC}"]
+    twin = QemuTwin(pc, Path("/b/nagi.img"), TCG, extra=tuple(args))
+    cmd = twin.test_command(4321, "/tmp/q.sock")
+    assert cmd[cmd.index("-device") + 1].startswith("e1000,netdev=net0")

@@ -16,6 +16,10 @@ pub const PCI_SERVICE: &str = "pci";
 /// claiming channel closes (its driver died): bus mastering goes off
 /// again, so a dead driver's device stops reaching memory.
 pub const PCI_CLAIM: u16 = 0x0901;
+/// Claim by class: data = u8 class, u8 subclass (e.g. 0x02, 0x00: an
+/// Ethernet controller). The first such device no other live connection
+/// holds; reply as PCI_CLAIM (-E_NOENT: none; -E_BUSY: all held).
+pub const PCI_CLAIM_CLASS: u16 = 0x0903;
 /// Any connection: the `index`-th device found (arg = index); reply data =
 /// PciDevice, -E_NOENT past the end.
 pub const PCI_LIST: u16 = 0x0902;
@@ -105,6 +109,26 @@ pub fn parse_claim(m: &Msg) -> Option<(u16, u16)> {
     (p.len() == 4).then(|| (u16::from_le_bytes([p[0], p[1]]), u16::from_le_bytes([p[2], p[3]])))
 }
 
+/// A PCI_CLAIM_CLASS request.
+pub fn claim_class_request(class: u8, subclass: u8) -> Msg {
+    let mut m = Msg::new(PCI_CLAIM_CLASS);
+    let _ = m.push_bytes(&[class, subclass]);
+    m
+}
+
+/// (class, subclass) of a PCI_CLAIM_CLASS request.
+pub fn parse_claim_class(m: &Msg) -> Option<(u8, u8)> {
+    let p = m.payload();
+    (p.len() == 2).then(|| (p[0], p[1]))
+}
+
+impl PciDevice {
+    /// Class and subclass (the top bytes of `class`).
+    pub fn class_pair(&self) -> (u8, u8) {
+        ((self.class >> 24) as u8, (self.class >> 16) as u8)
+    }
+}
+
 /// CONFIG_ADDRESS for (bus, dev, func, register); None out of range.
 pub fn config_address(bus: u8, dev: u8, func: u8, reg: u8) -> Option<u32> {
     (dev < 32 && func < 8 && reg % 4 == 0)
@@ -157,6 +181,15 @@ mod tests {
         let mut long = m;
         long.len = 5;
         assert_eq!(parse_claim(&long), None);
+    }
+
+    #[test]
+    fn claim_class_request_round_trips() {
+        let m = claim_class_request(0x02, 0x00);
+        assert_eq!(parse_claim_class(&m), Some((0x02, 0x00)));
+        assert_eq!(parse_claim_class(&claim_request(1, 2)), None);
+        let d = PciDevice { class: 0x0200_0003, ..Default::default() };
+        assert_eq!(d.class_pair(), (0x02, 0x00));
     }
 
     #[test]

@@ -33,6 +33,7 @@ const COMMANDS: &[Command] = &[
     Command { name: "bench", help: "measure IPC round trip and null syscall cycles", run: crate::bench::run },
     Command { name: "gpio", help: "gpio [wait <ms>]: read PC13, or wait for an edge", run: crate::gpio::gpio },
     Command { name: "led", help: "led on|off|toggle: drive the LED (PA5)", run: crate::gpio::led },
+    Command { name: "pci", help: "pci [claim <class> <subclass>]: the PCI devices, or claim one by class", run: crate::pci::run },
     Command { name: "nic", help: "nic [test]: the network card's MAC, link and counters", run: crate::nic::run },
     Command { name: "ifconfig", help: "the network interface: address, gateway, MAC, link, counters", run: crate::netcmd::ifconfig },
     Command { name: "ping", help: "ping a.b.c.d [-c N]: ICMP echo through net", run: crate::netcmd::ping },

@@ -14,6 +14,7 @@ mod gpio;
 mod ipctest;
 mod netcmd;
 mod nic;
+mod pci;
 
 use runtime::lineedit::{Action, LineEditor};
 use runtime::print::{console_call, set_console, write_bytes};

@@ -204,6 +204,10 @@ fn run() -> Result<()> {
     }
     let va = ks::mmio_map(bar.addr as u32, bar.size)?;
     let regs = Regs { base: if va != 0 { va } else { bar.addr } as usize, len: bar.size as usize };
+    // A card an earlier instance left running may still write into the
+    // rings it had (freed by the kernel): silence it before taking DMA
+    // memory, which may be those very pages.
+    stop(&regs);
     // DMA memory above the heap (bootinfo), clear of anything mapped.
     let bi = runtime::sys::bootinfo().ok_or(Error::Inval)?;
     let base = bi.heap_base + bi.heap_size + (16 << 20);
@@ -250,6 +254,23 @@ fn claim() -> Result<PciDevice> {
     PciDevice::parse(&m)
 }
 
+/// Interrupts off, receive and transmit off, then a full reset
+/// (CTRL.RST, bounded wait); the card does no DMA afterwards.
+fn stop(r: &Regs) {
+    r.write(IMC, 0xffff_ffff);
+    r.write(RCTL, 0);
+    r.write(TCTL, 0);
+    r.write(CTRL, r.read(CTRL) | CTRL_RST);
+    for _ in 0..100 {
+        if r.read(CTRL) & CTRL_RST == 0 {
+            break;
+        }
+        let _ = service::sleep_ms(1);
+    }
+    r.write(IMC, 0xffff_ffff);
+    let _ = r.read(ICR);
+}
+
 fn reply_msg(to: Channel, mut m: Msg, r: Result<u64>) {
     if r.is_err() {
         m.len = 0;
@@ -269,19 +290,8 @@ impl Nic {
     /// Reset the chip (also stops whatever a previous instance left
     /// running), read the MAC, set up both rings, turn interrupts on.
     fn reset(&mut self) {
+        stop(&self.regs);
         let r = &self.regs;
-        r.write(IMC, 0xffff_ffff);
-        r.write(RCTL, 0);
-        r.write(TCTL, 0);
-        r.write(CTRL, r.read(CTRL) | CTRL_RST);
-        for _ in 0..1000 {
-            if r.read(CTRL) & CTRL_RST == 0 {
-                break;
-            }
-            let _ = service::sleep_ms(1);
-        }
-        r.write(IMC, 0xffff_ffff);
-        let _ = r.read(ICR);
         let ctrl = r.read(CTRL) & !(CTRL_LRST | CTRL_ILOS | CTRL_VME | CTRL_PHY_RST);
         r.write(CTRL, ctrl | CTRL_SLU | CTRL_ASDE);
         self.info.mac = self.read_mac();
@@ -391,6 +401,9 @@ impl Nic {
                 let r = if self.owner >= 0 && self.owner != m.from {
                     Err(Error::Busy)
                 } else {
+                    if self.owner != m.from {
+                        self.rx_off = 0; // a new client gets the head frame whole
+                    }
                     self.owner = m.from;
                     self.asm.reset();
                     Ok(0)

@@ -1,8 +1,8 @@
 //! pci - the PCI enumerator of boards with a [pci] table (the pc):
 //! reads configuration space through mechanism #1 (CONFIG_ADDRESS /
 //! CONFIG_DATA, board.toml [pci], granted as one KS_IOPORT range), walks
-//! bus 0 once at start (every device and function; bridges are listed but
-//! not followed), sizes each BAR, and serves "pci" (runtime::pci):
+//! bus 0 and the buses behind bridges (as the firmware numbered them, at
+//! most 8) once at start, sizes each BAR, and serves "pci" (runtime::pci):
 //! PCI_CLAIM gives a driver its device (BARs, IRQ line) and turns on
 //! decoding and bus mastering; one claim per device, held while the
 //! claiming channel lives. A dead claimant's device gets bus mastering
@@ -26,7 +26,10 @@ const REG_COMMAND: u8 = 0x04;
 const REG_CLASS: u8 = 0x08;
 const REG_HEADER: u8 = 0x0c;
 const REG_BAR0: u8 = 0x10;
+const REG_BUS_NUMBERS: u8 = 0x18; // bridges: primary, secondary, subordinate
 const REG_IRQ: u8 = 0x3c;
+/// Buses walked at most (bus 0 and those behind bridges).
+const BUSES_MAX: usize = 8;
 const CMD_IO: u32 = 0x1;
 const CMD_MEMORY: u32 = 0x2;
 const CMD_BUS_MASTER: u32 = 0x4;
@@ -101,7 +104,7 @@ fn run() -> Result<()> {
     ks::ioport(ADDR, DATA - ADDR + 4)?;
     let mut s = Server { listen: Channel::from_raw(-1), devices: [None; DEVICES_MAX], clients: service::Clients::new() };
     let n = s.scan();
-    runtime::debug_println!("pci: {} devices on bus 0", n);
+    runtime::debug_println!("pci: {} devices", n);
     s.listen = service::listen(PCI_SERVICE)?;
     let mut m = Msg::new(0);
     loop {
@@ -120,21 +123,38 @@ fn reply_msg(to: Channel, mut m: Msg, r: Result<u64>) {
 }
 
 impl Server {
-    /// Bus 0: every device, every function of a multi-function one.
+    /// Bus 0, and the buses behind PCI-to-PCI bridges (at most
+    /// BUSES_MAX buses in all): every device, every function of a
+    /// multi-function one.
     fn scan(&mut self) -> usize {
         let mut n = 0;
-        for dev in 0..32u8 {
-            let funcs = if read(0, dev, 0, REG_HEADER) & 0x0080_0000 != 0 { 8 } else { 1 };
-            for func in 0..funcs {
-                let id = read(0, dev, func, REG_ID);
-                if id & 0xffff == 0xffff {
-                    continue;
+        let mut buses = [0u8; BUSES_MAX];
+        let mut nbuses = 1;
+        let mut next = 0;
+        while next < nbuses {
+            let bus = buses[next];
+            next += 1;
+            for dev in 0..32u8 {
+                let funcs = if read(bus, dev, 0, REG_HEADER) & 0x0080_0000 != 0 { 8 } else { 1 };
+                for func in 0..funcs {
+                    let id = read(bus, dev, func, REG_ID);
+                    if id & 0xffff == 0xffff {
+                        continue;
+                    }
+                    if n == DEVICES_MAX {
+                        return n;
+                    }
+                    self.devices[n] = Some(Entry { dev: probe(bus, dev, func, id), owner: -1 });
+                    n += 1;
+                    // A bridge: its secondary bus, once (firmware numbered it).
+                    if (read(bus, dev, func, REG_HEADER) >> 16) & 0x7f == 1 {
+                        let secondary = (read(bus, dev, func, REG_BUS_NUMBERS) >> 8) as u8;
+                        if secondary != 0 && nbuses < BUSES_MAX && !buses[..nbuses].contains(&secondary) {
+                            buses[nbuses] = secondary;
+                            nbuses += 1;
+                        }
+                    }
                 }
-                if n == DEVICES_MAX {
-                    return n;
-                }
-                self.devices[n] = Some(Entry { dev: probe(0, dev, func, id), owner: -1 });
-                n += 1;
             }
         }
         n
@@ -158,11 +178,11 @@ impl Server {
                 self.release_dead();
                 let _ = self.clients.accept(self.listen, m);
             }
-            PCI_CLAIM => {
+            PCI_CLAIM | PCI_CLAIM_CLASS => {
                 let r = self.claim(m);
                 match r {
-                    Ok(d) => reply_msg(from, d.to_msg(PCI_CLAIM), Ok(0)),
-                    Err(e) => reply_msg(from, Msg::new(PCI_CLAIM), Err(e)),
+                    Ok(d) => reply_msg(from, d.to_msg(m.label), Ok(0)),
+                    Err(e) => reply_msg(from, Msg::new(m.label), Err(e)),
                 }
             }
             PCI_LIST => {
@@ -176,24 +196,37 @@ impl Server {
         }
     }
 
+    /// PCI_CLAIM (by ids) or PCI_CLAIM_CLASS (the first of that class no
+    /// other live connection holds).
     fn claim(&mut self, m: &Msg) -> Result<PciDevice> {
-        let (vendor, device) = parse_claim(m).ok_or(Error::Inval)?;
+        let by_ids = parse_claim(m).filter(|_| m.label == PCI_CLAIM);
+        let by_class = parse_claim_class(m).filter(|_| m.label == PCI_CLAIM_CLASS);
+        if by_ids.is_none() && by_class.is_none() {
+            return Err(Error::Inval);
+        }
         self.release_dead();
         let from = m.from;
-        let e = self
-            .devices
-            .iter_mut()
-            .flatten()
-            .find(|e| e.dev.vendor == vendor && e.dev.device == device)
-            .ok_or(Error::NoEnt)?;
-        if e.owner >= 0 && e.owner != from {
-            return Err(Error::Busy);
+        let matches = |d: &PciDevice| match (by_ids, by_class) {
+            (Some((v, id)), _) => d.vendor == v && d.device == id,
+            (_, Some(c)) => d.class_pair() == c,
+            _ => false,
+        };
+        let mut found = false;
+        for e in self.devices.iter_mut().flatten() {
+            if !matches(&e.dev) {
+                continue;
+            }
+            found = true;
+            if e.owner >= 0 && e.owner != from {
+                continue;
+            }
+            e.owner = from;
+            let d = e.dev;
+            let cmd = read(d.bus, d.dev, d.func, REG_COMMAND) & 0xffff;
+            write(d.bus, d.dev, d.func, REG_COMMAND, cmd | CMD_IO | CMD_MEMORY | CMD_BUS_MASTER);
+            return Ok(d);
         }
-        e.owner = from;
-        let d = e.dev;
-        let cmd = read(d.bus, d.dev, d.func, REG_COMMAND) & 0xffff;
-        write(d.bus, d.dev, d.func, REG_COMMAND, cmd | CMD_IO | CMD_MEMORY | CMD_BUS_MASTER);
-        Ok(d)
+        Err(if found { Error::Busy } else { Error::NoEnt })
     }
 
     /// End the claims of connections whose client has gone: bus
@@ -227,7 +260,7 @@ fn probe(bus: u8, dev: u8, func: u8, id: u32) -> PciDevice {
     let header = (read(bus, dev, func, REG_HEADER) >> 16) & 0x7f;
     let nbars = match header {
         0 => 6,
-        1 => 2, // a PCI-to-PCI bridge (not followed)
+        1 => 2, // a PCI-to-PCI bridge
         _ => 0,
     };
     let cmd = read(bus, dev, func, REG_COMMAND) & 0xffff;
