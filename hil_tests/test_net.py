@@ -211,6 +211,12 @@ def test_killed_net_and_httpd_are_restarted_and_serve_again(net, guest):
         assert dut.run(f"kill {tasks[0].tid}") == ["kill: ok"]
         dut.expect(rf"init: {name} \(task {tasks[0].tid}\) died; restarting it in \d+ ms$", since=mark)
         dut.expect(rf"init: {name} restarted as task \d+ \(restart \d+\)$", since=mark)
+        # The new instance's own line (whole, before the next command).
+        # (httpd listens again after either restart: net's restart took
+        # its sockets.)
+        if name == "net":
+            dut.expect(r"net: dhcp [\d.]+/24 gateway [\d.]+$", timeout=30, since=mark)
+        dut.expect(r"httpd: listening on port 80$", timeout=30, since=mark)
         deadline = time.monotonic() + 60
         while True:
             r = curl(net, "-o", "/dev/null", "-w", "%{http_code}", "-m", "5", f"http://{guest}/hello.txt")

@@ -71,6 +71,9 @@ pub struct Server {
     no_card: bool,
     /// Not before this uptime: the next try to claim the NIC.
     nic_retry_at: u64,
+    /// What was last said on the console (said again only when it changes).
+    said_mac: Option<[u8; 6]>,
+    said_lease: Option<(Ipv4Cidr, Option<Ipv4Address>)>,
 }
 
 fn run() -> Result<()> {
@@ -94,6 +97,8 @@ fn run() -> Result<()> {
         mac: [0; 6],
         no_card: false,
         nic_retry_at: 0,
+        said_mac: None,
+        said_lease: None,
     };
     s.socks.init_icmp(&mut s.set);
     s.attach_nic();
@@ -142,14 +147,19 @@ impl Server {
         if self.addr == Addr::None {
             self.dhcp_deadline = t + config::CONFIG_NET_DHCP_TIMEOUT_MS as u64;
         }
-        // A new lease right away (the old one may belong to a gone link).
-        self.set.get_mut::<dhcpv4::Socket>(self.dhcp).reset();
-        let m = info.mac;
-        runtime::debug_println!(
-            "net: nic {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x} link {}",
-            m[0], m[1], m[2], m[3], m[4], m[5],
-            if info.link_up { "up" } else { "down" }
-        );
+        // The DHCP client goes on as it was: a lease survives the driver's
+        // restart (the link and the MAC are the same) and is renewed when due.
+        // Said once per instance (and when the card changes): the NIC
+        // coming back after a driver restart or NET_DETACH is silent.
+        if self.said_mac != Some(info.mac) {
+            self.said_mac = Some(info.mac);
+            let m = info.mac;
+            runtime::debug_println!(
+                "net: nic {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x} link {}",
+                m[0], m[1], m[2], m[3], m[4], m[5],
+                if info.link_up { "up" } else { "down" }
+            );
+        }
     }
 
     fn detach_nic(&mut self, retry_in_ms: u64) {
@@ -243,6 +253,10 @@ impl Server {
                 let c = Lease { address, router };
                 self.set_addr(c.address, c.router);
                 self.addr = Addr::Dhcp;
+                if self.said_lease == Some((address, router)) {
+                    return; // the same lease again (a renewal, the NIC back)
+                }
+                self.said_lease = Some((address, router));
                 let a = c.address.address().octets();
                 runtime::debug_println!(
                     "net: dhcp {}.{}.{}.{}/{} gateway {}",
@@ -256,6 +270,7 @@ impl Server {
                     self.iface.routes_mut().remove_default_ipv4_route();
                     self.addr = Addr::None;
                     self.dhcp_deadline = ks::uptime() + config::CONFIG_NET_DHCP_TIMEOUT_MS as u64;
+                    self.said_lease = None;
                     runtime::debug_println!("net: dhcp lease lost");
                 }
             }
