@@ -201,6 +201,39 @@ def test_a_slow_reader_is_flow_controlled(net, guest):
     assert after["net"] - before["net"] <= 8, (before["net"], after["net"])
 
 
+def _check_refusals(out):
+    assert out[-1] == "nettest: ok", out
+    assert "nettest: malformed E_INVAL, foreign and stale ids E_BADCH" in out, out
+    assert "nettest: 24 sockets, then E_NOMEM" in out, out
+
+
+@network
+def test_socket_protocol_refusals_and_udp_echo(net, guest):
+    srv = net.kit.popen(["python3", "-c",
+                         "import socket\n"
+                         "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n"
+                         f"s.bind(('{net.host_ip}',7777))\n"
+                         "d,a=s.recvfrom(2048)\n"
+                         "s.sendto(d,a)\n"])
+    try:
+        time.sleep(1.0)
+        out = net.dut.run(f"nettest {net.host_ip}:7777", timeout=30)
+    finally:
+        srv.kill()
+        srv.wait()
+    _check_refusals(out)
+    assert f"nettest: udp echo 8 bytes from {net.host_ip}:7777: nagi udp" in out, out
+
+
+def test_socket_protocol_refusals_without_a_card(board, dut):
+    """net runs (and refuses hostile requests) on every boot of a board
+    with a [nic], also when the twin has no card."""
+    if not board.nic:
+        pytest.skip(f"board '{board.name}' has no NIC ([nic] in board.toml)")
+    _check_refusals(dut.run("nettest", timeout=30))
+    assert dut.run("ifconfig")[:2] == ["net0: inet none unconfigured", "net0: no NIC (network off)"]
+
+
 @network
 def test_killed_net_and_httpd_are_restarted_and_serve_again(net, guest):
     dut = net.dut

@@ -38,6 +38,7 @@ const COMMANDS: &[Command] = &[
     Command { name: "ifconfig", help: "the network interface: address, gateway, MAC, link, counters", run: crate::netcmd::ifconfig },
     Command { name: "ping", help: "ping a.b.c.d [-c N]: ICMP echo through net", run: crate::netcmd::ping },
     Command { name: "http", help: "http get|body URL: fetch a page over TCP (status and length, or the body)", run: crate::netcmd::http },
+    Command { name: "nettest", help: "nettest [a.b.c.d:port]: the socket protocol's refusals, and a UDP echo there", run: crate::netcmd::nettest },
     Command { name: "netstat", help: "the TCP/IP server's sockets and their states", run: crate::netcmd::netstat },
     Command { name: "fpu", help: "check that FPU registers survive preemption", run: crate::fpu::run },
     Command { name: "fuzz", help: "fuzz CALLS [SEED [TRACE_FROM]]: random syscalls from two linked tasks", run: crate::fuzz::run },

@@ -271,3 +271,113 @@ pub fn release_nic(svc: &mut Services, ms: u64) {
         let _ = svc.net.call(m);
     }
 }
+
+fn expect(what: &'static str, got: Result<u64>, want: Result<u64>) -> core::result::Result<(), &'static str> {
+    if got.map(|_| 0) == want.map(|_| 0) {
+        Ok(())
+    } else {
+        println!("nettest: {}: got {:?}, want {:?}", what, got, want);
+        Err(what)
+    }
+}
+
+/// `nettest [a.b.c.d:port]`: the socket protocol's refusals as a hostile
+/// client sees them (malformed requests E_INVAL, foreign or stale socket
+/// ids E_BADCH, the per-client bound E_NOMEM, a taken port E_BUSY), then,
+/// with an address, a UDP datagram sent there and its echo received.
+pub fn nettest(svc: &mut Services, rest: &str) {
+    if !config::CONFIG_NET {
+        return println!("nettest: {}", NOT_AVAILABLE);
+    }
+    let echo = rest.trim();
+    let peer = if echo.is_empty() {
+        None
+    } else {
+        match echo.split_once(':').and_then(|(h, p)| Some((parse_ipv4(h)?, p.parse::<u16>().ok()?))) {
+            Some(p) => Some(p),
+            None => return println!("nettest: usage: nettest [a.b.c.d:port]"),
+        }
+    };
+    match net_checks(svc, peer) {
+        Ok(()) => println!("nettest: ok"),
+        Err(why) => println!("nettest: FAILED: {}", why),
+    }
+}
+
+fn raw(svc: &mut Services, m: Msg) -> Result<u64> {
+    svc.net.call(m).map(|m| m.arg)
+}
+
+fn net_checks(svc: &mut Services, peer: Option<([u8; 4], u16)>) -> core::result::Result<(), &'static str> {
+    // Malformed shapes.
+    let mut m = Msg::new(NET_TCP_LISTEN);
+    let _ = m.push_u16(80);
+    expect("short listen", raw(svc, m), Err(Error::Inval))?;
+    expect("backlog 0", raw(svc, listen_msg(8080, 0)), Err(Error::Inval))?;
+    let mut m = sock_msg(NET_SEND, 1);
+    m.len = 4;
+    expect("empty send", raw(svc, m), Err(Error::Inval))?;
+    expect("unknown label", raw(svc, Msg::new(0x0a7f)), Err(Error::Inval))?;
+    // Socket ids that are not ours.
+    expect("no such socket", raw(svc, recv_msg(0x7fff_ff00, 10)), Err(Error::BadCh))?;
+    expect("port 80 taken (httpd)", raw(svc, listen_msg(80, 1)), Err(Error::Busy))?;
+    let l = svc.net.listen(8080, 1).map_err(|_| "listen")?;
+    expect("accept: nothing waits", raw(svc, sock_msg(NET_TCP_ACCEPT, l)), Err(Error::WouldBlock))?;
+    expect("send on a listener", raw(svc, send_msg(l, b"x")), Err(Error::Inval))?;
+    svc.net.close(l).map_err(|_| "close")?;
+    expect("closed id", raw(svc, sock_msg(NET_CLOSE, l)), Err(Error::BadCh))?;
+    let l2 = svc.net.listen(8080, 1).map_err(|_| "listen again")?;
+    if l2 == l {
+        return Err("a slot's new id equals the old one");
+    }
+    expect("stale id of the same slot", raw(svc, sock_msg(NET_TCP_ACCEPT, l)), Err(Error::BadCh))?;
+    let _ = svc.net.close(l2);
+    println!("nettest: malformed E_INVAL, foreign and stale ids E_BADCH");
+    // The per-client bound: UDP sockets until E_NOMEM, then all closed.
+    let mut ids = [0u32; 32];
+    let mut n = 0;
+    let r = loop {
+        match raw(svc, udp_bind_msg(0)) {
+            Ok(id) if n < ids.len() => {
+                ids[n] = id as u32;
+                n += 1;
+            }
+            Ok(_) => break Err("no bound"),
+            Err(Error::NoMem) => break Ok(()),
+            Err(_) => break Err("udp bind"),
+        }
+    };
+    for id in &ids[..n] {
+        let _ = svc.net.close(*id);
+    }
+    r?;
+    println!("nettest: {} sockets, then E_NOMEM", n);
+    if let Some((ip, port)) = peer {
+        let u = raw(svc, udp_bind_msg(0)).map_err(|_| "udp bind")? as u32;
+        let r = (|| {
+            raw(svc, sendto_msg(u, Endpoint { ip, port }, b"nagi udp")).map_err(|_| "sendto")?;
+            let deadline = ks::uptime() + 5000;
+            loop {
+                match svc.net.call(sock_msg(NET_UDP_RECVFROM, u)) {
+                    Ok(m) => {
+                        let p = m.payload();
+                        let from = Endpoint::decode(p).ok_or("recvfrom data")?;
+                        let data = &p[ENDPOINT_SIZE..];
+                        println!(
+                            "nettest: udp echo {} bytes from {}:{}: {}",
+                            data.len(), Ip(from.ip), from.port, core::str::from_utf8(data).unwrap_or("?")
+                        );
+                        return Ok(());
+                    }
+                    Err(Error::WouldBlock) if ks::uptime() < deadline => {
+                        let _ = wait(svc, 500);
+                    }
+                    Err(_) => return Err("no udp echo"),
+                }
+            }
+        })();
+        let _ = svc.net.close(u);
+        r?;
+    }
+    Ok(())
+}
