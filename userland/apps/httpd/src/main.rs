@@ -2,6 +2,7 @@
 //!   GET /           a status page: uptime, tasks (KS_TASK_INFO), memory
 //!                   (KS_MEM_INFO), the pager's counters, net's counters
 //!   GET /hello.txt  fixed bytes compiled in (HELLO)
+//!   GET /big        4 MiB, byte i = i % 251, made as it is sent
 //! HTTP/1.1 keep-alive, HEAD; 400 malformed, 404 unknown path, 405 other
 //! methods, 431 a request over runtime::http::REQUEST_MAX. CONNS
 //! connections at once, served round-robin (one send or receive of each
@@ -32,6 +33,11 @@ const IDLE_MS: u32 = 1000;
 const CONN_IDLE_MS: u64 = 30_000;
 
 /// The static file, byte-exact (the HIL test compares its sha256).
+/// `/big`: BIG bytes, byte i = i % 251, made as they are sent (the
+/// lossy-link tests compare a sha256 of it).
+pub const BIG: usize = 4 << 20;
+const BIG_CHUNK: usize = 4096;
+
 pub const HELLO: &[u8] = b"Hello from Nagi!\nThis file is served by httpd, a user task, through net (smoltcp) and the e1000 driver.\n";
 
 struct Conn {
@@ -43,6 +49,9 @@ struct Conn {
     close_after: bool,
     /// Uptime of its last progress.
     last: u64,
+    /// Bytes of the /big body still to make (after `out`), and where.
+    stream_left: usize,
+    stream_pos: usize,
 }
 
 fn main(_arg: u64) -> i32 {
@@ -72,7 +81,7 @@ fn main(_arg: u64) -> i32 {
         while conns.len() < CONNS {
             match net.accept(l) {
                 Ok((sock, _)) => {
-                    conns.push(Conn { sock, buf: alloc::vec![0; REQUEST_MAX], len: 0, out: Vec::new(), sent: 0, close_after: false, last: ks::uptime() });
+                    conns.push(Conn { sock, buf: alloc::vec![0; REQUEST_MAX], len: 0, out: Vec::new(), sent: 0, close_after: false, last: ks::uptime(), stream_left: 0, stream_pos: 0 });
                     moved = true;
                 }
                 Err(Error::WouldBlock) => break,
@@ -141,6 +150,13 @@ fn step(net: &mut Net, c: &mut Conn, served: &mut u64, memory: &mut service::Cli
                 if c.sent == c.out.len() {
                     c.out.clear();
                     c.sent = 0;
+                    if c.stream_left > 0 {
+                        let k = c.stream_left.min(BIG_CHUNK);
+                        c.out.extend((c.stream_pos..c.stream_pos + k).map(|i| (i % 251) as u8));
+                        c.stream_pos += k;
+                        c.stream_left -= k;
+                        return Ok(true);
+                    }
                     if c.close_after {
                         return Err(Error::Closed);
                     }
@@ -182,6 +198,7 @@ fn answer(c: &mut Conn, served: &mut u64, net: &mut Net, memory: &mut service::C
             let page = match r.path {
                 "/" | "/index.html" => Page::Status,
                 "/hello.txt" => Page::Hello,
+                "/big" => Page::Big,
                 _ => Page::Error,
             };
             let status = match (r.method, page) {
@@ -196,10 +213,14 @@ fn answer(c: &mut Conn, served: &mut u64, net: &mut Net, memory: &mut service::C
     let (ctype, body): (&str, Vec<u8>) = match (status, path_kind) {
         (200, Page::Status) => ("text/plain; charset=utf-8", status_page(*served, net, memory).into_bytes()),
         (200, Page::Hello) => ("text/plain", HELLO.to_vec()),
+        (200, Page::Big) => ("application/octet-stream", Vec::new()),
         (s, _) => ("text/plain", alloc::format!("{} {}\n", s, http::reason(s)).into_bytes()),
     };
     let mut head = String::new();
-    let _ = http::write_head(&mut head, status, ctype, body.len(), keep);
+    let big = status == 200 && path_kind == Page::Big;
+    let _ = http::write_head(&mut head, status, ctype, if big { BIG } else { body.len() }, keep);
+    c.stream_left = if big && !head_only { BIG } else { 0 };
+    c.stream_pos = 0;
     c.out.clear();
     c.out.extend_from_slice(head.as_bytes());
     if !head_only {
@@ -216,6 +237,7 @@ fn answer(c: &mut Conn, served: &mut u64, net: &mut Net, memory: &mut service::C
 enum Page {
     Status,
     Hello,
+    Big,
     Error,
 }
 

@@ -159,7 +159,8 @@ fn wait(svc: &mut Services, ms: u32) -> Result<()> {
 }
 
 fn get(svc: &mut Services, ip: [u8; 4], port: u16, path: &str, show_body: bool) -> Result<()> {
-    let deadline = ks::uptime() + HTTP_TIMEOUT_MS;
+    // Given up after HTTP_TIMEOUT_MS without progress.
+    let mut deadline = ks::uptime() + HTTP_TIMEOUT_MS;
     let sock = svc.net.connect(Endpoint { ip, port })?;
     let r = (|| {
         let mut req = Buf { b: [0; 300], n: 0 };
@@ -172,7 +173,10 @@ fn get(svc: &mut Services, ip: [u8; 4], port: u16, path: &str, show_body: bool) 
         let mut sent = 0;
         while sent < n {
             match svc.net.send(sock, &req[sent..n]) {
-                Ok(k) => sent += k,
+                Ok(k) => {
+                    sent += k;
+                    deadline = ks::uptime() + HTTP_TIMEOUT_MS;
+                }
                 Err(Error::WouldBlock) => {
                     if ks::uptime() > deadline {
                         return Err(Error::WouldBlock);
@@ -188,11 +192,15 @@ fn get(svc: &mut Services, ip: [u8; 4], port: u16, path: &str, show_body: bool) 
         let mut status_done = false;
         let mut matched = 0; // of "\r\n\r\n"
         let mut body = 0u64;
+        let mut crc = Crc32::new();
         let mut buf = [0u8; NET_DATA_MAX];
         loop {
             let k = match svc.net.recv(sock, &mut buf) {
                 Ok(0) => break,
-                Ok(k) => k,
+                Ok(k) => {
+                    deadline = ks::uptime() + HTTP_TIMEOUT_MS;
+                    k
+                }
                 Err(Error::WouldBlock) => {
                     if ks::uptime() > deadline {
                         println!("http: timed out");
@@ -206,6 +214,7 @@ fn get(svc: &mut Services, ip: [u8; 4], port: u16, path: &str, show_body: bool) 
             for &c in &buf[..k] {
                 if matched == 4 {
                     body += 1;
+                    crc.byte(c);
                     if show_body {
                         runtime::print::write_bytes(&[c]);
                     }
@@ -234,7 +243,7 @@ fn get(svc: &mut Services, ip: [u8; 4], port: u16, path: &str, show_body: bool) 
             println!();
         }
         if matched == 4 {
-            println!("http: body {} bytes", body);
+            println!("http: body {} bytes crc32 {:08x}", body, crc.value());
         } else {
             println!("http: no complete response");
         }
@@ -242,6 +251,32 @@ fn get(svc: &mut Services, ip: [u8; 4], port: u16, path: &str, show_body: bool) 
     })();
     let _ = svc.net.close(sock);
     r
+}
+
+/// CRC-32 (IEEE, as zlib.crc32), so a test can check a body byte-exactly.
+struct Crc32 {
+    table: [u32; 256],
+    v: u32,
+}
+
+impl Crc32 {
+    fn new() -> Crc32 {
+        let mut table = [0u32; 256];
+        for (i, t) in table.iter_mut().enumerate() {
+            let mut c = i as u32;
+            for _ in 0..8 {
+                c = if c & 1 != 0 { 0xedb8_8320 ^ (c >> 1) } else { c >> 1 };
+            }
+            *t = c;
+        }
+        Crc32 { table, v: 0xffff_ffff }
+    }
+    fn byte(&mut self, b: u8) {
+        self.v = self.table[((self.v ^ b as u32) & 0xff) as usize] ^ (self.v >> 8);
+    }
+    fn value(&self) -> u32 {
+        !self.v
+    }
 }
 
 /// A request being written (fmt::Write into a fixed array).
