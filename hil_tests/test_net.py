@@ -1,15 +1,15 @@
 """TCP/IP (boards with a [nic]): the `net` server (smoltcp over the NIC
 protocol) gets a DHCP lease from the kit's dnsmasq, answers pings and
 pings the namespace; `httpd` serves its status page and a static file to
-curl in the namespace (404, 400, 405, keep-alive, 8 clients at once); the
+curl in the namespace (404, 400, 405, 431, keep-alive, 8 and 64 clients at once); the
 shell's `ifconfig`, `netstat` and `http get` work; a killed `net` (then a
 killed `httpd`) is restarted by init and the page is served again.
 
 Needs the kit's network (tools/netkit: root and /dev/net/tun; the `net`
 fixture skips with the reason otherwise).
 
-Not yet here (issue 11): 4 MiB transfers under loss, 64 connections,
-scapy's malformed traffic, the Linux-guest benchmark."""
+Elsewhere: 4 MiB each way under loss (test_net_lossy.py). Not yet (issue
+11): scapy's malformed traffic, the Linux-guest benchmark."""
 
 import hashlib
 import re
@@ -146,6 +146,19 @@ def test_eight_concurrent_clients(net, guest):
 
 
 @network
+def test_sixty_four_concurrent_clients(net, guest):
+    import subprocess
+    procs = [net.kit.popen(["curl", "-s", "-m", "60", "-o", "/dev/null", "-w", "%{http_code}",
+                            f"http://{guest}/hello.txt"], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True) for _ in range(64)]
+    codes = [p.communicate(timeout=120)[0].strip() for p in procs]
+    assert codes.count("200") == 64, sorted(codes)
+    # All closed again: netstat shows no connection left established.
+    time.sleep(1.0)
+    assert not [l for l in net.dut.run("netstat") if "ESTABLISHED" in l]
+
+
+@network
 def test_shell_netstat_and_http_get(net, guest):
     out = net.dut.run("netstat")
     assert out[0] == "ID PROTO PORT REMOTE STATE RECVQ SENDQ", out
@@ -197,9 +210,9 @@ def test_a_slow_reader_is_flow_controlled(net, guest):
     assert f"http: body {size} bytes crc32 {zlib.crc32(b'z' * size):08x}" in out, out
     after = {t.name: t.pages for t in parse_ps(net.dut.run("ps"))}
     print(f"1 MiB through the shell's 216-byte reads in {secs:.1f} s; net pages {before['net']} -> {after['net']}")
-    # One connection's buffers are 16 KiB (4 pages); a server that
+    # One connection's buffers are 40 KiB (10 pages); a server that
     # buffered the stream would have grown by hundreds of pages.
-    assert after["net"] - before["net"] <= 8, (before["net"], after["net"])
+    assert after["net"] - before["net"] <= 16, (before["net"], after["net"])
 
 
 def _check_refusals(out):

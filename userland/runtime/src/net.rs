@@ -67,7 +67,7 @@ pub const NET_UDP_DATA_MAX: usize = 208;
 pub const NET_PING_MAX: usize = 1024;
 /// Longest a ping may wait for its answer (the caller is blocked meanwhile).
 pub const NET_PING_TIMEOUT_MAX: u16 = 5000;
-pub const NET_BACKLOG_MAX: u16 = 16;
+pub const NET_BACKLOG_MAX: u16 = 32;
 pub const NET_DETACH_MAX_MS: u64 = 60_000;
 
 const _: () = assert!(4 + NET_DATA_MAX <= MSG_INLINE_MAX);
@@ -509,7 +509,7 @@ mod tests {
         let to = Endpoint { ip: [10, 0, 2, 1], port: 0 };
         assert_eq!(decode(NET_TCP_LISTEN, 0, &[80, 0, 0, 0]), None, "backlog 0");
         assert_eq!(decode(NET_TCP_LISTEN, 0, &[0, 0, 1, 0]), None, "port 0");
-        assert_eq!(decode(NET_TCP_LISTEN, 0, &[80, 0, 17, 0]), None, "backlog over the limit");
+        assert_eq!(decode(NET_TCP_LISTEN, 0, &[80, 0, 33, 0]), None, "backlog over the limit");
         assert_eq!(decode(NET_TCP_LISTEN, 0, &[80, 0, 1]), None, "short");
         assert_eq!(decode(NET_TCP_LISTEN, 0, &[80, 0, 1, 0, 0]), None, "long");
         assert_eq!(decode(NET_TCP_CONNECT, 0, &connect_msg(to).payload()), None, "port 0");

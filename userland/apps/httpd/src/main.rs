@@ -25,7 +25,10 @@ use runtime::{ks, service, Error, Msg, Result};
 runtime::entry!(main);
 
 const PORT: u16 = 80;
-const CONNS: usize = 8;
+const CONNS: usize = 16;
+/// Listening sockets: a burst of SYNs beyond them is refused (RST) by
+/// smoltcp, so the backlog is deeper than the connections served at once.
+const BACKLOG: u16 = 32;
 /// Sleep at most this long between turns when nothing moved.
 const IDLE_MS: u32 = 1000;
 /// A connection that moves nothing for this long is closed (a client
@@ -63,7 +66,7 @@ fn main(_arg: u64) -> i32 {
     loop {
         let l = match listener {
             Some(l) => l,
-            None => match net.listen(PORT, CONNS as u16) {
+            None => match net.listen(PORT, BACKLOG) {
                 Ok(l) => {
                     runtime::debug_println!("httpd: listening on port {}", PORT);
                     conns.clear();

@@ -20,9 +20,9 @@ const MMU: bool = config::CONFIG_ARCH_HAS_MMU;
 const IDS: usize = if MMU { 64 } else { 8 };
 const PER_CLIENT: usize = if MMU { 24 } else { 4 };
 /// smoltcp TCP sockets in all (listening, connected, closing).
-const TCP_MAX: usize = if MMU { 48 } else { 6 };
+const TCP_MAX: usize = if MMU { 64 } else { 6 };
 const TCP_RX: usize = if MMU { 8192 } else { 2048 };
-const TCP_TX: usize = if MMU { 8192 } else { 2048 };
+const TCP_TX: usize = if MMU { 32768 } else { 2048 };
 const UDP_PACKETS: usize = 8;
 const UDP_BYTES: usize = 2048;
 /// A closed connection that has not finished its FIN exchange by then is
