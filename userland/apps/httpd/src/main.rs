@@ -25,10 +25,11 @@ use runtime::{ks, service, Error, Msg, Result};
 runtime::entry!(main);
 
 const PORT: u16 = 80;
-const CONNS: usize = 16;
+const CONNS: usize = if runtime::config::CONFIG_ARCH_HAS_MMU { 16 } else { 2 };
 /// Listening sockets: a burst of SYNs beyond them is refused (RST) by
 /// smoltcp, so the backlog is deeper than the connections served at once.
-const BACKLOG: u16 = 32;
+/// (MCU boards: net has 6 TCP sockets in all.)
+const BACKLOG: u16 = if runtime::config::CONFIG_ARCH_HAS_MMU { 32 } else { 2 };
 /// Sleep at most this long between turns when nothing moved.
 const IDLE_MS: u32 = 1000;
 /// A connection that moves nothing for this long is closed (a client
