@@ -24,7 +24,8 @@ USER_PROGRAMS = ["init", "memory", "console", "shell", "ipc_peer", "faulter", "c
 # MCU images: no memory server (no pager); gpio only with CONFIG_GPIO;
 # ps2kbd only with CONFIG_PS2KBD (a board with an i8042: board.toml [ps2]);
 # pci with CONFIG_PCI ([pci]); e1000 with CONFIG_E1000 and lan9118 with
-# CONFIG_LAN9118 ([nic] model).
+# CONFIG_LAN9118 ([nic] model);
+# net and httpd with CONFIG_NET (a [nic] on a board with paging);
 # hid, keymap and keyscan only with CONFIG_KEYBOARD.
 MCU_PROGRAMS = ["init", "console", "shell", "ipc_peer", "faulter", "critical"]
 RUST_TARGET = {"x86_64": "x86_64-unknown-none", "arm-m": "thumbv7em-none-eabihf"}
@@ -184,6 +185,8 @@ class Builder:
             names.append("e1000")
         if config.get("LAN9118") == "y":
             names.append("lan9118")
+        if config.get("NET") == "y":
+            names += ["net", "httpd"]
         return names
 
     def workspace_programs(self) -> list[str]:

@@ -24,7 +24,9 @@ KERNEL_LOG_PREFIX = "nagi: "   # the kernel's own console lines (printk)
 # Lines that arrive whenever something happens, not as a command's output:
 # the kernel's printk lines and init's (supervision reports: a task was
 # killed, a program died, was restarted or given up on).
-ASYNC_LINE_RX = re.compile(r"^(?:nagi: |init: )")
+# Lines that arrive whenever they are printed: the kernel's, init's, and
+# the network servers' (their address, the NIC coming and going).
+ASYNC_LINE_RX = re.compile(r"^(?:nagi: |init: |net: |httpd: )")
 
 
 class QtestPins:
@@ -163,7 +165,7 @@ class Dut:
             typed: bool = False) -> list[str]:
         """Send a command; return its output lines (without the echoed
         command line) up to the next prompt. The kernel's own lines
-        (`nagi: ...`) and init's (`init: ...`) arrive whenever they are printed; they are left out unless
+        (`nagi: ...`), init's (`init: ...`) and the network servers' (`net: `, `httpd: `) arrive whenever they are printed; they are left out unless
         kernel_lines=True (use expect(..., since=mark) for them). With
         typed=True the command is typed on the keyboard (type_text), not
         sent over the serial line."""
@@ -178,8 +180,11 @@ class Dut:
         lines = text.split("\n")
         if lines and lines[-1] == "":
             lines.pop()
-        if lines and lines[0].strip() == command.strip():
-            lines.pop(0)            # the shell's echo of what we typed
+        # The shell's echo of what we typed: the first line that is not
+        # an asynchronous one (a server's line may come before it).
+        echo = next((i for i, l in enumerate(lines) if not ASYNC_LINE_RX.match(l)), None)
+        if echo is not None and lines[echo].strip() == command.strip():
+            lines.pop(echo)
         if not kernel_lines:
             lines = [l for l in lines if not ASYNC_LINE_RX.match(l)]
         return lines

@@ -219,3 +219,35 @@ def parse_nic(lines) -> NicInfo:
     "NIC drivers")."""
     g = _one(NIC_RX, lines, "nic").groups()
     return NicInfo(g[0], g[1], *map(int, g[2:]))
+
+
+@dataclass(frozen=True)
+class IfConfig:
+    ip: str | None
+    prefix: int | None
+    gateway: str | None
+    how: str                 # dhcp, static or unconfigured
+    mac: str | None
+    link: str | None
+    rx_frames: int
+    tx_frames: int
+
+
+IFCONFIG_INET_RX = r"^net0: inet (\d+\.\d+\.\d+\.\d+)/(\d+) gateway (\d+\.\d+\.\d+\.\d+) (dhcp|static)$"
+IFCONFIG_ETHER_RX = r"^net0: ether ((?:[0-9a-f]{2}:){5}[0-9a-f]{2}) link (up|down)$"
+IFCONFIG_COUNT_RX = r"^net0: rx (\d+) frames tx (\d+) frames tx-dropped (\d+) sockets (\d+)$"
+
+
+def parse_ifconfig(lines) -> IfConfig:
+    """`ifconfig` -> the interface's address, how it got it, MAC, link and
+    the net server's frame counters (docs/protocols.md, "Shell output")."""
+    lines = list(lines)
+    inet = next((m for m in (re.match(IFCONFIG_INET_RX, l) for l in lines) if m), None)
+    ether = next((m for m in (re.match(IFCONFIG_ETHER_RX, l) for l in lines) if m), None)
+    counts = _one(IFCONFIG_COUNT_RX, lines, "ifconfig").groups()
+    if inet is None and not any(re.match(r"^net0: inet none ", l) for l in lines):
+        raise ValueError(f"ifconfig: no inet line in {lines!r}")
+    return IfConfig(inet and inet.group(1), inet and int(inet.group(2)), inet and inet.group(3),
+                    inet.group(4) if inet else "unconfigured",
+                    ether and ether.group(1), ether and ether.group(2),
+                    int(counts[0]), int(counts[1]))

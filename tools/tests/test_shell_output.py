@@ -102,3 +102,20 @@ def test_parse_nic():
     assert (n.drops, n.errors, n.malformed) == (0, 0, 4)
     with pytest.raises(ValueError):
         so.parse_nic(["nic: E_NOENT"])
+
+
+def test_parse_ifconfig():
+    lines = ["net0: inet 10.0.2.158/24 gateway 10.0.2.1 dhcp",
+             "net0: ether 52:54:00:12:34:56 link up",
+             "net0: rx 12 frames tx 10 frames tx-dropped 0 sockets 1",
+             "net0: nic rx 20 frames 2000 bytes tx 10 frames 900 bytes drops 0 errors 0"]
+    c = so.parse_ifconfig(lines)
+    assert (c.ip, c.prefix, c.gateway, c.how, c.mac, c.link, c.rx_frames, c.tx_frames) == \
+        ("10.0.2.158", 24, "10.0.2.1", "dhcp", "52:54:00:12:34:56", "up", 12, 10)
+    c = so.parse_ifconfig(["net0: inet none unconfigured", "net0: no NIC (network off)",
+                           "net0: rx 0 frames tx 0 frames tx-dropped 0 sockets 1"])
+    assert (c.ip, c.how, c.mac) == (None, "unconfigured", None)
+    with pytest.raises(ValueError):
+        so.parse_ifconfig(["ifconfig: E_CLOSED"])
+    with pytest.raises(ValueError):
+        so.parse_ifconfig(["net0: rx 0 frames tx 0 frames tx-dropped 0 sockets 1"])   # no inet line

@@ -20,3 +20,4 @@ pub const CONFIG_PS2KBD: bool = true;
 pub const CONFIG_PCI: bool = true;
 pub const CONFIG_NIC: bool = true;
 pub const CONFIG_E1000: bool = true;
+pub const CONFIG_NET: bool = true;

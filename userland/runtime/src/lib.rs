@@ -19,6 +19,8 @@ pub mod ks;
 pub mod lineedit;
 pub mod mmio;
 pub mod lan9118;
+pub mod net;
+pub mod http;
 pub mod nic;
 pub mod pci;
 pub mod msg;
@@ -109,6 +111,12 @@ mod config_defaults {
     pub const BOARD_NIC_BASE: u32 = 0x4020_0000;
     pub const BOARD_NIC_SIZE: u32 = 0x100;
     pub const BOARD_NIC_IRQ: u32 = 13;
+    // The net server and httpd (CONFIG_NET: any [nic]) and their settings.
+    pub const CONFIG_NET: bool = false;
+    pub const CONFIG_NET_DHCP_TIMEOUT_MS: u32 = 10_000;
+    pub const CONFIG_NET_STATIC_ADDRESS: &str = "10.0.2.15";
+    pub const CONFIG_NET_STATIC_PREFIX: u32 = 24;
+    pub const CONFIG_NET_STATIC_GATEWAY: &str = "10.0.2.1";
 }
 
 /// `a == b` in const context (to select code by string Kconfig symbols,

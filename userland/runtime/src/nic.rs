@@ -159,6 +159,46 @@ pub fn fragment_msg(label: u16, frame: &[u8], offset: usize) -> Option<Msg> {
     Some(m)
 }
 
+/// Pull one whole received frame into `buf` (at least FRAME_MAX bytes),
+/// one `recv` (a NIC_RECV call) per fragment. Ok(None): no frame waits.
+/// A fragment sequence that does not put a frame together (the driver
+/// restarted in the middle, or misbehaves) is Err(Inval): that frame is
+/// lost, the next pull starts afresh.
+pub fn pull_frame(buf: &mut [u8], mut recv: impl FnMut() -> Result<Msg>) -> Result<Option<usize>> {
+    let mut asm = Assembler::new();
+    // Every fragment carries at least one byte: FRAME_MAX calls at most.
+    for _ in 0..=FRAME_MAX {
+        let m = recv()?;
+        m.result()?;
+        if m.len == 0 {
+            return if asm.in_progress() { Err(Error::Inval) } else { Ok(None) };
+        }
+        let (h, d) = FragHeader::decode(m.payload()).ok_or(Error::Inval)?;
+        match asm.feed(&h, d, buf) {
+            Feed::Partial => {}
+            Feed::Complete(n) => return Ok(Some(n)),
+            Feed::Malformed => return Err(Error::Inval),
+        }
+    }
+    Err(Error::Inval)
+}
+
+/// Send `frame` in fragments, one `send` (a NIC_TX call returning the
+/// reply's result) each. Err(WouldBlock) when the driver's ring is full
+/// (nothing was taken: the caller may try again later); other errors as
+/// the driver answered.
+pub fn push_frame(frame: &[u8], mut send: impl FnMut(&Msg) -> Result<u64>) -> Result<()> {
+    if !(FRAME_MIN..=FRAME_MAX).contains(&frame.len()) {
+        return Err(Error::Inval);
+    }
+    let mut off = 0;
+    while let Some(m) = fragment_msg(NIC_TX, frame, off) {
+        send(&m)?;
+        off += m.len as usize - FRAG_HEADER;
+    }
+    Ok(())
+}
+
 /// Counters and state of a NIC (NIC_INFO reply data).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct NicInfo {
@@ -330,5 +370,39 @@ mod tests {
         let mut short = m;
         short.len -= 1;
         assert_eq!(NicInfo::parse(&short), Err(Error::Inval));
+    }
+
+    #[test]
+    fn pull_and_push_carry_frames_through_fragments() {
+        for n in [FRAME_MIN, 216, 217, 1042, FRAME_MAX] {
+            let src = frame(n);
+            let mut sent = vec![];
+            push_frame(&src[..n], |m| {
+                sent.push(*m);
+                Ok(0)
+            })
+            .unwrap();
+            assert_eq!(sent.len(), n.div_ceil(FRAG_MAX));
+            let mut replies = sent.clone().into_iter().map(|mut m| {
+                m.label = NIC_RECV;
+                m
+            });
+            let mut buf = [0u8; FRAME_MAX];
+            let got = pull_frame(&mut buf, || Ok(replies.next().unwrap_or(Msg::new(NIC_RECV)))).unwrap();
+            assert_eq!(got, Some(n));
+            assert_eq!(&buf[..n], &src[..n]);
+        }
+        // Nothing waiting; the driver's error; a frame cut short.
+        let mut buf = [0u8; FRAME_MAX];
+        assert_eq!(pull_frame(&mut buf, || Ok(Msg::new(NIC_RECV))), Ok(None));
+        assert_eq!(pull_frame(&mut buf, || Err(Error::Closed)), Err(Error::Closed));
+        let first = fragment_msg(NIC_RECV, &frame(500)[..500], 0).unwrap();
+        let mut seq = [first, Msg::new(NIC_RECV)].into_iter();
+        assert_eq!(pull_frame(&mut buf, || Ok(seq.next().unwrap())), Err(Error::Inval));
+        // A full ring: nothing taken, the error comes back.
+        let mut calls = 0;
+        assert_eq!(push_frame(&frame(300)[..300], |_| { calls += 1; Err(Error::WouldBlock) }), Err(Error::WouldBlock));
+        assert_eq!(calls, 1);
+        assert_eq!(push_frame(&[0u8; 10], |_| Ok(0)), Err(Error::Inval));
     }
 }

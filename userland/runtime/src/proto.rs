@@ -69,7 +69,7 @@ pub const FUZZ_START: u16 = 0x0702;
 pub const FUZZ_DONE: u16 = 0x0703;
 /// FuzzStart.flags: the fuzzer holds CAP_TASK and also makes task requests.
 pub const FUZZ_PRIVILEGED: u32 = 0x1;
-pub const FUZZ_TARGETS_MAX: usize = 6;
+pub const FUZZ_TARGETS_MAX: usize = 8;
 /// The task argument the shell starts a fuzzer with; a fuzzer started
 /// with anything else (one created by the privileged fuzzer) exits at once.
 pub const FUZZ_ARG: u64 = 0x4655_5a5a;

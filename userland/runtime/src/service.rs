@@ -194,6 +194,12 @@ impl<const N: usize> Clients<N> {
         }
     }
 
+    /// Whether `cid` is one of the live client channels (a server frees
+    /// what a client held once its channel is no longer here).
+    pub fn contains(&self, cid: i32) -> bool {
+        cid >= 0 && self.cids.contains(&cid)
+    }
+
     /// Live client channels.
     pub fn count(&self) -> usize {
         self.cids.iter().filter(|c| **c >= 0).count()

@@ -24,6 +24,7 @@ fn servers() -> impl Iterator<Item = &'static str> {
         ("gpio", config::CONFIG_GPIO),
         ("pci", config::CONFIG_PCI),
         ("nic", config::CONFIG_NIC),
+        ("net", config::CONFIG_NET),
     ]
     .into_iter()
     .filter(|s| s.1)

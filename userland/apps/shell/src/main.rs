@@ -12,6 +12,7 @@ mod fpu;
 mod fuzz;
 mod gpio;
 mod ipctest;
+mod netcmd;
 mod nic;
 mod pci;
 
@@ -32,6 +33,8 @@ pub struct Services {
     gpio: Option<Channel>,
     /// The NIC driver, found again after it restarts.
     pub nic: service::Client,
+    /// The TCP/IP server (CONFIG_NET), found again after it restarts.
+    pub net: runtime::net::Net,
 }
 
 fn lazy(slot: &mut Option<Channel>, name: &str) -> Result<Channel> {
@@ -66,7 +69,7 @@ impl Services {
 fn main(_arg: u64) -> i32 {
     let console = connect_console();
     set_console(console);
-    let mut svc = Services { memory: None, peer: None, bench: None, gpio: None, nic: service::Client::new(runtime::nic::NIC_SERVICE) };
+    let mut svc = Services { memory: None, peer: None, bench: None, gpio: None, nic: service::Client::new(runtime::nic::NIC_SERVICE), net: runtime::net::Net::new() };
     let mut editor = LineEditor::new();
     runtime::print!("{}", PROMPT);
     loop {

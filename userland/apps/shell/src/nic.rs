@@ -50,6 +50,7 @@ pub fn run(svc: &mut Services, rest: &str) {
             let Some(ms) = runtime::args::words(r).nth(1).and_then(runtime::args::parse_u32) else {
                 return println!("nic: usage: nic recv <ms>");
             };
+            crate::netcmd::release_nic(svc, ms as u64 + 2000);
             match recv_one(ms) {
                 Ok(()) => {}
                 Err(e) => println!("nic: {}", e),
@@ -59,12 +60,16 @@ pub fn run(svc: &mut Services, rest: &str) {
             let Some(ms) = runtime::args::words(r).nth(1).and_then(runtime::args::parse_u32) else {
                 return println!("nic: usage: nic hold <ms>");
             };
+            crate::netcmd::release_nic(svc, ms as u64 + 5000);
             match hold(ms) {
                 Ok((n, bytes)) => println!("nic: held {} ms, pulled {} frames {} bytes, all whole", ms, n, bytes),
                 Err(e) => println!("nic: hold: {}", e),
             }
         }
-        "test" => match test() {
+        "test" => match {
+            crate::netcmd::release_nic(svc, 5000);
+            test()
+        } {
             Ok(()) => println!("nic test: ok"),
             Err(why) => println!("nic test: FAILED: {}", why),
         },

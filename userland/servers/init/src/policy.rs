@@ -38,7 +38,7 @@ pub struct Program {
 /// 400 ms ...; the 4th death within 10 s gives up on the program.
 pub const RESTART: Policy = Policy::Restart { backoff_ms: 100, max_backoff_ms: 2000, max_deaths: 4, window_ms: 10_000 };
 
-pub const PROGRAMS: [Program; 14] = [
+pub const PROGRAMS: [Program; 16] = [
     // The pager: every task's heap depends on it, and tasks keep their
     // pager channel for life, so its death stops the system.
     Program { name: "memory", caps: CAP_MEMORY, prio: PRIO_SERVER, start: Start::Boot, enabled: true, policy: Policy::Critical },
@@ -56,6 +56,12 @@ pub const PROGRAMS: [Program; 14] = [
     // gets its device from pci, so pci comes first.
     Program { name: "pci", caps: CAP_IO, prio: PRIO_SERVER, start: Start::Boot, enabled: config::CONFIG_PCI, policy: RESTART },
     Program { name: "e1000", caps: CAP_IO | CAP_IRQ, prio: PRIO_SERVER, start: Start::Boot, enabled: config::CONFIG_E1000, policy: RESTART },
+    // TCP/IP (boards with a [nic]: CONFIG_NET): no capabilities at all;
+    // it reaches the card only through the driver's "nic" service, and
+    // registers "net". httpd is a client of net and of the kernel's
+    // task and memory information (which needs no capability either).
+    Program { name: "net", caps: 0, prio: PRIO_SERVER, start: Start::Boot, enabled: config::CONFIG_NET, policy: RESTART },
+    Program { name: "httpd", caps: 0, prio: PRIO_SERVER, start: Start::Boot, enabled: config::CONFIG_NET, policy: RESTART },
     // The on-board LAN9118 ([nic] model lan9118, mps2-an386): its
     // register block (KS_MMIO: CAP_IO) and its NVIC line (CAP_IRQ); no DMA.
     Program { name: "lan9118", caps: CAP_IO | CAP_IRQ, prio: PRIO_SERVER, start: Start::Boot, enabled: config::CONFIG_LAN9118, policy: RESTART },

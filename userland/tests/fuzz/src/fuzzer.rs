@@ -21,6 +21,7 @@
 //! call from that index on, and a progress line comes every 16384 calls.
 use runtime::abi::*;
 use runtime::proto::*;
+use runtime::net::*;
 use runtime::nic::{NIC_INFO, NIC_OPEN, NIC_RECV, NIC_TX};
 use runtime::pci::{PCI_CLAIM, PCI_CLAIM_CLASS, PCI_LIST};
 use runtime::rng::Rng;
@@ -46,12 +47,13 @@ const WILD_TIDS: [u32; 7] = [0, 65, 255, 0xffff, 0x8000_0000, u32::MAX - 1, u32:
 /// CONSOLE_INPUT must be refused on every channel a fuzzer can hold (only
 /// the keyboard driver's connection carries the right): were it taken,
 /// random bytes would reach the shell as typed commands.
-const LABELS: [u16; 32] = [
+const LABELS: [u16; 43] = [
     0, 1, 0xffff, LABEL_NOTIFICATION, LABEL_PAGE_FAULT, LABEL_PAGE_FAULT_REPLY, KS_CREATE_TASK,
     KS_TASK_INFO, INIT_REGISTER, INIT_LOOKUP, INIT_SPAWN, INIT_CONNECT, CONSOLE_READ, CONSOLE_INPUT,
     MEM_STATS, PEER_ECHO, PEER_ECHO_CHANNEL, PEER_PING, PEER_PAGE, PEER_SLOW, PEER_FPU, GPIO_READ,
     GPIO_WAIT, GPIO_LED, FUZZ_START, NIC_OPEN, NIC_INFO, NIC_TX, NIC_RECV, PCI_CLAIM, PCI_LIST,
-    PCI_CLAIM_CLASS,
+    PCI_CLAIM_CLASS, NET_TCP_LISTEN, NET_TCP_ACCEPT, NET_TCP_CONNECT, NET_SEND, NET_RECV, NET_CLOSE,
+    NET_UDP_BIND, NET_UDP_SENDTO, NET_UDP_RECVFROM, NET_PING, NET_SOCKETS,
 ];
 /// Kernel-server labels the fuzzer may send: all but KS_EXIT, KS_PANIC,
 /// KS_SUPERVISE and KS_HALT (see the top of the file); task requests are
