@@ -379,7 +379,7 @@ impl Server {
                 }
                 let mut reply = Msg::new(label);
                 let r = match decode(label, m.arg, m.payload()) {
-                    None => Err(if label & 0xff00 == 0x0a00 { Error::Inval } else { Error::NoSys }),
+                    None => Err(if label & 0xff00 == runtime::net::NET_TCP_LISTEN & 0xff00 { Error::Inval } else { Error::NoSys }),
                     Some(Request::Info) => {
                         let _ = reply.push_bytes(&self.info().encode());
                         Ok(0)
