@@ -352,7 +352,7 @@ fn net_checks(svc: &mut Services, peer: Option<([u8; 4], u16)>) -> core::result:
     let mut m = sock_msg(NET_SEND, 1);
     m.len = 4;
     expect("empty send", raw(svc, m), Err(Error::Inval))?;
-    expect("unknown label", raw(svc, Msg::new(0x0a7f)), Err(Error::Inval))?;
+    expect("unknown label", raw(svc, Msg::new(NET_TCP_LISTEN | 0x7f)), Err(Error::Inval))?;
     // Socket ids that are not ours.
     expect("no such socket", raw(svc, recv_msg(0x7fff_ff00, 10)), Err(Error::BadCh))?;
     expect("port 80 taken (httpd)", raw(svc, listen_msg(80, 1)), Err(Error::Busy))?;
