@@ -6,7 +6,8 @@ server and the seeded relay to the twin's NIC.
         net.run(["ping", "-c1", guest_ip])
 
 The namespace (`nagi-<pid>-<n>`) holds the tap device `nagi0` at
-10.0.2.1/24, dnsmasq serving DHCP on it (no DNS; leases in the work
+10.0.2.1/24, dnsmasq serving DHCP on it (no DNS; no ping of an address
+before offering it, as nothing else lives on this link; leases in the work
 directory), and the relay (tools/netkit/relay.py), which connects the tap
 to QEMU's `-netdev dgram` unix socket. The host's own network is never
 touched, and everything is removed on exit, also after a failure; a
@@ -130,7 +131,7 @@ class NetKit:
 
     def _start_dnsmasq(self) -> None:
         cmd = ["dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv",
-               "--no-hosts", "--port=0", f"--interface={TAP}", "--bind-interfaces",
+               "--no-hosts", "--port=0", "--no-ping", f"--interface={TAP}", "--bind-interfaces",
                f"--dhcp-range={DHCP_RANGE[0]},{DHCP_RANGE[1]},255.255.255.0,1h",
                f"--dhcp-option=3,{HOST_IP}", f"--dhcp-leasefile={self.lease_path}",
                "--log-dhcp", f"--log-facility={self.dnsmasq_log}",

@@ -85,17 +85,27 @@ class FakeGuest:
     def send(self, pkt):
         self.sock.sendto(bytes(pkt), self.peer)
 
-    def recv_until(self, match, timeout=10.0):
+    def recv_until(self, match, timeout=10.0, resend=None, log=None):
+        """The first frame `match` accepts; `resend` goes out again every
+        second meanwhile, as a real client retransmits (the first DHCP
+        DISCOVER may arrive before dnsmasq reads its socket)."""
         from scapy.layers.l2 import Ether
         deadline = time.monotonic() + timeout
+        next_send = time.monotonic() + 1.0
         while time.monotonic() < deadline:
+            if resend is not None and time.monotonic() >= next_send:
+                self.send(resend)
+                next_send += 1.0
             try:
                 frame = Ether(self.sock.recv(65536))
             except socket.timeout:
                 continue
             if match(frame):
                 return frame
-        raise AssertionError("no matching frame")
+        tail = ""
+        if log is not None and log.exists():
+            tail = "; dnsmasq log: " + " | ".join(log.read_text().splitlines()[-8:])
+        raise AssertionError("no matching frame" + tail)
 
     def close(self):
         self.sock.close()
@@ -113,13 +123,17 @@ def test_fake_guest_gets_a_lease_and_is_pinged(tmp_path):
         mac = bytes.fromhex(guest.MAC.replace(":", ""))
         base = Ether(src=guest.MAC, dst="ff:ff:ff:ff:ff:ff") / IP(src="0.0.0.0", dst="255.255.255.255") \
             / UDP(sport=68, dport=67) / BOOTP(chaddr=mac, xid=0x1234)
-        guest.send(base / DHCP(options=[("message-type", "discover"), "end"]))
-        offer = guest.recv_until(lambda f: f.haslayer(DHCP) and f[BOOTP].xid == 0x1234)
+        discover = base / DHCP(options=[("message-type", "discover"), "end"])
+        guest.send(discover)
+        offer = guest.recv_until(lambda f: f.haslayer(DHCP) and f[BOOTP].xid == 0x1234,
+                                 resend=discover, log=net.dnsmasq_log)
         ip = offer[BOOTP].yiaddr
-        guest.send(base / DHCP(options=[("message-type", "request"), ("requested_addr", ip),
-                                        ("server_id", namespace.HOST_IP), "end"]))
+        request = base / DHCP(options=[("message-type", "request"), ("requested_addr", ip),
+                                       ("server_id", namespace.HOST_IP), "end"])
+        guest.send(request)
         guest.recv_until(lambda f: f.haslayer(DHCP) and dict(
-            o for o in f[DHCP].options if isinstance(o, tuple)).get("message-type") == 5)
+            o for o in f[DHCP].options if isinstance(o, tuple)).get("message-type") == 5,
+            resend=request, log=net.dnsmasq_log)
         assert net.wait_lease(guest.MAC) == ip
         # The namespace pings the guest: ARP first unless dnsmasq's reply
         # left the guest in the ARP cache, then an echo request to answer.

@@ -6,6 +6,13 @@
 //! bounded number of times, yielding in between, then the frame is
 //! dropped and counted: nothing is buffered here beyond one frame each
 //! way (TCP retransmits what was lost).
+//!
+//! A SYN to a listening port none of whose sockets still listens (the
+//! backlog is full: the listener's owner has not accepted yet) is dropped
+//! here, as Linux drops one whose accept queue is full, so the client
+//! retransmits it a second later; handed to smoltcp it would be answered
+//! with a RST (no socket matches) and the client would see "connection
+//! refused" under a mere burst of connections.
 
 use alloc::vec;
 use alloc::vec::Vec;
@@ -13,6 +20,7 @@ use runtime::nic::*;
 use runtime::{ks, Channel, Error, Msg, Result};
 use smoltcp::phy::{self, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
+use smoltcp::wire::{EthernetFrame, EthernetProtocol, IpProtocol, Ipv4Packet, TcpPacket};
 
 /// Tries of a frame whose NIC_TX found the ring full.
 const TX_TRIES: u32 = 64;
@@ -23,6 +31,8 @@ pub struct Stats {
     pub tx_frames: u64,
     pub tx_dropped: u64,
     pub rx_bad: u64,
+    /// SYNs dropped because their listener's backlog was full.
+    pub syn_dropped: u64,
 }
 
 pub struct NicDevice {
@@ -33,13 +43,16 @@ pub struct NicDevice {
     /// A call failed with E_CLOSED: the driver died.
     pub lost: bool,
     pub stats: Stats,
+    /// (port, sockets still listening) of every listener, set before
+    /// each poll (Sockets::listen_free); a SYN passed to smoltcp takes one.
+    pub listen_free: Vec<(u16, u32)>,
     rx: Vec<u8>,
     tx: Vec<u8>,
 }
 
 impl NicDevice {
     pub fn new() -> NicDevice {
-        NicDevice { ch: None, rx_pending: false, lost: false, stats: Stats::default(), rx: vec![0; FRAME_MAX], tx: vec![0; FRAME_MAX] }
+        NicDevice { ch: None, rx_pending: false, lost: false, stats: Stats::default(), listen_free: Vec::new(), rx: vec![0; FRAME_MAX], tx: vec![0; FRAME_MAX] }
     }
 }
 
@@ -48,6 +61,33 @@ fn call(ch: Channel, m: &Msg) -> Result<Msg> {
     ch.call(&mut m)?;
     m.result()?;
     Ok(m)
+}
+
+/// Whether a received frame goes on to smoltcp: all do but a SYN (no
+/// ACK) to a port of `listen_free` that has no listening socket left; one
+/// that goes on takes a socket from its port's count. Frames smoltcp
+/// would reject anyway (truncated, not IPv4) pass: smoltcp drops them.
+fn admit(frame: &[u8], listen_free: &mut [(u16, u32)]) -> bool {
+    let Ok(eth) = EthernetFrame::new_checked(frame) else { return true };
+    if eth.ethertype() != EthernetProtocol::Ipv4 {
+        return true;
+    }
+    let Ok(ip) = Ipv4Packet::new_checked(eth.payload()) else { return true };
+    if ip.next_header() != IpProtocol::Tcp || ip.frag_offset() != 0 || ip.more_frags() {
+        return true;
+    }
+    let Ok(tcp) = TcpPacket::new_checked(ip.payload()) else { return true };
+    if !tcp.syn() || tcp.ack() {
+        return true;
+    }
+    match listen_free.iter_mut().find(|(port, _)| *port == tcp.dst_port()) {
+        Some((_, 0)) => false,
+        Some((_, free)) => {
+            *free -= 1;
+            true
+        }
+        None => true,
+    }
 }
 
 pub struct Rx<'a> {
@@ -72,7 +112,8 @@ impl phy::Device for NicDevice {
         }
         let n = loop {
             match pull_frame(&mut self.rx, || call(ch, &Msg::new(NIC_RECV))) {
-                Ok(Some(n)) => break n,
+                Ok(Some(n)) if admit(&self.rx[..n], &mut self.listen_free) => break n,
+                Ok(Some(_)) => self.stats.syn_dropped += 1,
                 Ok(None) => {
                     self.rx_pending = false;
                     return None;

@@ -187,6 +187,7 @@ impl Server {
         let mut eager = 0;
         loop {
             let t = now();
+            self.socks.listen_free(&self.set, &mut self.dev.listen_free);
             self.iface.poll(t, &mut self.dev, &mut self.set);
             self.dhcp_events();
             self.housekeeping();

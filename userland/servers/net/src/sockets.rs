@@ -461,6 +461,18 @@ impl Sockets {
         self.ping_replies(set, iface, now);
     }
 
+    /// Every listener's port and how many of its sockets still listen
+    /// (device.rs drops a SYN to a port with none left).
+    pub fn listen_free(&self, set: &SocketSet<'static>, out: &mut Vec<(u16, u32)>) {
+        out.clear();
+        for s in self.slots.iter().flatten() {
+            if let Kind::Listener { port, pending, .. } = &s.kind {
+                let free = pending.iter().filter(|h| set.get::<tcp::Socket>(**h).state() == tcp::State::Listen).count();
+                out.push((*port, free as u32));
+            }
+        }
+    }
+
     /// Send an echo request for client `from`; the answer is sent when
     /// the reply comes (or the timeout passes).
     pub fn ping(
