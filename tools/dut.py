@@ -27,6 +27,23 @@ KERNEL_LOG_PREFIX = "nagi: "   # the kernel's own console lines (printk)
 # Lines that arrive whenever they are printed: the kernel's, init's, and
 # the network servers' (their address, the NIC coming and going).
 ASYNC_LINE_RX = re.compile(r"^(?:nagi: |init: |net: |httpd: )")
+#: An asynchronous line printed (whole, by the kernel) into the middle of
+#: a line the shell was writing through the console server: "kill: o" +
+#: "init: e1000 (task 8) died; ...\n" + "k\n". Taken for one when it
+#: starts right after a non-blank character.
+SPLICED_LINE_RX = re.compile(r"(?<=[^\s])((?:nagi|init|net|httpd): [^\n]*)\n")
+
+
+def unsplice(text: str) -> str:
+    """`text` with each asynchronous line that landed inside another line
+    moved out in front of it, so that both read whole again."""
+    while True:
+        m = SPLICED_LINE_RX.search(text)
+        if m is None:
+            return text
+        line_start = text.rfind("\n", 0, m.start()) + 1
+        text = (text[:line_start] + m.group(1) + "\n" + text[line_start:m.start()]
+                + text[m.end():])
 
 
 class QtestPins:
@@ -176,7 +193,7 @@ class Dut:
             self.send_line(command)
         start = self.console._pos
         m = self.expect(PROMPT_RX, timeout)
-        text = self.console.transcript[start:m.start()]
+        text = unsplice(self.console.transcript[start:m.start()])
         lines = text.split("\n")
         if lines and lines[-1] == "":
             lines.pop()

@@ -273,6 +273,8 @@ class NetDevice:
     def __init__(self, dut: Dut, kit, mac: str):
         self.dut, self.kit, self.mac = dut, kit, mac
         self.host_ip = "10.0.2.1"
+        #: Records in kit.pcap_path when the current test started.
+        self.pcap_mark = 0
 
     def ns(self, cmd: list[str], timeout: float = 60.0):
         """Run `cmd` in the kit's namespace; the CompletedProcess."""
@@ -396,12 +398,42 @@ def _write_log(path: Path, text: str) -> None:
     path.write_text(text)
 
 
+def _net_devices(item) -> list:
+    return [v for v in getattr(item, "funcargs", {}).values() if isinstance(v, NetDevice)]
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    """Mark where this test's traffic starts in its network's capture."""
+    from .netkit import pcap
+    for dev in _net_devices(item):
+        dev.pcap_mark = pcap.count(dev.kit.pcap_path)
+    yield
+
+
+def _attach_pcap(item, report) -> None:
+    """A failed test that had the kit's network gets its traffic (from
+    its start; all of it when the failure came before) as a pcap file of
+    its own, named in the report, the JUnit XML and the summary."""
+    from .netkit import pcap
+    st = _state(item.config)
+    for n, dev in enumerate(_net_devices(item)):
+        name = _safe_name(item.nodeid) + (f"-{n}" if n else "")
+        dest = st["logs"] / f"{name}.pcap"
+        frames = pcap.cut(dev.kit.pcap_path, dev.pcap_mark, dest)
+        if frames:
+            report.sections.append(("network capture", f"{frames} frames of this test: {dest}"))
+            item.user_properties.append(("pcap", str(dest)))   # JUnit: the teardown report carries them
+            st["failed_logs"].append(dest)
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
     if not report.failed:
         return
+    _attach_pcap(item, report)
     duts = [v for v in getattr(item, "funcargs", {}).values() if isinstance(v, Dut)]
     for kb in (v for v in getattr(item, "funcargs", {}).values() if hasattr(v, "source")):
         path = getattr(kb.source, "path", None)
@@ -434,4 +466,5 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     if getattr(config.option, "xmlpath", None):
         tr.write_line(f"JUnit XML: {config.option.xmlpath}")
     for log in st["failed_logs"]:
-        tr.write_line(f"console log of a failed test: {log}")
+        kind = "network capture" if log.suffix == ".pcap" else "console log"
+        tr.write_line(f"{kind} of a failed test: {log}")

@@ -90,6 +90,23 @@ def test_run_leaves_out_kernel_lines(fake_port, fake_clock):
     assert dut.run("echo x") == ["x"]
 
 
+def test_run_mends_a_kernel_line_printed_inside_the_shells(fake_port, fake_clock):
+    """init's line went out (whole, through the kernel) while the shell
+    was half-way through its own: both read whole again."""
+    dut, _ = shell(fake_port, {"kill 8": ["kill: o", "init: e1000 (task 8) died; restarting it in 100 ms\r\n",
+                                          "k\r\n"]}, fake_clock)
+    dut.wait_for_boot()
+    assert dut.run("kill 8") == ["kill: ok"]
+    assert dut.run("kill 8", kernel_lines=True) == [
+        "init: e1000 (task 8) died; restarting it in 100 ms", "kill: ok"]
+
+
+def test_run_keeps_a_line_that_merely_names_init(fake_port, fake_clock):
+    dut, _ = shell(fake_port, {"echo a init: b": ["a init: b\r\n"]}, fake_clock)
+    dut.wait_for_boot()
+    assert dut.run("echo a init: b") == ["a init: b"]
+
+
 def test_run_times_out_without_prompt(fake_port, fake_clock):
     port = fake_port(["nagi> "], responder=lambda d: ["hang\r\n"])
     dut = Dut(Console(port, clock=fake_clock))

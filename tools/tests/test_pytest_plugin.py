@@ -94,3 +94,55 @@ def test_net_fixture_skips_boards_without_a_nic(pytester):
                                 f"--build-dir={pytester.path / 'build'}", "-rs")
     result.assert_outcomes(skipped=1)
     result.stdout.fnmatch_lines(["*board 'b-l475e-iot01a' has no NIC ([[]nic[]] in board.toml)*"])
+
+
+PCAP_TESTS = '''
+import pytest
+from pathlib import Path
+from scapy.utils import RawPcapWriter
+from tools.console import Console
+from tools.dut import Dut
+from tools.pytest_plugin import NetDevice
+
+class Port:
+    def __init__(self): self.chunks = [b"nagi> booted\\r\\n"]
+    def read(self, n): return self.chunks.pop(0) if self.chunks else b""
+    def write(self, data): pass
+
+class Kit:
+    def __init__(self, path):
+        self.pcap_path = path
+        self.writer = RawPcapWriter(str(path), linktype=1, sync=True)
+
+@pytest.fixture(scope="module")
+def net(tmp_path_factory):
+    kit = Kit(tmp_path_factory.mktemp("kit") / "net.pcap")
+    kit.writer.write(b"\\x01" * 60)          # before any test: boot traffic
+    d = Dut(Console(Port()))
+    yield NetDevice(d, kit, "52:54:00:12:34:56")
+    kit.writer.close()
+
+def test_passes(net):
+    net.kit.writer.write(b"\\x02" * 60)
+
+def test_fails(net):
+    net.kit.writer.write(b"\\x03" * 61)
+    net.kit.writer.write(b"\\x04" * 62)
+    assert False, "the guest did not answer"
+'''
+
+
+def test_a_failed_network_test_gets_its_own_pcap(pytester):
+    """Only the failing test's frames, in a pcap named in the report."""
+    from scapy.utils import rdpcap
+    pytester.makepyfile(test_pcap=PCAP_TESTS)
+    build = pytester.path / "build"
+    result = pytester.runpytest("-p", "tools.pytest_plugin", "--board", "pc",
+                                f"--build-dir={build}")
+    result.assert_outcomes(passed=1, failed=1)
+    pcap = build / "hil-logs" / "test_fails.pcap"
+    result.stdout.fnmatch_lines(["*network capture*", "2 frames of this test: *test_fails.pcap",
+                                 f"network capture of a failed test: {pcap}"])
+    assert [bytes(p) for p in rdpcap(str(pcap))] == [b"\x03" * 61, b"\x04" * 62]
+    assert not (build / "hil-logs" / "test_passes.pcap").exists()
+    assert "test_fails.pcap" in (build / "junit-hil.xml").read_text()
