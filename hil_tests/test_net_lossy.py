@@ -17,6 +17,8 @@ from tools.netkit.impair import Impairment
 from tools.pytest_plugin import _state, boot_twin, nic_qemu_args, NetDevice, TWIN_MAC
 
 network = pytest.mark.needs("network")
+# Raw frames and the seeded lossy link need the tap/namespace network.
+pytestmark = pytest.mark.netns
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -59,6 +59,7 @@ def test_nic_reports_the_twins_mac_and_link_up(net):
 
 
 @network
+@pytest.mark.netns
 def test_frames_from_the_namespace_are_counted(net):
     before = _nic(net.dut)
     _send_frames(net, 3)
@@ -84,6 +85,7 @@ def test_hostile_clients_are_refused_and_garbage_counted(net):
 
 
 @network
+@pytest.mark.netns
 def test_killed_driver_is_restarted_and_works_again(board, net):
     dut = net.dut
     name = board.nic["model"]   # the driver program: e1000 or lan9118
@@ -105,6 +107,7 @@ def test_killed_driver_is_restarted_and_works_again(board, net):
 
 
 @network
+@pytest.mark.netns
 def test_a_client_is_notified_and_pulls_a_frame_in_fragments(net):
     """The IRQ path end to end: the card's interrupt reaches the driver,
     the driver notifies its client (NIC_NOTIFY_RX), the client pulls the
@@ -175,6 +178,7 @@ def test_a_card_behind_a_bridge_is_found(board, build, twin_image):
 
 
 @network
+@pytest.mark.netns
 def test_fuzzers_against_the_live_driver_leave_it_working(board, net):
     """The in-tree fuzzers (hil_tests/test_fuzz.py) with the card present:
     random NIC_OPEN / NIC_TX / NIC_RECV / NIC_INFO and PCI requests,
@@ -239,6 +243,7 @@ def test_a_frame_the_guest_sends_reaches_the_wire(net):
 
 
 @network
+@pytest.mark.netns
 def test_a_slow_reader_gets_held_frames_whole_and_the_driver_keeps_step(board, net):
     """A client that claims the card and pulls nothing while 1042-byte
     frames arrive (`nic hold`): the frames wait until the driver's ring
@@ -277,6 +282,7 @@ def test_a_slow_reader_gets_held_frames_whole_and_the_driver_keeps_step(board, n
 
 
 @network
+@pytest.mark.netns
 def test_the_link_state_follows_the_wire(net):
     """The twin's cable pulled and plugged back (QMP set_link on the kit's
     netdev): `nic` reports link down, then up again (the e1000 reads

@@ -63,6 +63,10 @@ def pytest_addoption(parser):
                      "socket://host:port; default: board.toml [console] usb_serial)")
     g.addoption("--no-flash", action="store_true",
                 help="with --hardware: do not program the image first (reset only)")
+    g.addoption("--net-backend", default="auto", choices=["auto", "netns", "user"],
+                help="the kit's network for the twin's NIC: netns (a tap in a namespace "
+                     "with dnsmasq and the seeded relay; needs root), user (QEMU user "
+                     "networking: no root, fewer tests) or auto (netns where possible)")
     g.addoption("--junit-kind", default="hil",
                 help="name part of the default JUnit file build/<board>/junit-<kind>.xml")
 
@@ -70,6 +74,8 @@ def pytest_addoption(parser):
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config):
     config.addinivalue_line("markers", "needs(capability): the test needs this board capability")
+    config.addinivalue_line("markers", "netns: the test needs the tap/namespace network "
+                                       "(skipped, with what it leaves untested, on QEMU user networking)")
     try:
         board = load_board(config.getoption("board"))
     except ToolError as e:
@@ -114,6 +120,23 @@ def pytest_runtest_setup(item):
         for cap in mark.args:
             if not board.has(cap):
                 pytest.skip(f"board '{board.name}' lacks capability '{cap}'")
+    if item.get_closest_marker("netns") is not None and board.nic and net_backend(item.config) == "user":
+        from .netkit.usernet import NOTE
+        pytest.skip(NOTE)
+
+
+def net_backend(config) -> str:
+    """"netns" or "user": --net-backend, or for auto the namespace where
+    this machine can build it (root, /dev/net/tun, ip, dnsmasq)."""
+    st = _state(config)
+    if "net_backend" not in st:
+        from .netkit.namespace import available
+        choice = config.getoption("net_backend")
+        why = available()
+        if choice == "netns" and why:
+            pytest.exit(f"error: --net-backend=netns: {why}", returncode=2)
+        st["net_backend"] = "user" if choice == "user" or (choice == "auto" and why) else "netns"
+    return st["net_backend"]
 
 
 def boot_hardware(config) -> Dut:
@@ -276,6 +299,15 @@ class NetDevice:
         #: Records in kit.pcap_path when the current test started.
         self.pcap_mark = 0
 
+    @property
+    def bind_ip(self) -> str:
+        """Where a server for the guest binds (the guest reaches it at host_ip)."""
+        return self.kit.bind_ip
+
+    def web(self, guest_ip: str) -> str:
+        """host[:port] of the guest's port 80, as curl in ns() reaches it."""
+        return self.kit.http_authority(guest_ip)
+
     def ns(self, cmd: list[str], timeout: float = 60.0):
         """Run `cmd` in the kit's namespace; the CompletedProcess."""
         return self.kit.run(cmd, timeout=timeout)
@@ -301,25 +333,27 @@ def nic_qemu_args(board, kit, netdev_id: str = "net0", mac: str = TWIN_MAC) -> l
 def net(request):
     """A device booted for this test module with its NIC attached to the
     kit's network (a namespace with a tap, dnsmasq and the seeded relay;
-    removed afterwards). Skipped, before any boot, on boards without a
-    [nic], on hardware, and where the kit cannot build its network (no
-    root, no /dev/net/tun: `tools.netkit.namespace.available()`)."""
-    from .netkit.namespace import NetKit, available
+    removed afterwards), or where the namespace cannot be built (no root,
+    no /dev/net/tun: `tools.netkit.namespace.available()`) or with
+    --net-backend=user, to QEMU user networking (tools/netkit/usernet.py;
+    tests marked `netns` skip there, saying what is left untested).
+    Skipped, before any boot, on boards without a [nic] and on hardware."""
+    from .netkit.namespace import NetKit
+    from .netkit.usernet import UserNet
     st = _state(request.config)
     board = st["board"]
     if not board.nic:
         pytest.skip(f"board '{board.name}' has no NIC ([nic] in board.toml)")
     if st["hardware"]:
         pytest.skip("the kit's network attaches to the twin only (no tap on a physical board yet)")
-    why = available()
-    if why:
-        pytest.skip(why)
     image = st["build"] / board.qemu.image
     if not image.is_file():
         pytest.exit(f"error: no image at {image}; run `python3 flash.py build` first",
                     returncode=2)
     tag = _safe_name(request.node.nodeid) or "net"
-    with NetKit(st["build"] / "netkit" / tag, seed=0) as kit:
+    workdir = st["build"] / "netkit" / tag
+    kit = UserNet(workdir) if net_backend(request.config) == "user" else NetKit(workdir, seed=0)
+    with kit:
         d = boot_twin(request.config, image, f"net-{tag}", extra=tuple(nic_qemu_args(board, kit)))
         try:
             yield NetDevice(d, kit, TWIN_MAC)
@@ -463,6 +497,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     tr.write_line(f"board {st['board'].name}; image {image}; {accel}; "
                   f"boots {st['boots']}")
     tr.write_line(", ".join(f"{n} {k}" for k, n in counts.items()))
+    if st.get("net_backend") == "user":
+        from .netkit.usernet import NOTE
+        tr.write_line(f"network: {NOTE}")
     if getattr(config.option, "xmlpath", None):
         tr.write_line(f"JUnit XML: {config.option.xmlpath}")
     for log in st["failed_logs"]:

@@ -72,6 +72,11 @@ def cleanup_stale() -> list[str]:
 
 
 class NetKit:
+    mode = "netns"
+    note = ""
+    #: Where a server for the guest binds (inside the namespace).
+    bind_ip = HOST_IP
+
     def __init__(self, workdir: Path, seed: int = 0, impair: Impairment = Impairment(),
                  pcap: bool = True):
         self.workdir = Path(workdir)
@@ -164,6 +169,10 @@ class NetKit:
         """QEMU's side of the link: add a NIC with netdev=<netdev_id>."""
         return ["-netdev", f"dgram,id={netdev_id},local.type=unix,local.path={self.qemu_sock},"
                            f"remote.type=unix,remote.path={self.relay_sock}"]
+
+    def http_authority(self, guest_ip: str) -> str:
+        """host[:port] that reaches the guest's port 80 from the namespace."""
+        return guest_ip
 
     def run(self, cmd: list[str], timeout: float = 60.0, check: bool = False,
             **kw) -> subprocess.CompletedProcess:

@@ -195,3 +195,21 @@ def test_the_twins_nic_is_attached_per_board():
         "-netdev", "dgram,id=net0", "-device", f"e1000,netdev=net0,mac={TWIN_MAC}"]
     assert nic_qemu_args(load_board("mps2-an386"), Kit()) == [
         "-netdev", "dgram,id=net0", "-net", f"nic,netdev=net0,model=lan9118,macaddr={TWIN_MAC}"]
+
+
+def test_user_networking_fallback_states_what_it_leaves_out(tmp_path):
+    """No root: QEMU user networking with the guest's port 80 forwarded
+    to a free local port, slirp's gateway at the namespace's address, and
+    QEMU's own pcap of the traffic."""
+    from tools.netkit.usernet import NOTE, UserNet
+    with UserNet(tmp_path) as kit:
+        args = kit.netdev_args("net0")
+        assert args[0] == "-netdev" and args[1].startswith("user,id=net0,")
+        assert f"host={namespace.HOST_IP}" in args[1]
+        assert f"hostfwd=tcp:127.0.0.1:{kit.http_port}-:80" in args[1]
+        assert args[2:] == ["-object", f"filter-dump,id=net0-dump,netdev=net0,file={kit.pcap_path}"]
+        assert kit.http_authority("10.0.2.100") == f"127.0.0.1:{kit.http_port}"
+        assert kit.run(["echo", "on the host"]).stdout == "on the host\n"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", kit.http_port))   # the port was free
+    assert "untested" in NOTE and "\n" not in NOTE
