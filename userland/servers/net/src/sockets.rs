@@ -28,6 +28,13 @@ const UDP_BYTES: usize = 2048;
 /// A closed connection that has not finished its FIN exchange by then is
 /// aborted (RST) and removed.
 const CLOSING_MS: u64 = 10_000;
+/// A connection silent this long (no ACK of what was sent) is reset.
+const TIMEOUT_S: u64 = 60;
+/// A listening socket's handshake: a SYN whose SYN-ACK gets no ACK in
+/// this time (a SYN flood from addresses that never answer) is reset, and
+/// the socket listens again; a backlog filled by a flood recovers in
+/// seconds instead of the connection timeout.
+const HANDSHAKE_S: u64 = 5;
 /// Pings in flight (all clients).
 const PINGS: usize = 8;
 const PING_IDENT: u16 = 0x4e47;
@@ -68,8 +75,15 @@ pub struct Sockets {
 fn tcp_socket() -> tcp::Socket<'static> {
     let mut s = tcp::Socket::new(tcp::SocketBuffer::new(vec![0; TCP_RX]), tcp::SocketBuffer::new(vec![0; TCP_TX]));
     s.set_nagle_enabled(false);
-    s.set_timeout(Some(smoltcp::time::Duration::from_secs(60)));
+    s.set_timeout(Some(smoltcp::time::Duration::from_secs(TIMEOUT_S)));
     s
+}
+
+/// `h` listens on `port`, with the handshake's short timeout.
+fn listen_on(set: &mut SocketSet<'static>, h: SocketHandle, port: u16) {
+    let t = set.get_mut::<tcp::Socket>(h);
+    t.set_timeout(Some(smoltcp::time::Duration::from_secs(HANDSHAKE_S)));
+    let _ = t.listen(port);
 }
 
 fn ip_of(e: IpAddress) -> [u8; 4] {
@@ -242,7 +256,7 @@ impl Sockets {
                 let mut pending = Vec::with_capacity(backlog as usize);
                 for _ in 0..backlog {
                     let h = self.new_tcp(set)?;
-                    let _ = set.get_mut::<tcp::Socket>(h).listen(port);
+                    listen_on(set, h, port);
                     pending.push(h);
                 }
                 Ok(self.put(slot, from, Kind::Listener { port, backlog, pending }) as u64)
@@ -261,6 +275,7 @@ impl Sockets {
                     return Err(Error::BadCh);
                 };
                 pending.swap_remove(i);
+                set.get_mut::<tcp::Socket>(h).set_timeout(Some(smoltcp::time::Duration::from_secs(TIMEOUT_S)));
                 let remote = endpoint(set.get::<tcp::Socket>(h).remote_endpoint());
                 let _ = reply.push_bytes(&remote.encode());
                 self.refill(set);
@@ -422,7 +437,7 @@ impl Sockets {
                 }
                 let port = *port;
                 let Ok(h) = self.new_tcp(set) else { break };
-                let _ = set.get_mut::<tcp::Socket>(h).listen(port);
+                listen_on(set, h, port);
                 if let Some(Some(Sock { kind: Kind::Listener { pending, .. }, .. })) = self.slots.get_mut(i) {
                     pending.push(h);
                 }
@@ -450,9 +465,8 @@ impl Sockets {
         for s in self.slots.iter().flatten() {
             if let Kind::Listener { port, pending, .. } = &s.kind {
                 for h in pending {
-                    let t = set.get_mut::<tcp::Socket>(*h);
-                    if t.state() == tcp::State::Closed {
-                        let _ = t.listen(*port);
+                    if set.get::<tcp::Socket>(*h).state() == tcp::State::Closed {
+                        listen_on(set, *h, *port);
                     }
                 }
             }
