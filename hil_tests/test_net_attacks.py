@@ -5,8 +5,11 @@ SYN flood from spoofed neighbours. Afterwards the guest still answers
 pings, httpd still serves, and net holds no more memory than its socket
 buffers (`ps` pages before and after).
 
-Same needs as test_net.py (root, /dev/net/tun). A first step toward
-issue 11's attack list: every case sent once, not fuzzed."""
+Then the same under fuzzing: 3000 frames from scapy's fuzz() on TCP, UDP,
+ICMP, ARP and fragment templates, bytes flipped and frames cut short,
+from a fresh seed each run (printed; NAGI_NET_FUZZ_SEED=N replays it).
+
+Needs the tap/namespace network (root, /dev/net/tun): raw frames."""
 
 import sys
 import time
@@ -73,10 +76,12 @@ def test_malformed_traffic_and_a_syn_flood_leave_the_servers_up(net):
         assert time.monotonic() < deadline, "httpd never answered"
         time.sleep(1)
     before = {t.name: t.pages for t in parse_ps(net.dut.run("ps"))}
+    tids = _tids(net.dut)
     r = net.ns([sys.executable, "-c", ATTACK, net.mac, ip], timeout=120)
     assert r.returncode == 0 and r.stdout.startswith("sent"), r.stderr[-2000:]
     print(f"\n{r.stdout.strip()} frames")
     assert net.dut.run("echo still-up") == ["still-up"]
+    assert _tids(net.dut) == tids, "a server was restarted"
     r = net.ns(["ping", "-c", "3", "-i", "0.2", "-W", "2", ip], timeout=30)
     assert r.returncode == 0, r.stdout
     # The flood's half-open connections time out (net's 5 s handshake
@@ -98,3 +103,79 @@ def test_malformed_traffic_and_a_syn_flood_leave_the_servers_up(net):
     # 40 KiB): the flood cannot grow net past that.
     assert after["net"] <= before["net"] + 64 * 10, (before, after)
     assert after["httpd"] <= before["httpd"] + 16, (before, after)
+
+
+FUZZ = r"""
+import random, sys
+from scapy.all import Ether, IP, TCP, UDP, ICMP, ARP, Raw, fuzz, sendp, conf
+conf.verb = 0
+mac, ip, seed, count = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+random.seed(seed)   # scapy's fuzz() draws from `random` too: one seed replays the lot
+e = Ether(dst=mac)
+templates = [
+    lambda: e / fuzz(IP(dst=ip)) / fuzz(TCP(dport=80)),
+    lambda: e / IP(dst=ip) / fuzz(TCP(dport=80)) / Raw(random.randbytes(random.randint(0, 64))),
+    lambda: e / fuzz(IP(dst=ip, proto=17)) / fuzz(UDP()),
+    lambda: e / IP(dst=ip) / fuzz(ICMP()) / Raw(random.randbytes(random.randint(0, 64))),
+    lambda: e / fuzz(ARP(pdst=ip)),
+    lambda: e / IP(dst=ip, id=random.getrandbits(16), flags=random.choice(["MF", 0]),
+                   frag=random.randint(0, 64)) / Raw(random.randbytes(random.randint(1, 96))),
+]
+frames = []
+for _ in range(count):
+    f = bytearray(bytes(random.choice(templates)()))
+    for _ in range(random.randint(0, 3)):            # and a few flipped bytes past the MAC header
+        if len(f) > 14:
+            f[random.randrange(14, len(f))] ^= 1 << random.randrange(8)
+    frames.append(bytes(f[:random.choice([len(f), len(f), random.randint(14, max(14, len(f)))])]))
+sendp([Ether(f) for f in frames], iface="nagi0")
+print("sent", len(frames))
+"""
+
+#: Frames per fuzz run; a fresh seed each run unless NAGI_NET_FUZZ_SEED
+#: replays one (printed, and in the failure message).
+FUZZ_FRAMES = 3000
+
+
+def _tids(dut, names=("net", "httpd")):
+    return {t.name: t.tid for t in parse_ps(dut.run("ps"))
+            if t.name in names and t.state not in ("killed", "exited")}
+
+
+@network
+def test_fuzzed_frames_leave_the_servers_up(net):
+    """scapy's fuzz() on TCP, UDP, ICMP, ARP and fragment templates, bytes
+    flipped and frames cut short: net and httpd are the same tasks after
+    (not crashed and restarted), the guest answers pings, httpd serves and
+    net holds no more than its socket buffers."""
+    import os
+    import random
+    seed = int(os.environ.get("NAGI_NET_FUZZ_SEED") or random.SystemRandom().randrange(1 << 32))
+    replay = f"replay: NAGI_NET_FUZZ_SEED={seed}"
+    print(f"\nnet fuzz: {FUZZ_FRAMES} frames, seed {seed} ({replay})")
+    ip = net.kit.wait_lease(net.mac, timeout=40)
+    deadline = time.monotonic() + 30
+    while net.ns(["curl", "-s", "-m", "5", "-o", "/dev/null", "-w", "%{http_code}",
+                  f"http://{ip}/hello.txt"], timeout=15).stdout.strip() != "200":
+        assert time.monotonic() < deadline, "httpd never answered"
+        time.sleep(1)
+    tids = _tids(net.dut)
+    before = {t.name: t.pages for t in parse_ps(net.dut.run("ps"))}
+    r = net.ns([sys.executable, "-c", FUZZ, net.mac, ip, str(seed), str(FUZZ_FRAMES)], timeout=300)
+    assert r.returncode == 0 and r.stdout.startswith("sent"), r.stderr[-2000:]
+    assert net.dut.run("echo still-up") == ["still-up"], replay
+    assert _tids(net.dut) == tids, f"a server was restarted ({replay})"
+    r = net.ns(["ping", "-c", "3", "-i", "0.2", "-W", "2", ip], timeout=30)
+    assert r.returncode == 0, f"{r.stdout} ({replay})"
+    deadline = time.monotonic() + 90
+    while True:
+        code = net.ns(["curl", "-s", "-m", "5", "-o", "/dev/null", "-w", "%{http_code}",
+                       f"http://{ip}/"], timeout=15).stdout.strip()
+        if code == "200":
+            break
+        assert time.monotonic() < deadline, f"httpd not serving after the fuzz ({code}; {replay})"
+        time.sleep(2)
+    after = {t.name: t.pages for t in parse_ps(net.dut.run("ps"))}
+    print(f"net pages {before['net']} -> {after['net']}, httpd {before['httpd']} -> {after['httpd']}")
+    assert after["net"] <= before["net"] + 64 * 10, (before, after, replay)
+    assert after["httpd"] <= before["httpd"] + 16, (before, after, replay)
