@@ -324,3 +324,40 @@ def test_killed_net_and_httpd_are_restarted_and_serve_again(net, guest):
             assert net.kit.leases().get(net.mac) == guest
     assert "uptime:" in curl(net, f"http://{net.web(guest)}/").stdout
     assert dut.run("echo still-up") == ["still-up"]
+
+
+@network
+@pytest.mark.netns
+def test_static_fallback_then_a_late_lease(request, board, build):
+    """No DHCP server: after NET_DHCP_TIMEOUT_MS net takes the Kconfig
+    static address and serves there; a DHCP server started later gives
+    it a lease, which replaces the static address."""
+    from tools.netkit.namespace import NetKit
+    from tools.pytest_plugin import TWIN_MAC, NetDevice, boot_twin, nic_qemu_args
+    cfg = dict(l.split("=", 1) for l in (build / ".config").read_text().splitlines()
+               if l.startswith("CONFIG_NET_"))
+    static = cfg["CONFIG_NET_STATIC_ADDRESS"].strip('"')
+    timeout_ms = int(cfg["CONFIG_NET_DHCP_TIMEOUT_MS"])
+    with NetKit(build / "netkit" / "static", dhcp=False) as kit:
+        dut = boot_twin(request.config, build / board.qemu.image, "net-static",
+                        extra=tuple(nic_qemu_args(board, kit)))
+        try:
+            net = NetDevice(dut, kit, TWIN_MAC)
+            dut.expect(rf"net: no DHCP answer in {timeout_ms} ms; static {re.escape(static)}/24 "
+                       rf"gateway {re.escape(net.host_ip)}$", timeout=timeout_ms / 1000 + 60, since=0)
+            cfg = parse_ifconfig(dut.run("ifconfig"))
+            assert (cfg.ip, cfg.how, cfg.gateway) == (static, "static", net.host_ip), cfg
+            r = curl(net, "-o", "/dev/null", "-w", "%{http_code}", f"http://{static}/hello.txt")
+            assert r.stdout.strip() == "200", r.stderr
+            mark = dut.mark()
+            kit.start_dhcp()
+            m = dut.expect(rf"net: dhcp ([\d.]+)/24 gateway {re.escape(net.host_ip)}$", timeout=90,
+                           since=mark)
+            leased = m.group(1)
+            assert kit.wait_lease(TWIN_MAC, timeout=10) == leased
+            cfg = parse_ifconfig(dut.run("ifconfig"))
+            assert (cfg.ip, cfg.how) == (leased, "dhcp"), cfg
+            r = curl(net, "-o", "/dev/null", "-w", "%{http_code}", f"http://{leased}/hello.txt")
+            assert r.stdout.strip() == "200", r.stderr
+        finally:
+            dut.close()
