@@ -100,6 +100,14 @@ def test_status_page_and_static_file(net, guest):
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith("HTTP/1.1 200 OK"), r.stdout[:200]
     assert "uptime:" in r.stdout and "memory:" in r.stdout and "tasks:" in r.stdout
+    # The kernel's IPC counters: serving a page takes messages, so a second
+    # look shows more of each kind that moved.
+    ipc = re.compile(r"^ipc: (\d+) messages \((\d+) through the fastpath\), (\d+) notifications, "
+                     r"(\d+) kernel calls$", re.M)
+    first = [int(x) for x in ipc.search(r.stdout).groups()]
+    again = [int(x) for x in ipc.search(curl(net, f"http://{net.web(guest)}/").stdout).groups()]
+    assert first[1] <= first[0] and all(x > 0 for x in first), first
+    assert again[0] > first[0] and again[2] > first[2] and again[3] > first[3], (first, again)
     assert re.search(r"^\d+ net \w+", r.stdout, re.M), r.stdout
     got = _curl_bytes(net, f"http://{net.web(guest)}/hello.txt")
     assert hashlib.sha256(got).hexdigest() == hashlib.sha256(HELLO).hexdigest(), got

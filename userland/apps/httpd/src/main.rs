@@ -272,6 +272,13 @@ fn status_page(served: u64, net: &mut Net, memory: &mut service::Client) -> Stri
             );
         }
     }
+    if let Ok(c) = ks::ipc_info() {
+        let _ = writeln!(
+            s,
+            "ipc: {} messages ({} through the fastpath), {} notifications, {} kernel calls",
+            c.messages, c.fastpath, c.notifications, c.kernel_calls
+        );
+    }
     if let Ok(i) = net.info() {
         let _ = writeln!(
             s,
