@@ -54,8 +54,8 @@ def build_plugin(out_dir: Path, source: Path = PLUGIN_SOURCE) -> Path:
     return so
 
 
-def plugin_args(so: Path, sock: Path) -> list[str]:
-    return ["-plugin", f"{so},sock={sock}"]
+def plugin_args(so: Path, sock: Path, profile: Path | None = None) -> list[str]:
+    return ["-plugin", f"{so},sock={sock}" + (f",profile={profile}" if profile else "")]
 
 
 def per_unit(figures: dict) -> dict:
@@ -85,9 +85,12 @@ def combine(nagi: dict, linux: dict) -> dict:
     return out
 
 
-def run_client(kit, ip: str, sock: Path, requests: int, mib: int, timeout: float) -> dict:
+def run_client(kit, ip: str, sock: Path, requests: int, mib: int, timeout: float,
+               profile: tuple[Path, Path] | None = None) -> dict:
     cmd = [sys.executable, "-m", "tools.netbench_client", "--ip", ip, "--counter", str(sock),
            "--requests", str(requests), "--mib", str(mib), "--timeout", "120"]
+    if profile:
+        cmd += ["--profile", str(profile[0]), "--profile-dir", str(profile[1])]
     try:
         r = kit.run(cmd, timeout=timeout, cwd=REPO)
     except subprocess.TimeoutExpired:
@@ -97,19 +100,24 @@ def run_client(kit, ip: str, sock: Path, requests: int, mib: int, timeout: float
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
-def measure_nagi(board, image: Path, so: Path, logs: Path, requests: int, mib: int) -> dict:
+def measure_nagi(board, image: Path, so: Path, logs: Path, requests: int, mib: int,
+                 profile_dir: Path | None = None) -> dict:
+    """Nagi's raw figures; with profile_dir, the insn plugin also writes
+    a profile of each series there (tools/netprofile.py)."""
     from .netkit.namespace import NetKit
     from .pytest_plugin import TWIN_MAC, nic_qemu_args
     with tempfile.TemporaryDirectory(prefix="nagi-insn-") as tmp, \
             NetKit(logs / "netkit-nagi", seed=0, pcap=False) as kit:
         sock = Path(tmp) / "insn.sock"
+        psock = Path(tmp) / "profile.sock" if profile_dir else None
         twin = QemuTwin(board, image, TCG, icount=True, log_path=logs / "qemu-net-nagi.log",
-                        extra=tuple(nic_qemu_args(board, kit) + plugin_args(so, sock)))
+                        extra=tuple(nic_qemu_args(board, kit) + plugin_args(so, sock, psock)))
         dut = Dut(twin.start(), twin, board)
         try:
             dut.wait_for_boot(180)
             ip = kit.wait_lease(TWIN_MAC, timeout=120)
-            return run_client(kit, ip, sock, requests, mib, timeout=900)
+            return run_client(kit, ip, sock, requests, mib, timeout=1800,
+                              profile=(psock, profile_dir) if profile_dir else None)
         finally:
             (logs / "net-nagi-console.log").write_text(dut.transcript)
             dut.close()

@@ -35,6 +35,17 @@ def count(path: str) -> int:
     return int(data)
 
 
+def profile(path: str | None, command: str) -> None:
+    """A command to the insn plugin's profile socket (reset, dump FILE)."""
+    if not path:
+        return
+    with socket.socket(socket.AF_UNIX) as s:
+        s.connect(path)
+        s.sendall(command.encode() + b"\n")
+        if s.makefile().readline().strip() != "ok":
+            raise RuntimeError(f"insn plugin: {command} failed")
+
+
 def connect(ip: str, port: int, timeout: float) -> socket.socket:
     s = socket.create_connection((ip, port), timeout=timeout)
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -79,13 +90,15 @@ def get_close(ip: str, path: str, timeout: float) -> bytes:
     return body
 
 
-def keepalive(ip: str, path: str, n: int, timeout: float, counter: str | None = None):
+def keepalive(ip: str, path: str, n: int, timeout: float, counter: str | None = None,
+              prof: tuple = (None, None)):
     """n requests on one connection; (instructions or None, last body)."""
     req = f"GET {path} HTTP/1.1\r\nHost: {ip}\r\n\r\n".encode()
     with connect(ip, 80, timeout) as s:
         buf = bytearray()
         s.sendall(req)                 # the connection is up before the window
         read_response(s, buf)
+        profile(prof[0], "reset")
         c0 = count(counter) if counter else None
         for _ in range(n):
             s.sendall(req)
@@ -93,6 +106,7 @@ def keepalive(ip: str, path: str, n: int, timeout: float, counter: str | None = 
             if status != 200:
                 raise RuntimeError(f"GET {path} (keep-alive): status {status}")
         c1 = count(counter) if counter else None
+        profile(prof[0], f"dump {prof[1]}/keepalive.txt")
     return (c1 - c0 if counter else None), body
 
 
@@ -117,7 +131,10 @@ def main(argv=None) -> int:
     ap.add_argument("--mib", type=int, default=4)
     ap.add_argument("--path", default="/hello.txt")
     ap.add_argument("--timeout", type=float, default=60.0)
+    ap.add_argument("--profile", help="the insn plugin's profile socket (tools/netprofile.py)")
+    ap.add_argument("--profile-dir", help="where each series' profile is dumped")
     a = ap.parse_args(argv)
+    pr = a.profile
     t = a.timeout
     out = {"requests": a.requests, "rx_mib": a.mib, "path": a.path}
     # Until the server answers (it listens once its network is up).
@@ -139,24 +156,31 @@ def main(argv=None) -> int:
     out["big_bytes"], out["big_sha256"] = len(big), hashlib.sha256(big).hexdigest()
     body = None
     w = time.monotonic()
+    profile(pr, "reset")
     c0 = count(a.counter)
     for _ in range(a.requests):
         body = get_close(a.ip, a.path, t)
     out["close_instructions"] = count(a.counter) - c0
+    profile(pr, f"dump {a.profile_dir}/close.txt")
     out["close_seconds"] = round(time.monotonic() - w, 2)
     out["body_sha256"] = hashlib.sha256(body).hexdigest()
     w = time.monotonic()
-    out["keepalive_instructions"], _ = keepalive(a.ip, a.path, a.requests, t, a.counter)
+    out["keepalive_instructions"], _ = keepalive(a.ip, a.path, a.requests, t, a.counter,
+                                                 (pr, a.profile_dir))
     out["keepalive_seconds"] = round(time.monotonic() - w, 2)
     w = time.monotonic()
+    profile(pr, "reset")
     c0 = count(a.counter)
     sink(a.ip, a.mib << 20, t)
     out["rx_instructions"] = count(a.counter) - c0
+    profile(pr, f"dump {a.profile_dir}/rx.txt")
     out["rx_seconds"] = round(time.monotonic() - w, 2)
     w = time.monotonic()
+    profile(pr, "reset")
     c0 = count(a.counter)
     big2 = get_close(a.ip, "/big", t)
     out["tx_instructions"] = count(a.counter) - c0
+    profile(pr, f"dump {a.profile_dir}/tx.txt")
     out["tx_bytes"] = len(big2)
     out["tx_seconds"] = round(time.monotonic() - w, 2)
     json.dump(out, sys.stdout)
