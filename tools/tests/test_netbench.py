@@ -129,7 +129,7 @@ def test_plugin_builds_and_counts_monotonically(tmp_path):
                           *netbench.plugin_args(so, sock)],
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 90
         while not sock.exists():
             assert p.poll() is None, p.stdout.read()
             assert time.monotonic() < deadline, "the plugin's socket never appeared"
@@ -144,9 +144,9 @@ def test_plugin_builds_and_counts_monotonically(tmp_path):
                           *netbench.plugin_args(so, sock)],
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 90
         counts = []
-        while len(counts) < 5:
+        while len(counts) < 4 or counts[-1] <= 1_000_000:
             assert p.poll() is None, p.stdout.read()
             assert time.monotonic() < deadline
             if sock.exists():
@@ -226,3 +226,35 @@ def test_table_shows_nagi_linux_and_ratio():
     line = next(l for l in text.splitlines() if l.startswith("HTTP request, new connection"))
     assert line.split()[-3:] == ["100000", "50000", "2.0"]
     assert "TCP receive, per MiB" in text and "linux-image-6.1.0-57-amd64" in text
+
+
+def test_profile_attributes_blocks_to_kernel_and_tasks(tmp_path):
+    """netprofile: kernel blocks (below USER_BASE) by nagi.elf's symbols;
+    an address space (CR3) goes to the task ELF whose instruction
+    boundaries its blocks start on (all tasks share one link address)."""
+    from tools import netprofile
+
+    class Fake:
+        def __init__(self, name, starts, syms):
+            self.name, self._s, self.syms = name, set(starts), syms
+
+        def starts(self):
+            return self._s
+
+        def lookup(self, a):
+            return max((s for s in self.syms if s[0] <= a), default=(0, "?"))[1]
+
+    U = netprofile.USER_BASE
+    kernel = Fake("nagi.elf", [], [(0x100000, "sys_ipc"), (0x100100, "memset")])
+    net = Fake("net", [U + 0x10, U + 0x20], [(U, "net::serve")])
+    httpd = Fake("httpd", [U + 0x14, U + 0x30], [(U, "httpd::step")])
+    dump = tmp_path / "d.txt"
+    dump.write_text(f"0 100010 300\n0 100180 100\naaa {U + 0x10:x} 500\naaa {U + 0x20:x} 100\n"
+                    f"bbb {U + 0x14:x} 50\nbbb {U + 0x30:x} 50\n")
+    total, owners, fns = netprofile.attribute(dump, kernel, [net, httpd])
+    assert total == 1100
+    assert owners == {"kernel": 400, "net": 600, "httpd": 100}
+    assert fns[("kernel", "sys_ipc")] == 300 and fns[("kernel", "memset")] == 100
+    assert fns[("net", "net::serve")] == 600 and fns[("httpd", "httpd::step")] == 100
+    text = netprofile.report("keepalive", 10, "request", total, owners, fns, 3)
+    assert "110 per request" in text and "net" in text.splitlines()[1]
