@@ -1,7 +1,8 @@
 """TCP/IP (boards with a [nic]): the `net` server (smoltcp over the NIC
 protocol) gets a DHCP lease from the kit's dnsmasq, answers pings and
 pings the namespace; `httpd` serves its status page and a static file to
-curl in the namespace (404, 400, 405, 431, keep-alive, 8 and 64 clients at once); the
+curl in the namespace (404, 400, 405, 431, keep-alive, 8 and 64 clients at once), its
+port-9 discard sink takes a stream and closes; the
 shell's `ifconfig`, `netstat` and `http get` work; a killed `net` (then a
 killed `httpd`) is restarted by init and the page is served again.
 
@@ -9,8 +10,10 @@ Runs on the kit's network (tools/netkit: root and /dev/net/tun) or, where
 there is none, on QEMU user networking, where the test marked `netns`
 skips saying what that leaves untested.
 
-Elsewhere: 4 MiB each way under loss (test_net_lossy.py). Not yet (issue
-11): scapy's malformed traffic, the Linux-guest benchmark."""
+Elsewhere: 4 MiB each way under loss (test_net_lossy.py), malformed
+traffic (test_net_attacks.py); the Linux-guest benchmark is `flash.py
+bench` (tools/netbench.py), which also refuses a Linux guest whose
+/hello.txt or /big differ from httpd's."""
 
 import hashlib
 import re
@@ -165,6 +168,27 @@ def test_eight_concurrent_clients(net, guest):
                            text=True) for _ in range(8)]
     codes = [p.communicate(timeout=60)[0].strip() for p in procs]
     assert codes == ["200"] * 8, codes
+
+
+@network
+def test_discard_sink_takes_a_stream_and_closes(net, guest):
+    """httpd's port-9 sink (the bench's TCP receive figure): 256 KiB in,
+    then our FIN; it closes once it has read it all, sending nothing."""
+    script = (
+        "import socket\n"
+        f"s=socket.create_connection(('{guest}',9),timeout=30)\n"
+        "s.sendall(bytes(range(256))*1024)\n"
+        "s.shutdown(socket.SHUT_WR)\n"
+        "got=b''\n"
+        "while True:\n"
+        "    b=s.recv(4096)\n"
+        "    if not b: break\n"
+        "    got+=b\n"
+        "print(len(got))\n"
+    )
+    r = net.ns(["python3", "-c", script], timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "0", r.stdout
 
 
 @network

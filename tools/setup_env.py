@@ -20,9 +20,10 @@ BACKPORTS_PACKAGES = ["qemu-system-x86", "qemu-system-arm"]
 # gcc-arm-none-eabi: the Cortex-M kernel; binutils-arm-none-eabi: its ld, readelf.
 # iproute2, dnsmasq-base, iputils-ping, curl: the network kit (tools/netkit): its
 # namespace and tap, the DHCP server in it, and the peers tests run there.
+# libc6-dev: static glibc for the bench's Linux guest (/init is gcc -static).
 PACKAGES = ["rustc-web", "cargo-web", "rust-web-src", "lld", "gcc", "make", "python3-venv",
             "gcc-arm-none-eabi", "binutils-arm-none-eabi",
-            "iproute2", "dnsmasq-base", "iputils-ping", "curl"]
+            "iproute2", "dnsmasq-base", "iputils-ping", "curl", "libc6-dev"]
 BACKPORTS_SUITE = "bookworm-backports"
 BACKPORTS_FILE = Path("/etc/apt/sources.list.d/backports.sources")
 BACKPORTS_SOURCE = """Types: deb
