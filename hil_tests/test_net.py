@@ -17,6 +17,7 @@ bench` (tools/netbench.py), which also refuses a Linux guest whose
 
 import hashlib
 import re
+import subprocess
 import time
 import zlib
 
@@ -64,6 +65,16 @@ def guest(net):
             break
         time.sleep(1)
     return ip
+
+
+def _wait_ready(srv, timeout=30.0):
+    """Until a server started in the namespace says it listens ("ready"):
+    a fixed sleep was too short on a loaded machine (the guest's connect
+    met no listener and got E_CLOSED)."""
+    import select
+    ready, _, _ = select.select([srv.stdout], [], [], timeout)
+    line = srv.stdout.readline() if ready else ""
+    assert line.strip() == "ready", f"the namespace's server did not start ({line!r}, exit {srv.poll()})"
 
 
 def curl(net, *args, timeout=30):
@@ -219,9 +230,10 @@ def test_shell_netstat_and_http_get(net, guest):
                          "self.end_headers();self.wfile.write(b)\n"
                          "    def log_message(self,*a): pass\n"
                          f"s=socketserver.TCPServer(('{net.bind_ip}',8080),H)\n"
-                         "s.handle_request()\n"])
+                         "print('ready',flush=True)\n"
+                         "s.handle_request()\n"], stdout=subprocess.PIPE, text=True)
     try:
-        time.sleep(1.0)
+        _wait_ready(srv)
         out = net.dut.run(f"http get http://{net.host_ip}:8080/file", timeout=30)
     finally:
         srv.kill()
@@ -240,12 +252,13 @@ def test_a_slow_reader_is_flow_controlled(net, guest):
     srv = net.kit.popen(["python3", "-c",
                          "import socket\n"
                          f"s=socket.create_server(('{net.bind_ip}',8081))\n"
+                         "print('ready',flush=True)\n"
                          "c,_=s.accept()\n"
                          "c.recv(4096)\n"
                          f"c.sendall(b'HTTP/1.0 200 OK\\r\\nContent-Length: {size}\\r\\n\\r\\n' + b'z'*{size})\n"
-                         "c.close()\n"])
+                         "c.close()\n"], stdout=subprocess.PIPE, text=True)
     try:
-        time.sleep(1.0)
+        _wait_ready(srv)
         t0 = time.monotonic()
         out = net.dut.run(f"http get http://{net.host_ip}:8081/big", timeout=240)
         secs = time.monotonic() - t0
@@ -306,10 +319,11 @@ def test_socket_protocol_refusals_and_udp_echo(net, guest):
                          "import socket\n"
                          "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n"
                          f"s.bind(('{net.bind_ip}',7777))\n"
+                         "print('ready',flush=True)\n"
                          "d,a=s.recvfrom(2048)\n"
-                         "s.sendto(d,a)\n"])
+                         "s.sendto(d,a)\n"], stdout=subprocess.PIPE, text=True)
     try:
-        time.sleep(1.0)
+        _wait_ready(srv)
         out = net.dut.run(f"nettest {net.host_ip}:7777", timeout=30)
     finally:
         srv.kill()
