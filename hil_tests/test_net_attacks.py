@@ -18,14 +18,7 @@ from tools.shell_output import parse_ps
 network = pytest.mark.needs("network")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _needs_tcpip(build):
-    """The TCP/IP server is in the image (CONFIG_NET: boards with a NIC and
-    paging for now; net and httpd have no MCU heap yet)."""
-    config = build / ".config"
-    if "CONFIG_NET=y" not in (config.read_text().splitlines() if config.is_file() else []):
-        pytest.skip("no TCP/IP server in this image (CONFIG_NET: boards with a NIC and paging; "
-                    "net has no MCU heap yet)")
+pytestmark = pytest.mark.usefixtures("tcpip")   # CONFIG_NET (tools/pytest_plugin.py)
 
 ATTACK = r"""
 import random, sys
