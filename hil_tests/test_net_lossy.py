@@ -17,18 +17,9 @@ from tools.netkit.impair import Impairment
 from tools.pytest_plugin import _state, boot_twin, nic_qemu_args, NetDevice, TWIN_MAC
 
 network = pytest.mark.needs("network")
-# Raw frames and the seeded lossy link need the tap/namespace network.
-pytestmark = pytest.mark.netns
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _needs_tcpip(build):
-    """The TCP/IP server is in the image (CONFIG_NET: boards with a NIC and
-    paging for now; net and httpd have no MCU heap yet)."""
-    config = build / ".config"
-    if "CONFIG_NET=y" not in (config.read_text().splitlines() if config.is_file() else []):
-        pytest.skip("no TCP/IP server in this image (CONFIG_NET: boards with a NIC and paging; "
-                    "net has no MCU heap yet)")
+# The seeded lossy link needs the tap/namespace network; CONFIG_NET: the
+# `tcpip` fixture (tools/pytest_plugin.py).
+pytestmark = [pytest.mark.netns, pytest.mark.usefixtures("tcpip")]
 
 SEED = 11
 IMPAIR = Impairment(loss=5.0, duplicate=1.0, reorder=2.0, delay_ms=1.0, jitter_ms=2.0)

@@ -25,7 +25,7 @@ USER_PROGRAMS = ["init", "memory", "console", "shell", "ipc_peer", "faulter", "c
 # ps2kbd only with CONFIG_PS2KBD (a board with an i8042: board.toml [ps2]);
 # pci with CONFIG_PCI ([pci]); e1000 with CONFIG_E1000 and lan9118 with
 # CONFIG_LAN9118 ([nic] model);
-# net and httpd with CONFIG_NET (a [nic] on a board with paging);
+# net and httpd with CONFIG_NET (a board with a [nic]);
 # hid, keymap and keyscan only with CONFIG_KEYBOARD.
 MCU_PROGRAMS = ["init", "console", "shell", "ipc_peer", "faulter", "critical"]
 RUST_TARGET = {"x86_64": "x86_64-unknown-none", "arm-m": "thumbv7em-none-eabihf"}
@@ -89,6 +89,36 @@ def check_kernel_limits(programs: list[str], config: dict[str, str]) -> None:
                             f"from boot ({', '.join(boot)}) and {SPARE_TASKS} the shell starts "
                             f"need at least {n}; raise it "
                             f"(--set {sym}={n}, menuconfig) or delete the build's .config")
+
+
+# The net server's heap besides its TCP buffers (MCU boards): one UDP
+# socket's buffers (8 datagrams of 2048 bytes each way: a 4 KiB budget
+# counted per socket id, which a client may all bind as UDP), and the rest
+# of smoltcp (socket structures, the ICMP buffers, the interface).
+NET_UDP_BYTES_PER_ID = 2 * 2048
+NET_HEAP_SLACK = 64 * 1024
+
+
+def net_heap_need(config: dict[str, str]) -> int:
+    """Bytes of heap net needs on a board without a pager: every TCP
+    socket's fixed buffers, UDP for every socket id, and slack."""
+    num = lambda sym, default: int(config.get(sym, default))
+    tcp = num("NET_TCP_SOCKETS", 64) * (num("NET_TCP_RX_BYTES", 8192) + num("NET_TCP_TX_BYTES", 12288))
+    return tcp + num("NET_SOCKET_IDS", 64) * NET_UDP_BYTES_PER_ID + NET_HEAP_SLACK
+
+
+def check_net_heap(heap: int, config: dict[str, str]) -> None:
+    """On MCU boards net's heap is static (userland/tasks.toml [net]): it
+    must hold the socket budget of the Kconfig "Network" menu, or net
+    would abort on an allocation at run time. One line naming both."""
+    need = net_heap_need(config)
+    if heap < need:
+        raise ToolError(f"userland/tasks.toml [net] heap {heap} B is too small for the socket budget "
+                        f"(CONFIG_NET_TCP_SOCKETS={config.get('NET_TCP_SOCKETS')} x "
+                        f"(NET_TCP_RX_BYTES={config.get('NET_TCP_RX_BYTES')} + "
+                        f"NET_TCP_TX_BYTES={config.get('NET_TCP_TX_BYTES')}), UDP for "
+                        f"NET_SOCKET_IDS={config.get('NET_SOCKET_IDS')}, slack): needs {need} B; "
+                        f"raise the heap or lower the budget (menuconfig, Network)")
 
 
 class Builder:
@@ -284,6 +314,12 @@ class Builder:
                             f"userland/Cargo.toml's workspace members")
         all_programs = workspace
         sizes = lay.load_task_sizes(self.repo / "userland" / "tasks.toml", all_programs)
+        if "net" in programs:
+            try:
+                check_net_heap(sizes["net"].heap, config)
+            except ToolError:
+                step.finish("FAILED")
+                raise
         elf_dir = self.elf_dir()
         before = {p: _mtime(elf_dir / p) for p in programs}
         cmd, env = self.cargo_command()

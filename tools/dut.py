@@ -15,7 +15,7 @@ import re
 
 import time
 
-from .console import Console
+from .console import Console, ConsoleTimeout
 from .errors import ToolError
 
 PROMPT = "nagi> "
@@ -187,6 +187,7 @@ class Dut:
         typed=True the command is typed on the keyboard (type_text), not
         sent over the serial line."""
         self.console.drain(0.0)      # forget stray output before the command
+        self._finish_stray_line()
         if typed:
             self.type_text(command + "\n")
         else:
@@ -205,6 +206,21 @@ class Dut:
         if not kernel_lines:
             lines = [l for l in lines if not ASYNC_LINE_RX.match(l)]
         return lines
+
+    def _finish_stray_line(self, timeout: float = 2.0) -> None:
+        """A server's line that was half printed when the command starts
+        (httpd's `listening on port 80` right after the prompt on
+        mps2-an386) would have its tail taken for the command's output:
+        wait until it ends (its newline, at most `timeout`), and forget it."""
+        t = self.console.transcript
+        tail = t[t.rfind("\n") + 1:]
+        if not tail or tail.endswith(PROMPT_RX):
+            return
+        try:
+            self.console.expect(r"\n", timeout)
+        except ConsoleTimeout:
+            pass
+        self.console.drain(0.0)
 
     def reset(self, timeout: float = 60.0) -> str:
         """Reset the board and wait for the prompt again."""

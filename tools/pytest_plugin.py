@@ -15,7 +15,8 @@ Loaded by hil_tests/conftest.py. Gives the tests:
     keyboard to type on: skipped unless the board has an i8042, [ps2],
     and on hardware, where typing needs a key injector), `twin_image`
     (boots a variant image a test made, e.g. a corrupted task table, on
-    the twin), `keyboard` (keys by name and the HID reports they
+    the twin), `tcpip` (skips unless the image has the TCP/IP server,
+    CONFIG_NET), `keyboard` (keys by name and the HID reports they
     produced: tools/keyboard.py), `net` (a device booted for the test
     module with its NIC on the kit's network, tools/netkit: net.dut,
     net.kit; skipped on boards without a [nic], on hardware, and where
@@ -400,6 +401,17 @@ def kconfig(request) -> dict[str, str]:
         if line.startswith("CONFIG_") and sep:
             values[name[len("CONFIG_"):]] = value.strip('"')
     return values
+
+
+@pytest.fixture(scope="session")
+def tcpip(kconfig):
+    """The TCP/IP server (net, with httpd) is in the image (CONFIG_NET: any
+    board with a [nic]); skipped with the reason otherwise, before any
+    module's twin boots (session scope). Test modules
+    of the network use it for every test:
+    `pytestmark = pytest.mark.usefixtures("tcpip")`."""
+    if kconfig.get("NET") != "y":
+        pytest.skip("no TCP/IP server in this image (CONFIG_NET is not set: the board has no [nic])")
 
 
 @pytest.fixture

@@ -28,6 +28,8 @@ from .errors import ToolError
 
 ARM_ACCEL = Accel("tcg", "no KVM for Cortex-M twins")
 DEFAULT_BOOT = ("-kernel", "{image}")
+# QEMU options that give the machine a network (the kit's NIC arguments).
+NETWORK_ARGS = frozenset({"-netdev", "-net", "-nic"})
 
 
 def is_mcu(board: Board) -> bool:
@@ -97,7 +99,14 @@ class QemuTwin:
         on `qtest_path` when given (QEMU 10 logs qtest traffic to stderr
         unless -qtest-log none), and the keyboard's HID trace UART (the
         second -serial: USART2 on the STM32L4 twin) into `trace_path`."""
-        cmd = self.base_command() + [
+        cmd = self.base_command()
+        if not NETWORK_ARGS.intersection(cmd):
+            # No network asked for: none at all, rather than QEMU's default
+            # user networking on the machine's default NIC (on mps2-an386 the
+            # on-board LAN9118 would get a slirp DHCP lease): test traffic
+            # only ever goes to the kit's namespace (tools/netkit).
+            cmd += ["-nic", "none"]
+        cmd += [
             "-display", "none",
             "-serial", f"tcp:127.0.0.1:{port},server=on,wait=off"]
         if trace_path:

@@ -7,6 +7,7 @@ import pytest
 from tools.boards import load_board
 from tools.build import Builder, Runner
 from tools.errors import ToolError
+from tools.paths import REPO
 
 
 class FakeRunner(Runner):
@@ -120,7 +121,11 @@ def arm_repo(repo):
     (repo / "userland" / "cross-arm.toml").write_text("")
     (repo / "userland" / "Cargo.toml").write_text(
         '[workspace]\nmembers = ["runtime", "init", "memory", "console", "shell", "ipc_peer",\n'
-        '"faulter", "critical", "bench_server", "gpio", "lan9118", "tests/fuzz", "keyboard"]\n')
+        '"faulter", "critical", "bench_server", "gpio", "lan9118", "net", "httpd", "tests/fuzz",\n'
+        '"keyboard"]\n')
+    # The real stack and heap sizes (net's heap is checked against the
+    # socket budget: tools/build.py check_net_heap).
+    (repo / "userland" / "tasks.toml").write_text((REPO / "userland" / "tasks.toml").read_text())
     # A library member ([lib], no [[bin]]), as userland/keyboard: no program.
     (repo / "userland" / "keyboard").mkdir(parents=True)
     (repo / "userland" / "keyboard" / "Cargo.toml").write_text(
@@ -203,7 +208,7 @@ class ArmRunner(Runner):
             self.elf_dir.mkdir(parents=True, exist_ok=True)
             layout = Path(env["NAGI_LAYOUT_DIR"])
             for p in ["init", "memory", "console", "shell", "ipc_peer", "faulter", "critical",
-                      "bench_server", "gpio", "lan9118", "fuzz", "fuzz_peer"]:
+                      "bench_server", "gpio", "lan9118", "net", "httpd", "fuzz", "fuzz_peer"]:
                 out = self.elf_dir / p
                 before = out.read_bytes() if out.exists() else None
                 tmp = self.elf_dir / (p + ".new")
@@ -248,10 +253,10 @@ def test_arm_build_produces_the_image_and_the_map(arm_repo, capsys):
     assert "[4/4] image: wrote nagi.elf, nagi.bin, nagi.hex" in out
     mm = json.loads((build / "memory-map.json").read_text())
     assert f"kernel: flash {mm['kernel_flash_bytes']} B / 16384, static RAM " \
-           f"{mm['kernel_ram_bytes']} B / 4096" in out
+           f"{mm['kernel_ram_bytes']} B / 8192" in out
     assert [t["name"] for t in mm["tasks"]] == \
         ["init", "console", "shell", "ipc_peer", "faulter", "critical", "bench_server",
-         "fuzz", "fuzz_peer", "lan9118"]  # no gpio, no memory; its [nic]: lan9118
+         "fuzz", "fuzz_peer", "lan9118", "net", "httpd"]  # no gpio, no memory; [nic]: lan9118, net
     # again: one cargo run, everything up to date, the map printed again
     b.runner.calls.clear()
     b.build_all()
@@ -274,3 +279,33 @@ def test_arm_kernel_too_big_is_one_line(arm_repo, capsys):
     msg = str(e.value)
     assert msg.startswith("layout: kernel does not fit: needs ") and "B of flash at 0x00000000, "\
         "16384 B reserved (short by " in msg and "\n" not in msg
+
+
+def test_net_heap_must_hold_the_socket_budget():
+    """On MCU boards net's heap is static: the build refuses a tasks.toml
+    heap below the Kconfig socket budget, in one line naming both."""
+    from tools.build import check_net_heap, net_heap_need
+    config = {"NET_TCP_SOCKETS": "64", "NET_TCP_RX_BYTES": "8192", "NET_TCP_TX_BYTES": "12288",
+              "NET_SOCKET_IDS": "64"}
+    need = net_heap_need(config)
+    assert need == 64 * (8192 + 12288) + 64 * 4096 + 64 * 1024
+    check_net_heap(need, config)
+    with pytest.raises(ToolError) as e:
+        check_net_heap(need - 8, config)
+    msg = str(e.value)
+    assert "\n" not in msg and "[net] heap" in msg and f"needs {need} B" in msg
+    assert "CONFIG_NET_TCP_SOCKETS=64" in msg
+
+
+def test_the_real_net_heap_holds_mps2s_socket_budget():
+    """userland/tasks.toml's [net] heap against mps2-an386's configured
+    budget (the Kconfig defaults for boards without paging)."""
+    from tools.build import check_net_heap
+    from tools.layout import load_task_sizes
+    from tools.config import configure
+    import tempfile
+    with tempfile.TemporaryDirectory() as d:
+        values = configure(load_board("mps2-an386"), Path(d), []).values
+    assert values.get("NET") == "y"
+    sizes = load_task_sizes(REPO / "userland" / "tasks.toml", ["net"])
+    check_net_heap(sizes["net"].heap, values)

@@ -105,6 +105,17 @@ def test_run_keeps_a_line_that_merely_names_init(fake_port, fake_clock):
     dut, _ = shell(fake_port, {"echo a init: b": ["a init: b\r\n"]}, fake_clock)
     dut.wait_for_boot()
     assert dut.run("echo a init: b") == ["a init: b"]
+def test_run_waits_for_a_half_printed_server_line(fake_port, fake_clock):
+    """A server's line half printed when the command starts (httpd's after
+    the prompt) is waited for and left out, not taken as output."""
+    dut, port = shell(fake_port, {"echo alive": ["alive\r\n"]}, fake_clock)
+    port.chunks[1:1] = [b"nagi> httpd: listening on po"]
+    port.chunks.pop(2)          # that chunk replaced the boot's prompt
+    dut.wait_for_boot()
+    dut.console._pump()         # the half line has arrived
+    port.chunks.insert(0, b"rt 80\r\n")
+    assert dut.run("echo alive") == ["alive"]
+    assert port.written == b"echo alive\r"
 
 
 def test_run_times_out_without_prompt(fake_port, fake_clock):

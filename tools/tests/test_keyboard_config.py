@@ -175,7 +175,17 @@ def test_no_keyboard_menu_without_keyboard(repo, tmp_path):
     assert v.get("TWIN", "n") == "n"
     rs = (tmp_path / "pc" / "keyboard_board.rs").read_text()
     assert "pub const ENABLED: bool = false;" in rs and "KEY_COUNT: usize = 0;" in rs
+    # An MCU board with neither keys nor a NIC keeps the small limits;
+    # mps2-an386's [nic] brings net and httpd (CONFIG_NET), which raise
+    # them as the keyboard tasks do.
     v = configure(load_board("mps2-an386", repo / "board"), tmp_path / "m", [], repo=repo).values
+    assert v["NET"] == "y"
+    assert (v["MAX_TASKS"], v["MAX_CHANNELS"], v["TASK_CHANNELS"]) == ("12", "48", "16")
+    toml = repo / "board" / "mps2-an386" / "board.toml"
+    text = toml.read_text()
+    toml.write_text(text[:text.index("[nic]")] + text[text.index("[qemu]"):])
+    v = configure(load_board("mps2-an386", repo / "board"), tmp_path / "m2", [], repo=repo).values
+    assert v.get("NET", "n") == "n"
     assert (v["MAX_TASKS"], v["MAX_CHANNELS"], v["TASK_CHANNELS"]) == ("8", "32", "12")
 
 

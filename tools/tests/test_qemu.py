@@ -23,7 +23,7 @@ def test_test_command_for_pc(pc):
     assert twin.test_command(4321, "/tmp/q.sock") == [
         "qemu-system-x86_64", "-M", "q35", "-cpu", "qemu64", "-m", "256M",
         "-kernel", "/b/nagi.img", "-accel", "tcg", "-no-reboot",
-        "-display", "none",
+        "-nic", "none", "-display", "none",
         "-serial", "tcp:127.0.0.1:4321,server=on,wait=off",
         "-qmp", "unix:/tmp/q.sock,server=on,wait=off", "-S"]
 
@@ -113,7 +113,7 @@ def test_arm_twin_has_no_cpu_memory_or_kvm(tmp_path):
     assert twin.accel.describe() == "accelerator: tcg (no KVM for Cortex-M twins)"
     assert twin.test_command(4321, "/tmp/q.sock") == [
         "qemu-system-arm", "-M", "b-l475e-iot01a", "-kernel", "/b/nagi.elf", "-accel", "tcg",
-        "-display", "none", "-serial", "tcp:127.0.0.1:4321,server=on,wait=off",
+        "-nic", "none", "-display", "none", "-serial", "tcp:127.0.0.1:4321,server=on,wait=off",
         "-qmp", "unix:/tmp/q.sock,server=on,wait=off", "-S"]
     assert QemuTwin(board, Path("x.elf"), TCG, icount=True).base_command()[-2:] == \
         ["-icount", "shift=0"]
@@ -196,3 +196,14 @@ def test_nic_joins_the_twin_only_through_the_net_fixture(pc, tmp_path):
     twin = QemuTwin(pc, Path("/b/nagi.img"), TCG, extra=tuple(args))
     cmd = twin.test_command(4321, "/tmp/q.sock")
     assert cmd[cmd.index("-device") + 1].startswith("e1000,netdev=net0")
+    assert "-nic" not in cmd   # the kit's network, not `-nic none`
+
+
+def test_a_twin_without_the_kit_network_has_no_network(tmp_path):
+    """Without the kit's NIC arguments a twin gets `-nic none`, not QEMU's
+    default user networking: mps2-an386's on-board LAN9118 would otherwise
+    take a slirp lease (test traffic goes only to the kit's namespace)."""
+    twin = QemuTwin(load_board("mps2-an386"), Path("/b/nagi.elf"), TCG)
+    cmd = twin.test_command(4321, "/tmp/q.sock")
+    assert cmd[cmd.index("-nic") + 1] == "none"
+    assert "-netdev" not in cmd and "-net" not in cmd

@@ -117,6 +117,13 @@ mod config_defaults {
     pub const CONFIG_NET_STATIC_ADDRESS: &str = "10.0.2.15";
     pub const CONFIG_NET_STATIC_PREFIX: u32 = 24;
     pub const CONFIG_NET_STATIC_GATEWAY: &str = "10.0.2.1";
+    pub const CONFIG_NET_SOCKET_IDS: u32 = 64;
+    pub const CONFIG_NET_SOCKETS_PER_CLIENT: u32 = 24;
+    pub const CONFIG_NET_TCP_SOCKETS: u32 = 64;
+    pub const CONFIG_NET_TCP_RX_BYTES: u32 = 8192;
+    pub const CONFIG_NET_TCP_TX_BYTES: u32 = 32768;
+    pub const CONFIG_HTTPD_CONNS: u32 = 16;
+    pub const CONFIG_HTTPD_BACKLOG: u32 = 32;
 }
 
 /// `a == b` in const context (to select code by string Kconfig symbols,

@@ -28,14 +28,16 @@ use runtime::{ks, service, Error, Msg, Result};
 runtime::entry!(main);
 
 const PORT: u16 = 80;
-/// The discard sink (none on MCU boards: net has 6 TCP sockets in all).
+/// The discard sink (boards with an MMU: the pc bench's TCP receive figure).
 const SINK_PORT: Option<u16> = if runtime::config::CONFIG_ARCH_HAS_MMU { Some(9) } else { None };
 const SINK_BACKLOG: u16 = 2;
-const CONNS: usize = if runtime::config::CONFIG_ARCH_HAS_MMU { 16 } else { 2 };
-/// Listening sockets: a burst of SYNs beyond them is refused (RST) by
-/// smoltcp, so the backlog is deeper than the connections served at once.
-/// (MCU boards: net has 6 TCP sockets in all.)
-const BACKLOG: u16 = if runtime::config::CONFIG_ARCH_HAS_MMU { 32 } else { 2 };
+/// Connections served at once, and listening sockets: a burst of SYNs
+/// beyond them waits for the client's retransmission (net drops a SYN no
+/// listening socket takes), so the backlog is deeper than the connections
+/// served at once. Both from Kconfig (HTTPD_CONNS, HTTPD_BACKLOG), within
+/// net's NET_TCP_SOCKETS.
+const CONNS: usize = runtime::config::CONFIG_HTTPD_CONNS as usize;
+const BACKLOG: u16 = runtime::config::CONFIG_HTTPD_BACKLOG as u16;
 /// Sleep at most this long between turns when nothing moved.
 const IDLE_MS: u32 = 1000;
 /// A connection that moves nothing for this long is closed (a client
@@ -48,7 +50,7 @@ const CONN_IDLE_MS: u64 = 30_000;
 pub const BIG: usize = 4 << 20;
 const BIG_CHUNK: usize = 4096;
 
-pub const HELLO: &[u8] = b"Hello from Nagi!\nThis file is served by httpd, a user task, through net (smoltcp) and the e1000 driver.\n";
+pub const HELLO: &[u8] = b"Hello from Nagi!\nThis file is served by httpd, a user task, through net (smoltcp) and the NIC driver.\n";
 
 struct Conn {
     sock: u32,

@@ -254,25 +254,34 @@ fn get(svc: &mut Services, ip: [u8; 4], port: u16, path: &str, show_body: bool) 
 }
 
 /// CRC-32 (IEEE, as zlib.crc32), so a test can check a body byte-exactly.
+/// The table is in flash (a const): on the MCU boards a 1 KiB table on
+/// the stack overflowed the shell's stack under `http get`.
 struct Crc32 {
-    table: [u32; 256],
     v: u32,
 }
 
+static CRC32_TABLE: [u32; 256] = {
+    let mut table = [0u32; 256];
+    let mut i = 0;
+    while i < 256 {
+        let mut c = i as u32;
+        let mut k = 0;
+        while k < 8 {
+            c = if c & 1 != 0 { 0xedb8_8320 ^ (c >> 1) } else { c >> 1 };
+            k += 1;
+        }
+        table[i] = c;
+        i += 1;
+    }
+    table
+};
+
 impl Crc32 {
     fn new() -> Crc32 {
-        let mut table = [0u32; 256];
-        for (i, t) in table.iter_mut().enumerate() {
-            let mut c = i as u32;
-            for _ in 0..8 {
-                c = if c & 1 != 0 { 0xedb8_8320 ^ (c >> 1) } else { c >> 1 };
-            }
-            *t = c;
-        }
-        Crc32 { table, v: 0xffff_ffff }
+        Crc32 { v: 0xffff_ffff }
     }
     fn byte(&mut self, b: u8) {
-        self.v = self.table[((self.v ^ b as u32) & 0xff) as usize] ^ (self.v >> 8);
+        self.v = CRC32_TABLE[((self.v ^ b as u32) & 0xff) as usize] ^ (self.v >> 8);
     }
     fn value(&self) -> u32 {
         !self.v

@@ -15,14 +15,15 @@ use smoltcp::iface::{Interface, SocketHandle, SocketSet};
 use smoltcp::socket::{icmp, tcp, udp, Socket};
 use smoltcp::wire::{Icmpv4Packet, Icmpv4Repr, IpAddress, IpEndpoint, IpListenEndpoint, Ipv4Address};
 
-const MMU: bool = config::CONFIG_ARCH_HAS_MMU;
+/// The budget is Kconfig's ("Network" menu): on MCU boards the heap it
+/// comes from is static (userland/tasks.toml [net], checked by the build).
 /// Socket ids in all, and per client.
-const IDS: usize = if MMU { 64 } else { 8 };
-const PER_CLIENT: usize = if MMU { 24 } else { 4 };
+const IDS: usize = config::CONFIG_NET_SOCKET_IDS as usize;
+const PER_CLIENT: usize = config::CONFIG_NET_SOCKETS_PER_CLIENT as usize;
 /// smoltcp TCP sockets in all (listening, connected, closing).
-const TCP_MAX: usize = if MMU { 64 } else { 6 };
-const TCP_RX: usize = if MMU { 8192 } else { 2048 };
-const TCP_TX: usize = if MMU { 32768 } else { 2048 };
+const TCP_MAX: usize = config::CONFIG_NET_TCP_SOCKETS as usize;
+const TCP_RX: usize = config::CONFIG_NET_TCP_RX_BYTES as usize;
+const TCP_TX: usize = config::CONFIG_NET_TCP_TX_BYTES as usize;
 const UDP_PACKETS: usize = 8;
 const UDP_BYTES: usize = 2048;
 /// A closed connection that has not finished its FIN exchange by then is
