@@ -40,7 +40,7 @@
 #define REQUEST_MAX 2048
 #define CONNS 16
 static const char HELLO[] = "Hello from Nagi!\nThis file is served by httpd, a user task, "
-                            "through net (smoltcp) and the e1000 driver.\n";
+                            "through net (smoltcp) and the NIC driver.\n";
 static char big[BIG];
 
 static void say(const char *fmt, ...)
