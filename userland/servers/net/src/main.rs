@@ -187,7 +187,10 @@ impl Server {
         let mut eager = 0;
         loop {
             let t = now();
-            self.socks.listen_free(&self.set, &mut self.dev.listen_free);
+            if self.dev.rx_pending {
+                // Only a poll that receives admits SYNs (device.rs).
+                self.socks.listen_free(&self.set, &mut self.dev.listen_free);
+            }
             self.iface.poll(t, &mut self.dev, &mut self.set);
             self.dhcp_events();
             self.housekeeping();
