@@ -96,5 +96,5 @@ def test_grub_packages_install_without_recommends():
     assert host.ran == [["apt-get", "update"],
                         ["apt-get", "install", "-y", "mtools"],
                         ["apt-get", "install", "-y", "--no-install-recommends",
-                         "grub-efi-amd64-bin", "grub-pc-bin"]]
+                         "grub-pc-bin", "grub-efi-amd64-bin"]]
     assert {"grub-pc-bin", "grub-efi-amd64-bin", "mtools", "ovmf"} <= set(setup_env.PACKAGES)
