@@ -33,6 +33,7 @@ import errno
 import fcntl
 import hashlib
 import os
+import re
 import stat
 import sys
 import time
@@ -193,7 +194,7 @@ class System:
 
 def _unescape(s: str) -> str:
     """/proc's octal escapes (\\040 for a space)."""
-    return s.encode().decode("unicode_escape") if "\\" in s else s
+    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), s)
 
 
 def check_device(path: str, system: System, force_large: bool = False) -> Disk:
