@@ -267,6 +267,12 @@ class Target:
             fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
         return os.fdopen(fd, "wb", buffering=0)
 
+    def settle(self, f) -> None:
+        """After each chunk: on a device, wait until it is on the medium,
+        so the progress bar shows the stick's speed, not the page cache's."""
+        if self.block:
+            os.fdatasync(f.fileno())
+
     def sync(self, f) -> None:
         f.flush()
         os.fsync(f.fileno())
@@ -307,6 +313,7 @@ def write_and_verify(image: Path, target: Target, progress=None, out=print) -> s
                         raise ToolError(f"{target.path}: the device took no more bytes at "
                                         f"offset {done}")
                     view, done = view[n:], done + n
+                target.settle(dst)
                 if progress:
                     progress.update_to(done / size)
             target.sync(dst)
@@ -361,6 +368,9 @@ def write_stick(image: Path, path: str, yes: bool, force_large: bool,
     if not image.is_file():
         raise ToolError(f"no disk image at {image}; run `python3 flash.py build` first")
     target, disk = plan(path, system, force_large)
+    if disk is not None and disk.size < image.stat().st_size:
+        raise Refused(f"{path} ({disk.name}) is {human_size(disk.size)}: too small for "
+                      f"{image.name} ({image.stat().st_size:,} bytes)")
     if disk is not None:
         confirm(disk, image, yes, ask, stdin)
     elif Path(path).exists():

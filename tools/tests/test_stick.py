@@ -135,6 +135,13 @@ def test_refuses_a_directory(machine):
     assert "not a block device (a directory)" in refused(machine, "/dev/disk")
 
 
+def test_refuses_a_disk_smaller_than_the_image(machine, image):
+    machine.add_disk("sdb", "8:16", 4 << 20)
+    with pytest.raises(stick.Refused, match=r"/dev/sdb \(sdb\) is 4.2 MB .*too small"):
+        stick.write_stick(image, "/dev/sdb", yes=True, force_large=False,
+                          system=machine.system())
+
+
 def test_a_missing_dev_path_is_not_written_as_a_file(machine, image):
     with pytest.raises(stick.Refused, match="no such device .*plugged in"):
         stick.plan("/dev/sdz", machine.system(), False)
@@ -227,6 +234,9 @@ class DroppingDevice(stick.Target):
                 dev.data += chunk
                 return len(b)
         return W()
+
+    def settle(self, f):
+        pass
 
     def sync(self, f):
         pass
