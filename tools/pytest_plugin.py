@@ -403,15 +403,21 @@ def twin_image(request):
     """boot(image, wait_for_prompt=True, extra=()) -> Dut: boot a variant
     image (a corrupted copy the test made) or the build's image on a
     variant machine (`extra` QEMU arguments) on the board's twin for this
-    test alone; closed after the test. Skipped on hardware (it would reflash the board)."""
+    test alone; closed after the test. With --boot disk the build's own
+    image is booted from the disk image instead (a variant image a test
+    made stays on -kernel). Skipped on hardware (it would reflash the board)."""
     st = _state(request.config)
     if st["hardware"]:
         pytest.skip("boots variant images on the twin only (it would reflash the board)")
     booted = []
 
     def boot(image: Path, wait_for_prompt: bool = True, extra: tuple[str, ...] = ()) -> Dut:
+        disk = None
+        if st["board"].qemu and Path(image) == st["build"] / st["board"].qemu.image:
+            image, disk = session_image(request.config)   # --boot disk: the build's disk image
         d = boot_twin(request.config, Path(image),
-                      f"{_safe_name(request.node.nodeid)}-{len(booted)}", wait_for_prompt, extra)
+                      f"{_safe_name(request.node.nodeid)}-{len(booted)}", wait_for_prompt, extra,
+                      disk=disk)
         booted.append(d)
         return d
 
