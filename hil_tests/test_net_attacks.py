@@ -67,44 +67,6 @@ print("sent", len(frames))
 """
 
 
-@network
-def test_malformed_traffic_and_a_syn_flood_leave_the_servers_up(net):
-    ip = net.kit.wait_lease(net.mac, timeout=40)
-    deadline = time.monotonic() + 30
-    while net.ns(["curl", "-s", "-m", "5", "-o", "/dev/null", "-w", "%{http_code}",
-                  f"http://{ip}/hello.txt"], timeout=15).stdout.strip() != "200":
-        assert time.monotonic() < deadline, "httpd never answered"
-        time.sleep(1)
-    before = {t.name: t.pages for t in parse_ps(net.dut.run("ps"))}
-    tids = _tids(net.dut)
-    r = net.ns([sys.executable, "-c", ATTACK, net.mac, ip], timeout=120)
-    assert r.returncode == 0 and r.stdout.startswith("sent"), r.stderr[-2000:]
-    print(f"\n{r.stdout.strip()} frames")
-    assert net.dut.run("echo still-up") == ["still-up"]
-    assert _tids(net.dut) == tids, "a server was restarted"
-    r = net.ns(["ping", "-c", "3", "-i", "0.2", "-W", "2", ip], timeout=30)
-    assert r.returncode == 0, r.stdout
-    # The flood's half-open connections time out (net's 5 s handshake
-    # timeout) and their sockets listen again; meanwhile a SYN finding the
-    # backlog full is dropped, and curl's retransmission gets through.
-    t0 = time.monotonic()
-    deadline = t0 + 90
-    while True:
-        code = net.ns(["curl", "-s", "-m", "5", "-o", "/dev/null", "-w", "%{http_code}",
-                       f"http://{ip}/"], timeout=15).stdout.strip()
-        if code == "200":
-            break
-        assert time.monotonic() < deadline, f"httpd not serving after the flood ({code})"
-        time.sleep(2)
-    print(f"httpd served again {time.monotonic() - t0:.1f} s after the flood")
-    after = {t.name: t.pages for t in parse_ps(net.dut.run("ps"))}
-    print(f"net pages {before['net']} -> {after['net']}, httpd {before['httpd']} -> {after['httpd']}")
-    # Socket buffers are made only up to the TCP budget (64 sockets of
-    # 40 KiB): the flood cannot grow net past that.
-    assert after["net"] <= before["net"] + 64 * 10, (before, after)
-    assert after["httpd"] <= before["httpd"] + 16, (before, after)
-
-
 FUZZ = r"""
 import random, sys
 from scapy.all import Ether, IP, TCP, UDP, ICMP, ARP, Raw, fuzz, sendp, conf
@@ -137,45 +99,73 @@ print("sent", len(frames))
 FUZZ_FRAMES = 3000
 
 
+
+
 def _tids(dut, names=("net", "httpd")):
     return {t.name: t.tid for t in parse_ps(dut.run("ps"))
             if t.name in names and t.state not in ("killed", "exited")}
 
 
+def _http_code(net, ip, path):
+    return net.ns(["curl", "-s", "-m", "5", "-o", "/dev/null", "-w", "%{http_code}",
+                   f"http://{ip}{path}"], timeout=15).stdout.strip()
+
+
+def _guest_serving(net) -> str:
+    """The guest's address, once httpd answers there."""
+    ip = net.kit.wait_lease(net.mac, timeout=40)
+    deadline = time.monotonic() + 30
+    while _http_code(net, ip, "/hello.txt") != "200":
+        assert time.monotonic() < deadline, "httpd never answered"
+        time.sleep(1)
+    return ip
+
+
+def _attack_leaves_the_servers_up(net, ip, script_args, replay=""):
+    """Run a scapy script in the namespace; afterwards net and httpd are
+    the same tasks (none crashed and was restarted), the guest answers
+    pings, httpd serves again and net holds no more than its socket
+    buffers."""
+    why = f" ({replay})" if replay else ""
+    before = {t.name: t.pages for t in parse_ps(net.dut.run("ps"))}
+    tids = _tids(net.dut)
+    r = net.ns([sys.executable, "-c", *script_args], timeout=300)
+    assert r.returncode == 0 and r.stdout.startswith("sent"), r.stderr[-2000:] + why
+    print(f"\n{r.stdout.strip()} frames")
+    assert net.dut.run("echo still-up") == ["still-up"], why
+    assert _tids(net.dut) == tids, "a server was restarted" + why
+    r = net.ns(["ping", "-c", "3", "-i", "0.2", "-W", "2", ip], timeout=30)
+    assert r.returncode == 0, r.stdout + why
+    # Half-open connections (a SYN flood's) time out (net's 5 s handshake
+    # timeout) and their sockets listen again; meanwhile a SYN finding the
+    # backlog full is dropped, and curl's retransmission gets through.
+    t0 = time.monotonic()
+    while (code := _http_code(net, ip, "/")) != "200":
+        assert time.monotonic() < t0 + 90, f"httpd not serving after the attack ({code}){why}"
+        time.sleep(2)
+    print(f"httpd served again {time.monotonic() - t0:.1f} s after the attack")
+    after = {t.name: t.pages for t in parse_ps(net.dut.run("ps"))}
+    print(f"net pages {before['net']} -> {after['net']}, httpd {before['httpd']} -> {after['httpd']}")
+    # Socket buffers are made only up to the TCP budget (64 sockets of
+    # 40 KiB): an attack cannot grow net past that.
+    assert after["net"] <= before["net"] + 64 * 10, (before, after, replay)
+    assert after["httpd"] <= before["httpd"] + 16, (before, after, replay)
+
+
+@network
+def test_malformed_traffic_and_a_syn_flood_leave_the_servers_up(net):
+    ip = _guest_serving(net)
+    _attack_leaves_the_servers_up(net, ip, [ATTACK, net.mac, ip])
+
+
 @network
 def test_fuzzed_frames_leave_the_servers_up(net):
     """scapy's fuzz() on TCP, UDP, ICMP, ARP and fragment templates, bytes
-    flipped and frames cut short: net and httpd are the same tasks after
-    (not crashed and restarted), the guest answers pings, httpd serves and
-    net holds no more than its socket buffers."""
+    flipped and frames cut short: the same checks as above."""
     import os
     import random
     seed = int(os.environ.get("NAGI_NET_FUZZ_SEED") or random.SystemRandom().randrange(1 << 32))
     replay = f"replay: NAGI_NET_FUZZ_SEED={seed}"
     print(f"\nnet fuzz: {FUZZ_FRAMES} frames, seed {seed} ({replay})")
-    ip = net.kit.wait_lease(net.mac, timeout=40)
-    deadline = time.monotonic() + 30
-    while net.ns(["curl", "-s", "-m", "5", "-o", "/dev/null", "-w", "%{http_code}",
-                  f"http://{ip}/hello.txt"], timeout=15).stdout.strip() != "200":
-        assert time.monotonic() < deadline, "httpd never answered"
-        time.sleep(1)
-    tids = _tids(net.dut)
-    before = {t.name: t.pages for t in parse_ps(net.dut.run("ps"))}
-    r = net.ns([sys.executable, "-c", FUZZ, net.mac, ip, str(seed), str(FUZZ_FRAMES)], timeout=300)
-    assert r.returncode == 0 and r.stdout.startswith("sent"), r.stderr[-2000:]
-    assert net.dut.run("echo still-up") == ["still-up"], replay
-    assert _tids(net.dut) == tids, f"a server was restarted ({replay})"
-    r = net.ns(["ping", "-c", "3", "-i", "0.2", "-W", "2", ip], timeout=30)
-    assert r.returncode == 0, f"{r.stdout} ({replay})"
-    deadline = time.monotonic() + 90
-    while True:
-        code = net.ns(["curl", "-s", "-m", "5", "-o", "/dev/null", "-w", "%{http_code}",
-                       f"http://{ip}/"], timeout=15).stdout.strip()
-        if code == "200":
-            break
-        assert time.monotonic() < deadline, f"httpd not serving after the fuzz ({code}; {replay})"
-        time.sleep(2)
-    after = {t.name: t.pages for t in parse_ps(net.dut.run("ps"))}
-    print(f"net pages {before['net']} -> {after['net']}, httpd {before['httpd']} -> {after['httpd']}")
-    assert after["net"] <= before["net"] + 64 * 10, (before, after, replay)
-    assert after["httpd"] <= before["httpd"] + 16, (before, after, replay)
+    ip = _guest_serving(net)
+    _attack_leaves_the_servers_up(net, ip, [FUZZ, net.mac, ip, str(seed), str(FUZZ_FRAMES)], replay)

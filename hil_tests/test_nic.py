@@ -25,6 +25,7 @@ import time
 
 import pytest
 
+from tools.netkit.pcap import frames as pcap_frames
 from tools.shell_output import parse_nic, parse_ps
 
 network = pytest.mark.needs("network")
@@ -204,21 +205,6 @@ def test_fuzzers_against_the_live_driver_leave_it_working(board, net):
     assert drivers() == tasks          # neither died nor was restarted
 
 
-def _frames_from(pcap_path, mac: str) -> list[bytes]:
-    """Ethernet frames with source `mac` in the relay's pcap (classic
-    little-endian pcap: a 24-byte header, then 16-byte record headers)."""
-    import struct
-    data = pcap_path.read_bytes()
-    out, off = [], 24
-    while off + 16 <= len(data):
-        incl = struct.unpack_from("<I", data, off + 8)[0]
-        frame = data[off + 16:off + 16 + incl]
-        off += 16 + incl
-        if frame[6:12].hex(":") == mac:
-            out.append(frame)
-    return out
-
-
 @network
 def test_a_frame_the_guest_sends_reaches_the_wire(net):
     """The transmit path end to end: `nic test`'s 60-byte broadcast
@@ -228,11 +214,11 @@ def test_a_frame_the_guest_sends_reaches_the_wire(net):
     pcap = net.kit.pcap_path
     if pcap is None:
         pytest.skip("the kit records no pcap")
-    before = len(_frames_from(pcap, net.mac)) if pcap.exists() else 0
+    before = len(pcap_frames(pcap, net.mac))
     assert net.dut.run("nic test", timeout=20)[-1] == "nic test: ok"
     deadline = time.monotonic() + 5
     while True:
-        sent = _frames_from(pcap, net.mac)[before:] if pcap.exists() else []
+        sent = pcap_frames(pcap, net.mac)[before:]
         ours = [f for f in sent if f[12:14] == b"\x88\xb5"]
         if ours or time.monotonic() > deadline:
             break

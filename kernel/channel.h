@@ -41,6 +41,13 @@ long sys_ipc(long cid, long flags);
 long sys_notify(long cid, uint64_t bits);
 void ipc_abort(struct task *t);
 void ipc_forget(struct task *t);
+/* Counts since boot (KS_IPC_INFO), in machine words (one add on the
+ * fastpath of a 32-bit MCU too; they wrap at 2^32 there): `messages`
+ * counts the slow path only; the reply adds `fastpath` to it. */
+struct ipc_counts {
+    unsigned long messages, fastpath, notifications, kernel_calls;
+};
+extern struct ipc_counts ipc_counts;
 
 /* kserver.c */
 long kserver_call(struct task *t, unsigned flags);
@@ -59,7 +66,7 @@ struct ks_op {
 #define KS_REPLY_DATA   0x2   /* a successful reply keeps its data */
 #define KS_NO_REPLY     0x4   /* the caller is gone: leave its memory alone */
 #define KS_FIRST    KS_CREATE_TASK
-#define KS_OP_COUNT (KS_DMA_ALLOC - KS_CREATE_TASK + 1)
+#define KS_OP_COUNT (KS_IPC_INFO - KS_CREATE_TASK + 1)
 extern const struct ks_op ks_ops[KS_OP_COUNT];
 const struct ks_op *kserver_op(unsigned label);
 

@@ -17,6 +17,8 @@
  */
 #include "channel.h"
 
+struct ipc_counts ipc_counts;
+
 /* m is the kernel's page-fault message of t (fault.c), not a task's. */
 static bool is_fault_msg(struct task *t UNUSED, struct nagi_msg *m UNUSED) {
 #if ARCH_HAS_PAGING
@@ -118,6 +120,7 @@ static long deliver(struct task *s, struct task *r, struct channel *via) {
     d->from = via->cid;
     if (payload)
         d->channel = channel_move(payload, r);
+    ipc_counts.messages++;
     return 0;
 }
 
@@ -129,6 +132,7 @@ static void deliver_notification(struct task *r, struct channel *src) {
     d->from = src->cid;
     d->arg = src->notifications;
     src->notifications = 0;
+    ipc_counts.notifications++;
 }
 
 /* Unlink a blocked t from the queue or channel it waits on. */
@@ -336,6 +340,7 @@ static long ipc_fastpath(struct task *t, long cid, unsigned flags) {
     r->ipc_result = 0;
     src->receiver = t;
     t->recv_on = src;
+    ipc_counts.fastpath++;
     sched_switch_to(r, TASK_STATE_BLOCKED_RECV);
     return t->ipc_result;
 }

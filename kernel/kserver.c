@@ -278,6 +278,18 @@ static long ks_mem_info(struct request *r) {
     return 0;
 }
 
+static long ks_ipc_info(struct request *r) {
+    struct ks_ipc_info info = {
+        .messages = (uint64_t)ipc_counts.messages + ipc_counts.fastpath,
+        .fastpath = ipc_counts.fastpath,
+        .notifications = ipc_counts.notifications,
+        .kernel_calls = ipc_counts.kernel_calls,
+    };
+    memcpy(r->m->data, &info, sizeof(info));
+    r->m->len = sizeof(info);
+    return 0;
+}
+
 static long ks_yield(struct request *r UNUSED) {
     sched_yield();
     return 0;
@@ -334,6 +346,7 @@ const struct ks_op ks_ops[KS_OP_COUNT] = {
     KS_OP(KS_HALT, CAP_TASK, 0, 0, ks_halt),
     KS_OP(KS_DMA_ALLOC, CAP_IO, sizeof(struct ks_dma_alloc_req), KS_NEEDS_PAGING,
           ks_dma_alloc),
+    KS_OP(KS_IPC_INFO, 0, 0, KS_REPLY_DATA, ks_ipc_info),
 };
 
 /* The table entry of `label`, or NULL for a label no one serves. */
@@ -367,6 +380,7 @@ long kserver_call(struct task *t, unsigned flags) {
         return -E_INVAL;
     if (r.m->len > MSG_INLINE_MAX)
         return -E_TOOBIG;
+    ipc_counts.kernel_calls++;
     const struct ks_op *op = kserver_op(r.m->label);
     long result = serve(&r, op);
     if (op && (op->flags & KS_NO_REPLY))

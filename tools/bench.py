@@ -6,6 +6,9 @@
 (ii) Boot time: wall clock from QEMU's start to the first prompt, plain
     TCG, median of several boots (machine-dependent, unlike (i)).
 (iii) Only with hardware-backed KVM: `bench` again, as CPU cycles.
+(iv) x86_64 boards with a NIC: HTTP requests and TCP receive/send in guest
+    instructions, Nagi beside a Linux guest in the same QEMU
+    (tools/netbench.py; needs the kit's network: root, /dev/net/tun).
 Cycle figures are never taken under TCG or a software KVM.
 
 On Cortex-M twins the shell measures batches of `batch` operations in
@@ -77,6 +80,7 @@ def measure(board, build: Path, requested_accel: str, boots: int = 3) -> dict:
                   qemu_version=qemu_version(board.qemu.binary),
                   boot_to_prompt_ms=round(statistics.median(times), 1))
     result.update(memory_figures(build))
+    result.update(network_figures(board, build))
     if board.has("hid"):
         print(f"bench: key to report, {KEY_PRESSES} presses under TCG -icount shift=0")
         result.update(key_latency(board, image, logs / "qemu-keys.log"))
@@ -203,6 +207,21 @@ def instruction_figures(board, figures: dict) -> dict:
     return out
 
 
+def network_figures(board, build: Path) -> dict:
+    """tools/netbench.py's figures on an x86_64 board with a NIC (the
+    Linux guest is x86_64); a note instead where the kit's network cannot
+    be built here."""
+    if board.arch != "x86_64" or not board.nic:
+        return {}
+    from .netkit.namespace import available
+    why = available()
+    if why:
+        print(f"bench: no HTTP/TCP figures: {why}")
+        return {"network_note": f"no HTTP/TCP figures: {why}"}
+    from . import netbench
+    return netbench.measure(board, build)
+
+
 def memory_figures(build: Path) -> dict:
     """kernel_flash_bytes / kernel_ram_bytes from build/<b>/memory-map.json
     (MCU builds); {} when the build wrote no map (pc)."""
@@ -244,13 +263,37 @@ def format_table(r: dict) -> str:
             if f"{task}_flash_bytes" in r:
                 lines.append(f"{task + ' flash / RAM (bytes)':32} {r[task + '_flash_bytes']:>10} "
                              f"{r[task + '_ram_bytes']:>10}")
+    if "http_request_instructions" in r:
+        lines += network_rows(r)
     lines.append(f"board {r['board']}, {r['iterations']} iterations, QEMU {r['qemu_version']}")
     for key in ("resolution_note", "clock_warning"):
         if key in r:
             lines.append(r[key])
-    if "cycles_note" in r:
-        lines.append(r["cycles_note"])
+    for key in ("cycles_note", "network_note"):
+        if key in r:
+            lines.append(r[key])
     return "\n".join(lines)
+
+
+NETWORK_ROWS = (("HTTP request, new connection", "http_request_instructions",
+                 "http_request_ratio_vs_linux"),
+                ("HTTP request, keep-alive", "http_request_instructions_keepalive",
+                 "http_request_keepalive_ratio_vs_linux"),
+                ("TCP receive, per MiB", "tcp_rx_instructions_per_mib", "tcp_rx_ratio_vs_linux"),
+                ("TCP send, per MiB", "tcp_tx_instructions_per_mib", "tcp_tx_ratio_vs_linux"))
+
+
+def network_rows(r: dict) -> list[str]:
+    """The HTTP/TCP figures (tools/netbench.py): Nagi, Linux, Nagi/Linux."""
+    lines = [f"{'network (instructions)':32} {'Nagi':>12} {'Linux':>12} {'ratio':>7}"]
+    for label, key, ratio in NETWORK_ROWS:
+        if key in r:
+            lines.append(f"{label:32} {r[key]:>12} {r.get(key + '_linux', '-'):>12} "
+                         f"{r.get(ratio, '-'):>7}")
+    lines.append(f"{r['http_requests']} requests of {r['http_path']}, {r['tcp_rx_mib']} MiB to a "
+                 f"discard sink, 4 MiB of /big; Linux: {r['linux_kernel']}, same QEMU, NIC "
+                 f"and network; counted by the insn plugin (halted time costs nothing)")
+    return lines
 
 
 def run_bench(board, build: Path, args) -> int:

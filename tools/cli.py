@@ -205,9 +205,22 @@ def dispatch(args, argv: list[str], entry: Path) -> int:
 
     build = build_dir(board.name, args.overrides)
     command = args.command
+    from .buildlock import BuildLock
+    lock = BuildLock(build, command or "run")
+    if command != "menuconfig":
+        lock.acquire()         # held until the command ends, or released below
+    try:
+        return _dispatch_locked(args, board, overrides, build, command, lock)
+    finally:
+        lock.release()
+
+
+def _dispatch_locked(args, board, overrides, build: Path, command, lock) -> int:
     if command is None:
         target = run_target(board, None)
         do_build(board, build, overrides)
+        if target == "twin":
+            lock.release()     # the console may stay open while others build
         return do_run(board, build, args.accel, None, target)
     if command == "build":
         do_build(board, build, overrides)
@@ -217,6 +230,8 @@ def dispatch(args, argv: list[str], entry: Path) -> int:
     if command == "run":
         target = run_target(board, args)      # no probe: say so before building
         do_build(board, build, overrides)
+        if target == "twin":
+            lock.release()     # the console may stay open while others build
         return do_run(board, build, args.accel, args, target)
     if command == "flash":
         from .flashers import check_hardware

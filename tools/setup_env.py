@@ -20,11 +20,12 @@ BACKPORTS_PACKAGES = ["qemu-system-x86", "qemu-system-arm"]
 # gcc-arm-none-eabi: the Cortex-M kernel; binutils-arm-none-eabi: its ld, readelf.
 # iproute2, dnsmasq-base, iputils-ping, curl: the network kit (tools/netkit): its
 # namespace and tap, the DHCP server in it, and the peers tests run there.
+# libc6-dev: static glibc for the bench's Linux guest (/init is gcc -static).
 # grub-pc-bin, grub-efi-amd64-bin, mtools: the pc's disk image (GRUB for BIOS
 # and UEFI, the FAT ESP; tools/disk_image.py); ovmf: UEFI for its boot tests.
 PACKAGES = ["rustc-web", "cargo-web", "rust-web-src", "lld", "gcc", "make", "python3-venv",
             "gcc-arm-none-eabi", "binutils-arm-none-eabi",
-            "iproute2", "dnsmasq-base", "iputils-ping", "curl",
+            "iproute2", "dnsmasq-base", "iputils-ping", "curl", "libc6-dev",
             "grub-pc-bin", "grub-efi-amd64-bin", "mtools", "ovmf"]
 # Installed without their recommends: grub-efi-amd64-bin recommends the signed
 # GRUB and shim, whose scripts would try to install a boot loader on this host.

@@ -578,6 +578,40 @@ TEST(ipc_fastpath_reply_recv_matches_the_slow_path) {
     check_same(&fast, &slow);
 }
 
+/* ---- counters (KS_IPC_INFO) ------------------------------------------------- */
+
+/* Each path counts what it delivered, once: a fastpath call and its
+ * fastpath reply, a slow-path call, a notification, a kernel call; the
+ * reply to KS_IPC_INFO says messages = slow + fast. */
+TEST(ipc_counters_count_each_delivery_once) {
+    setup();
+    struct ipc_counts a = ipc_counts;
+    kt_ipc(srv, sc, IPC_RECV);
+    put(cli, 1, "q", 0);
+    kt_run(cli);
+    CHECK_EQ(sys_ipc(cc, IPC_CALL), 0);               /* fast: srv waits */
+    put(srv, 2, "a", 0);
+    kt_run(srv);
+    sys_ipc(sc, IPC_REPLY | IPC_RECV);                /* fast reply */
+    CHECK_EQ(ipc_counts.fastpath - a.fastpath, 2);
+    CHECK_EQ(ipc_counts.messages - a.messages, 0);
+    put(cli, 3, "q", 0);
+    ipc(cli, kt_ch(cli, cc), IPC_SEND | IPC_NOBLOCK); /* slow: srv waits, delivered */
+    CHECK_EQ(ipc_counts.messages - a.messages, 1);
+    kt_ipc(srv, sc, IPC_RECV);
+    CHECK_EQ(ipc_notify(kt_ch(cli, cc)->linked->transfer_to, 4), 0);
+    CHECK_EQ(ipc_counts.notifications - a.notifications, 1);
+    struct ipc_counts b = ipc_counts;
+    CHECK_EQ(kt_kcall(cli, KS_IPC_INFO, NULL, 0), 0);
+    struct ks_ipc_info got;
+    CHECK_EQ(cli->msgbuf->len, sizeof(got));
+    memcpy(&got, cli->msgbuf->data, sizeof(got));
+    CHECK_EQ(got.kernel_calls, b.kernel_calls + 1);
+    CHECK_EQ(got.fastpath, b.fastpath);
+    CHECK_EQ(got.messages, (uint64_t)b.messages + b.fastpath);
+    CHECK_EQ(got.notifications, b.notifications);
+}
+
 /* ---- kernel bugs ------------------------------------------------------------ */
 
 /* KERNEL BUG: a sender queued on a transfer target keeps send_via = the

@@ -89,7 +89,7 @@ TEST(ks_task_info_skips_free_slots) {
 TEST(ks_unknown_label_is_e_nosys) {
     kt_boot();
     struct task *t = kt_task("t", 3, CAP_ALL);
-    uint16_t labels[] = { 0, 1, 0x0100, 0x0114, 0x0200, 0xf001, 0xffff };
+    uint16_t labels[] = { 0, 1, 0x0100, KS_FIRST + KS_OP_COUNT, 0x0200, 0xf001, 0xffff };
     for (unsigned i = 0; i < ARRAY_SIZE(labels); i++) {
         CHECK_EQ(kt_kcall(t, labels[i], "abc", 3), -E_NOSYS);
         CHECK_EQ(t->msgbuf->len, 0);
@@ -451,6 +451,7 @@ static const struct { uint16_t label; uint8_t cap; uint8_t min_len; } documented
     { KS_FREE_PAGE, 0, sizeof(struct ks_free_page_req) },
     { KS_HALT, CAP_TASK, 0 },
     { KS_DMA_ALLOC, CAP_IO, sizeof(struct ks_dma_alloc_req) },
+    { KS_IPC_INFO, 0, 0 },
 };
 
 TEST(ks_table_matches_the_documented_requirements) {

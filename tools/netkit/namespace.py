@@ -78,8 +78,11 @@ class NetKit:
     bind_ip = HOST_IP
 
     def __init__(self, workdir: Path, seed: int = 0, impair: Impairment = Impairment(),
-                 pcap: bool = True):
+                 pcap: bool = True, dhcp: bool = True):
+        """dhcp=False: no DHCP server until start_dhcp() (the guest's
+        static fallback)."""
         self.workdir = Path(workdir)
+        self.dhcp = dhcp
         self.seed, self.impair = seed, impair
         self.name = f"{PREFIX}{os.getpid()}-{next(_names)}"
         self.qemu_sock = self.workdir / "qemu-net.sock"
@@ -107,7 +110,8 @@ class NetKit:
             _ip("-n", self.name, "tuntap", "add", "dev", TAP, "mode", "tap")
             _ip("-n", self.name, "addr", "add", f"{HOST_IP}/24", "dev", TAP)
             _ip("-n", self.name, "link", "set", TAP, "up")
-            self._start_dnsmasq()
+            if self.dhcp:
+                self._start_dnsmasq()
             self._start_relay()
         except BaseException:
             self.close()
@@ -133,6 +137,12 @@ class NetKit:
 
     def _exec(self, cmd: list[str]) -> list[str]:
         return ["ip", "netns", "exec", self.name, *cmd]
+
+    def start_dhcp(self) -> None:
+        """Start the DHCP server now (a NetKit made with dhcp=False)."""
+        if not self.dhcp:
+            self.dhcp = True
+            self._start_dnsmasq()
 
     def _start_dnsmasq(self) -> None:
         cmd = ["dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv",

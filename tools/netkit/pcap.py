@@ -28,6 +28,15 @@ def _records(path: Path):
             yield data, meta
 
 
+def frames(path: Path | None, src_mac: str | None = None) -> list[bytes]:
+    """The Ethernet frames in the capture (those from `src_mac` only,
+    "aa:bb:..", when given)."""
+    if path is None or not Path(path).is_file():
+        return []
+    return [data for data, _ in _records(Path(path))
+            if src_mac is None or data[6:12].hex(":") == src_mac.lower()]
+
+
 def count(path: Path | None) -> int:
     """Records in the capture now (0 when there is none yet)."""
     if path is None or not Path(path).is_file():

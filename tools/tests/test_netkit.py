@@ -213,3 +213,26 @@ def test_user_networking_fallback_states_what_it_leaves_out(tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", kit.http_port))   # the port was free
     assert "untested" in NOTE and "\n" not in NOTE
+
+
+def test_pcap_frames_count_and_cut(tmp_path):
+    """tools/netkit/pcap.py: frames by source MAC, the record count, a
+    test's slice from its mark, and a record still being written left out."""
+    from scapy.utils import RawPcapWriter
+    from tools.netkit import pcap
+    path = tmp_path / "net.pcap"
+    assert pcap.count(path) == 0 and pcap.frames(path) == []
+    w = RawPcapWriter(str(path), linktype=1, sync=True)
+    a = bytes.fromhex("ffffffffffff525400123456") + b"\x88\xb5" + b"a" * 46
+    b = bytes.fromhex("525400123456020000000001") + b"\x08\x00" + b"b" * 46
+    for f in (a, b, a):
+        w.write(f)
+    w.close()
+    assert pcap.count(path) == 3
+    assert pcap.frames(path, "52:54:00:12:34:56") == [a, a]
+    assert pcap.frames(path) == [a, b, a]
+    assert pcap.cut(path, 1, tmp_path / "t.pcap") == 2
+    assert pcap.frames(tmp_path / "t.pcap") == [b, a]
+    assert pcap.cut(path, 3, tmp_path / "none.pcap") == 0 and not (tmp_path / "none.pcap").exists()
+    path.write_bytes(path.read_bytes()[:-5])          # the relay mid-record
+    assert pcap.count(path) == 2

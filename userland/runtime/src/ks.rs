@@ -146,6 +146,15 @@ pub fn mem_info() -> Result<MemInfo> {
     parse_mem_info(&m).ok_or(Error::Inval)
 }
 
+pub type IpcInfo = KsIpcInfo;
+
+/// The kernel's IPC counters since boot.
+pub fn ipc_info() -> Result<IpcInfo> {
+    let mut m = Msg::new(KS_IPC_INFO);
+    call(&mut m)?;
+    m.get_struct().ok_or(Error::Inval)
+}
+
 /// Ask a debug kernel to panic.
 pub fn panic() -> Result<()> {
     call(&mut Msg::new(KS_PANIC)).map(|_| ())
@@ -250,6 +259,19 @@ mod tests {
         }
         let i = parse_mem_info(&m).unwrap();
         assert_eq!(i, MemInfo { total_pages: 1000, free_pages: 600, kernel_pages: 50, page_size: 4096 });
+    }
+
+    #[test]
+    fn ipc_info_decodes_and_a_short_reply_is_refused() {
+        let mut m = Msg::new(KS_IPC_INFO);
+        for v in [10u64, 7, 3, 99] {
+            m.push_u64(v).unwrap();
+        }
+        let i: IpcInfo = m.get_struct().unwrap();
+        assert_eq!(i, IpcInfo { messages: 10, fastpath: 7, notifications: 3, kernel_calls: 99 });
+        let mut short = Msg::new(KS_IPC_INFO);
+        short.push_u64(1).unwrap();
+        assert!(short.get_struct::<IpcInfo>().is_none());
     }
 
     #[test]

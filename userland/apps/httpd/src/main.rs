@@ -3,6 +3,9 @@
 //!                   (KS_MEM_INFO), the pager's counters, net's counters
 //!   GET /hello.txt  fixed bytes compiled in (HELLO)
 //!   GET /big        4 MiB, byte i = i % 251, made as it is sent
+//! and, on boards with an MMU, a TCP discard sink on port 9 (RFC 863: what
+//! arrives is read and dropped until the peer closes; `flash.py bench`
+//! measures receiving over TCP with it).
 //! HTTP/1.1 keep-alive, HEAD; 400 malformed, 404 unknown path, 405 other
 //! methods, 431 a request over runtime::http::REQUEST_MAX. CONNS
 //! connections at once, served round-robin (one send or receive of each
@@ -25,6 +28,9 @@ use runtime::{ks, service, Error, Msg, Result};
 runtime::entry!(main);
 
 const PORT: u16 = 80;
+/// The discard sink (none on MCU boards: net has 6 TCP sockets in all).
+const SINK_PORT: Option<u16> = if runtime::config::CONFIG_ARCH_HAS_MMU { Some(9) } else { None };
+const SINK_BACKLOG: u16 = 2;
 const CONNS: usize = if runtime::config::CONFIG_ARCH_HAS_MMU { 16 } else { 2 };
 /// Listening sockets: a burst of SYNs beyond them is refused (RST) by
 /// smoltcp, so the backlog is deeper than the connections served at once.
@@ -56,11 +62,20 @@ struct Conn {
     /// Bytes of the /big body still to make (after `out`), and where.
     stream_left: usize,
     stream_pos: usize,
+    /// A connection to the discard sink.
+    discard: bool,
+}
+
+impl Conn {
+    fn new(sock: u32, discard: bool) -> Conn {
+        Conn { sock, buf: if discard { Vec::new() } else { alloc::vec![0; REQUEST_MAX] }, len: 0, out: Vec::new(), sent: 0, close_after: false, last: ks::uptime(), stream_left: 0, stream_pos: 0, discard }
+    }
 }
 
 fn main(_arg: u64) -> i32 {
     let mut net = Net::new();
     let mut listener = None;
+    let mut sink: Option<u32> = None;
     let mut conns: Vec<Conn> = Vec::new();
     let mut served: u64 = 0;
     let mut memory = service::Client::new("memory");
@@ -71,6 +86,7 @@ fn main(_arg: u64) -> i32 {
                 Ok(l) => {
                     runtime::debug_println!("httpd: listening on port {}", PORT);
                     conns.clear();
+                    sink = None;
                     *listener.insert(l)
                 }
                 Err(e) => {
@@ -80,18 +96,28 @@ fn main(_arg: u64) -> i32 {
                 }
             },
         };
+        if let (None, Some(port)) = (sink, SINK_PORT) {
+            sink = net.listen(port, SINK_BACKLOG).ok();
+        }
         let mut moved = false;
         // New connections while there is room.
-        while conns.len() < CONNS {
-            match net.accept(l) {
-                Ok((sock, _)) => {
-                    conns.push(Conn { sock, buf: alloc::vec![0; REQUEST_MAX], len: 0, out: Vec::new(), sent: 0, close_after: false, last: ks::uptime(), stream_left: 0, stream_pos: 0 });
-                    moved = true;
-                }
-                Err(Error::WouldBlock) => break,
-                Err(_) => {
-                    listener = None; // net restarted: its sockets are gone
-                    break;
+        for (lsock, discard) in [(Some(l), false), (sink, true)] {
+            let Some(lsock) = lsock else { continue };
+            while conns.len() < CONNS {
+                match net.accept(lsock) {
+                    Ok((sock, _)) => {
+                        conns.push(Conn::new(sock, discard));
+                        moved = true;
+                    }
+                    Err(Error::WouldBlock) => break,
+                    Err(_) if discard => {
+                        sink = None;
+                        break;
+                    }
+                    Err(_) => {
+                        listener = None; // net restarted: its sockets are gone
+                        break;
+                    }
                 }
             }
         }
@@ -147,6 +173,15 @@ fn wait(net: &mut Net) {
 
 /// One send or receive of a connection: Ok(moved); Err: close it.
 fn step(net: &mut Net, c: &mut Conn, served: &mut u64, memory: &mut service::Client) -> Result<bool> {
+    if c.discard {
+        let mut chunk = [0u8; NET_DATA_MAX];
+        return match net.recv(c.sock, &mut chunk) {
+            Ok(0) => Err(Error::Closed),
+            Ok(_) => Ok(true),
+            Err(Error::WouldBlock) => Ok(false),
+            Err(e) => Err(e),
+        };
+    }
     if c.sent < c.out.len() {
         return match net.send(c.sock, &c.out[c.sent..]) {
             Ok(n) => {
@@ -271,6 +306,13 @@ fn status_page(served: u64, net: &mut Net, memory: &mut service::Client) -> Stri
                 mem.get_u64(8).unwrap_or(0)
             );
         }
+    }
+    if let Ok(c) = ks::ipc_info() {
+        let _ = writeln!(
+            s,
+            "ipc: {} messages ({} through the fastpath), {} notifications, {} kernel calls",
+            c.messages, c.fastpath, c.notifications, c.kernel_calls
+        );
     }
     if let Ok(i) = net.info() {
         let _ = writeln!(

@@ -57,14 +57,14 @@ const LABELS: [u16; 43] = [
 ];
 /// Kernel-server labels the fuzzer may send: all but KS_EXIT, KS_PANIC,
 /// KS_SUPERVISE and KS_HALT (see the top of the file); task requests are
-/// built apart. 0x0114 and 0x01ff are unused labels; KS_DMA_ALLOC needs
+/// built apart. 0x0115 and 0x01ff are unused labels; KS_DMA_ALLOC needs
 /// CAP_IO, which no fuzzer holds (E_PERM, and E_NOTSUP on MCU boards).
 /// What a message on KERNEL_CID may never be, whatever its label was drawn
 /// as: an end of the run or of the system.
 const KS_FORBIDDEN: [u16; 4] = [KS_EXIT, KS_PANIC, KS_SUPERVISE, KS_HALT];
-const KS_LABELS: [u16; 14] = [
+const KS_LABELS: [u16; 15] = [
     KS_ALLOC_PAGE, KS_LISTEN_IRQ, KS_IOPORT, KS_TIMER, KS_UPTIME, KS_TASK_INFO, KS_MEM_INFO,
-    KS_YIELD, KS_MMIO, KS_DMA_ALLOC, 0x0100, 0x0114, 0x01ff, 0xf002,
+    KS_YIELD, KS_MMIO, KS_DMA_ALLOC, KS_IPC_INFO, 0x0100, 0x0115, 0x01ff, 0xf002,
 ];
 const CHILD_NAMES: [&[u8]; 6] = [
     b"faulter", b"fuzz_peer", b"no_such_program", b"", b"fuzz\0peer",
