@@ -382,14 +382,15 @@ def test_static_fallback_then_a_late_lease(request, board, build):
     static address and serves there; a DHCP server started later gives
     it a lease, which replaces the static address."""
     from tools.netkit.namespace import NetKit
-    from tools.pytest_plugin import TWIN_MAC, NetDevice, boot_twin, nic_qemu_args
+    from tools.pytest_plugin import TWIN_MAC, NetDevice, boot_twin, nic_qemu_args, session_image
     cfg = dict(l.split("=", 1) for l in (build / ".config").read_text().splitlines()
                if l.startswith("CONFIG_NET_"))
     static = cfg["CONFIG_NET_STATIC_ADDRESS"].strip('"')
     timeout_ms = int(cfg["CONFIG_NET_DHCP_TIMEOUT_MS"])
     with NetKit(build / "netkit" / "static", dhcp=False) as kit:
-        dut = boot_twin(request.config, build / board.qemu.image, "net-static",
-                        extra=tuple(nic_qemu_args(board, kit)))
+        image, disk = session_image(request.config)     # --boot disk: the disk image
+        dut = boot_twin(request.config, image, "net-static",
+                        extra=tuple(nic_qemu_args(board, kit)), disk=disk)
         try:
             net = NetDevice(dut, kit, TWIN_MAC)
             dut.expect(rf"net: no DHCP answer in {timeout_ms} ms; static {re.escape(static)}/24 "

@@ -14,7 +14,7 @@ import zlib
 import pytest
 
 from tools.netkit.impair import Impairment
-from tools.pytest_plugin import _state, boot_twin, nic_qemu_args, NetDevice, TWIN_MAC
+from tools.pytest_plugin import _state, boot_twin, nic_qemu_args, session_image, NetDevice, TWIN_MAC
 
 network = pytest.mark.needs("network")
 # The seeded lossy link needs the tap/namespace network; CONFIG_NET: the
@@ -44,8 +44,9 @@ def lossy(request):
         pytest.skip(why)
     print(f"\nimpaired link: {IMPAIR.describe()}, seed {SEED}")
     with NetKit(st["build"] / "netkit" / "lossy", seed=SEED, impair=IMPAIR) as kit:
-        d = boot_twin(request.config, st["build"] / board.qemu.image, "net-lossy",
-                      extra=tuple(nic_qemu_args(board, kit)))
+        image, disk = session_image(request.config)      # --boot disk: the disk image
+        d = boot_twin(request.config, image, "net-lossy",
+                      extra=tuple(nic_qemu_args(board, kit)), disk=disk)
         try:
             net = NetDevice(d, kit, TWIN_MAC)
             net.guest = kit.wait_lease(TWIN_MAC, timeout=60)

@@ -160,7 +160,7 @@ class Builder:
 
     # -- steps -----------------------------------------------------------
     def step_config(self) -> dict[str, str]:
-        step = Step(1, STEPS, "config")
+        step = Step(1, self.steps, "config")
         result = configure(self.board, self.build, self.overrides, self.repo)
         step.finish(("wrote " + ", ".join(str(p.relative_to(self.build)) for p in result.changed))
                     if result.changed else "up to date")
@@ -188,6 +188,11 @@ class Builder:
         if self.is_mcu:
             env["NAGI_LAYOUT_DIR"] = str(self.layout_dir.resolve())
         return cmd, env
+
+    @property
+    def steps(self) -> int:
+        """Steps of this board's build: one more for a disk image."""
+        return STEPS + (not self.is_mcu and self.board.flash_method("disk") is not None)
 
     @property
     def is_mcu(self) -> bool:
@@ -252,7 +257,7 @@ class Builder:
         return self.build / "userland" / target / "release"
 
     def step_userland(self, config: dict[str, str]) -> list[Path]:
-        step = Step(2, STEPS, "userland")
+        step = Step(2, self.steps, "userland")
         if not (self.repo / "userland" / "Cargo.toml").is_file():
             step.finish("FAILED")
             raise ToolError("build step 'userland' failed: userland/Cargo.toml not found")
@@ -271,7 +276,7 @@ class Builder:
         return elfs
 
     def step_initfs(self, elfs: list[Path]) -> Path:
-        step = Step(3, STEPS, "initfs")
+        step = Step(3, self.steps, "initfs")
         files = [(p.name, p.read_bytes()) for p in elfs]
         assert files[0][0] == "init", "init must be the first entry"
         out = self.build / "initfs.bin"
@@ -280,7 +285,7 @@ class Builder:
         return out
 
     def step_kernel(self, initfs: Path) -> Path:
-        step = Step(4, STEPS, "kernel")
+        step = Step(4, self.steps, "kernel")
         if not (self.repo / "kernel" / "Makefile").is_file():
             step.finish("FAILED")
             raise ToolError("build step 'kernel' failed: kernel/Makefile not found")
@@ -296,11 +301,36 @@ class Builder:
         step.finish("built nagi.img" if _mtime(image) != before else "up to date")
         return image
 
+    def step_disk_image(self, kernel: Path) -> Path:
+        """The bootable disk image of a board with a [[flash]] method
+        "disk" (the pc: GRUB for BIOS and UEFI, tools/disk_image.py),
+        rebuilt only when the kernel, the layout or the GRUB files changed."""
+        from . import disk_image
+        entry = self.board.flash_method("disk")
+        step = Step(5, self.steps, "disk image")
+        out = self.build / entry.get("image", "nagi-disk.img")
+        layout = disk_image.Layout(int(entry.get("esp_mib", disk_image.DEFAULT_ESP_MIB)))
+        stamp = out.with_name(out.name + ".inputs")
+        digest = disk_image.inputs_digest(kernel, layout)
+        if out.is_file() and stamp.is_file() and stamp.read_text().strip() == digest:
+            step.finish("up to date")
+            return out
+        stamp.unlink(missing_ok=True)
+        try:
+            disk_image.build_image(kernel, out, layout)
+        except ToolError:
+            step.finish("FAILED")
+            raise
+        stamp.write_text(digest + "\n")
+        step.finish(f"wrote {out.name} ({out.stat().st_size // disk_image.MIB} MiB: GPT, "
+                    f"GRUB for BIOS and UEFI)")
+        return out
+
     # -- arm-m steps (docs/mcu-port.md) -----------------------------------
     def step_userland_mcu(self, config: dict[str, str]):
         """Link the programs into their static regions (tools/layout.py)."""
         from . import layout as lay
-        step = Step(2, STEPS, "userland")
+        step = Step(2, self.steps, "userland")
         if not (self.repo / "userland" / "Cargo.toml").is_file():
             step.finish("FAILED")
             raise ToolError("build step 'userland' failed: userland/Cargo.toml not found")
@@ -343,7 +373,7 @@ class Builder:
 
     def step_kernel_mcu(self, config: dict[str, str]) -> Path:
         from . import layout as lay
-        step = Step(3, STEPS, "kernel")
+        step = Step(3, self.steps, "kernel")
         if not (self.repo / "kernel" / "Makefile").is_file():
             step.finish("FAILED")
             raise ToolError("build step 'kernel' failed: kernel/Makefile not found")
@@ -365,7 +395,7 @@ class Builder:
         """kernel.elf + task table + programs -> nagi.elf/.bin/.hex; the map."""
         from . import layout as lay
         from .elfimage import ElfError, read_elf
-        step = Step(4, STEPS, "image")
+        step = Step(4, self.steps, "image")
         mem = lay.McuMemory.from_config(config)
         try:
             kernel = read_elf(kernel_elf)
@@ -400,4 +430,6 @@ class Builder:
         elfs = self.step_userland(config)
         initfs = self.step_initfs(elfs)
         image = self.step_kernel(initfs)
+        if self.board.flash_method("disk") is not None:
+            self.step_disk_image(image)
         return BuildResult(image=image, elf=self.build / "nagi.elf", config=config)

@@ -31,6 +31,8 @@ examples:
                                           program the attached board (pyocd), or boot its twin
   python3 flash.py flash --board b-l475e-iot01a --probe UID
                                           program that probe's board; never the twin
+  python3 flash.py run --device /dev/sdX   write build/pc/nagi-pc.img (GRUB, BIOS + UEFI) to a
+                                          USB stick; refuses fixed, mounted, system and big disks
   python3 flash.py menuconfig             edit build/pc/.config in a text UI
   python3 flash.py test                   unit tests + the HIL suite on the pc twin
   python3 flash.py test --hil-only -- -k ipctest -x
@@ -122,6 +124,14 @@ def make_parser() -> argparse.ArgumentParser:
         if name == "run":
             p.add_argument("--hardware", action="store_true",
                            help="program the real board; fail instead of booting the twin")
+            p.add_argument("--device", metavar="PATH",
+                           help="write the board's disk image (pc: nagi-pc.img, GRUB for BIOS "
+                                "and UEFI) to this USB stick (a whole removable disk, "
+                                "e.g. /dev/sdb) or to a file, then read it back")
+            p.add_argument("--yes", action="store_true",
+                           help="with --device: do not ask before writing the disk")
+            p.add_argument("--force-large", action="store_true",
+                           help="with --device: write a disk larger than 256 GiB")
         if name == "fuzz":
             p.add_argument("--calls", type=_u32(1), default=100_000, metavar="N",
                            help="calls per fuzzer (two run at once; default 100000)")
@@ -154,6 +164,10 @@ def parse(argv: list[str]):
     if args.command == "test" and not args.hardware and (args.probe or args.port
                                                          or args.no_flash):
         parser.error("--probe, --port and --no-flash go with --hardware")
+    if args.command == "run" and not args.device and (args.yes or args.force_large):
+        parser.error("--yes and --force-large go with --device")
+    if args.command == "run" and args.device and (args.hardware or args.probe or args.method):
+        parser.error("--device writes the disk image: not with --hardware, --probe or --method")
     if args.command == "test" and args.hardware and args.unit_only:
         parser.error("--hardware runs the HIL suite on the board: not with --unit-only")
     return args
@@ -211,6 +225,8 @@ def _dispatch_locked(args, board, overrides, build: Path, command, lock) -> int:
     if command == "build":
         do_build(board, build, overrides)
         return 0
+    if command == "run" and args.device:
+        return run_device(board, build, overrides, args)
     if command == "run":
         target = run_target(board, args)      # no probe: say so before building
         do_build(board, build, overrides)
@@ -238,6 +254,24 @@ def _dispatch_locked(args, board, overrides, build: Path, command, lock) -> int:
                            args.accel)
         return 0 if outcome.ok else 1
     raise ToolError(f"unknown command '{command}'", status=2)
+
+
+def run_device(board, build: Path, overrides, args) -> int:
+    """`run --device PATH`: the board's disk image onto a stick or a file.
+    The device is checked before the build (a refusal costs no build) and
+    again before writing (tools/stick.py)."""
+    from .flashers import progress_bar
+    from .stick import System, plan, write_stick
+    entry = board.flash_method("disk")
+    if entry is None:
+        raise ToolError(f"board '{board.name}' has no disk image to write (board.toml has no "
+                        f"[[flash]] method \"disk\")", status=2)
+    plan(args.device, System(), args.force_large)
+    do_build(board, build, overrides)
+    image = build / entry.get("image", "nagi-disk.img")
+    write_stick(image, args.device, args.yes, args.force_large,
+                progress=progress_bar(f"write {image.name}"))
+    return 0
 
 
 def do_build(board, build: Path, overrides):

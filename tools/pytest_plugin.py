@@ -31,6 +31,7 @@ Loaded by hil_tests/conftest.py. Gives the tests:
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -39,7 +40,7 @@ from .boards import load_board
 from .dut import PIN_CONTROL_ON_HARDWARE, Dut, HardwarePins, QtestPins
 from .errors import ToolError
 from .paths import REPO, build_dir
-from .qemu import QemuTwin, accel_for
+from .qemu import DiskBoot, QemuTwin, accel_for
 from .qtest import PinMap
 
 _STATE = pytest.StashKey[dict]()
@@ -68,6 +69,10 @@ def pytest_addoption(parser):
                 help="the kit's network for the twin's NIC: netns (a tap in a namespace "
                      "with dnsmasq and the seeded relay; needs root), user (QEMU user "
                      "networking: no root, fewer tests) or auto (netns where possible)")
+    g.addoption("--boot", default="kernel", choices=["kernel", "disk"],
+                help="how the twin boots: kernel (QEMU's -kernel, the default) or disk "
+                     "(the board's disk image, build/pc/nagi-pc.img, through SeaBIOS and "
+                     "GRUB from a SATA disk; boards with a [[flash]] method \"disk\")")
     g.addoption("--junit-kind", default="hil",
                 help="name part of the default JUnit file build/<board>/junit-<kind>.xml")
 
@@ -87,7 +92,14 @@ def pytest_configure(config):
     hardware = bool(config.getoption("hardware"))
     if not hardware and any(config.getoption(o) for o in ("probe", "port", "no_flash")):
         raise pytest.UsageError("--probe, --port and --no-flash go with --hardware")
-    config.stash[_STATE] = {"board": board, "build": build, "accel": None,
+    boot = config.getoption("boot")
+    if boot == "disk" and (hardware or board.flash_method("disk") is None):
+        raise pytest.UsageError(f"--boot disk: board '{board.name}' has no disk image "
+                                f"([[flash]] method \"disk\")" if not hardware else
+                                "--boot disk boots the twin from its disk image: not with "
+                                "--hardware")
+    config.stash[_STATE] = {"board": board, "build": build, "accel": None, "boot": boot,
+                            "disk_boots": [],
                             "logs": build / "hil-logs", "boots": 0, "failed_logs": [],
                             "hardware": hardware, "hw": None}
     if not getattr(config.option, "xmlpath", None) and not hasattr(config, "workerinput"):
@@ -172,25 +184,45 @@ def boot_dut(config, tag: str) -> Dut:
     st = _state(config)
     if st["hardware"]:
         return boot_hardware(config)
+    image, disk = session_image(config)
+    return boot_twin(config, image, tag, disk=disk)
+
+
+def disk_image_path(config) -> Path:
+    """The board's disk image in the build (board.toml [[flash]] "disk")."""
+    st = _state(config)
+    entry = st["board"].flash_method("disk") or {}
+    return st["build"] / entry.get("image", "nagi-disk.img")
+
+
+def session_image(config) -> tuple[Path, DiskBoot | None]:
+    """What the session's boots start from: the kernel image (-kernel), or
+    with --boot disk the disk image through SeaBIOS from a SATA disk.
+    A missing image ends the session with one line."""
+    st = _state(config)
     board = st["board"]
-    image = st["build"] / board.qemu.image if board.qemu else None
+    if st["boot"] == "disk":
+        image, disk = disk_image_path(config), DiskBoot("seabios", "sata")
+    else:
+        image, disk = (st["build"] / board.qemu.image if board.qemu else None), None
     if image is None or not image.is_file():
         pytest.exit(f"error: no image at {image}; run `python3 flash.py build` first",
                     returncode=2)
-    return boot_twin(config, image, tag)
+    return image, disk
 
 
 def boot_twin(config, image: Path, tag: str, wait_for_prompt: bool = True,
-              extra: tuple[str, ...] = ()) -> Dut:
+              extra: tuple[str, ...] = (), disk: DiskBoot | None = None) -> Dut:
     """Boot `image` (the build's, or a variant a test made) on the board's
     twin, with `extra` QEMU arguments (a variant machine, e.g. without
-    its i8042); with wait_for_prompt, wait for the shell's first prompt."""
+    its i8042); with wait_for_prompt, wait for the shell's first prompt.
+    With `disk` (a DiskBoot), `image` is a disk image booted by firmware."""
     st = _state(config)
     board = st["board"]
     st["boots"] += 1
     pin_control = board.has("gpio")
     twin = QemuTwin(board, image, _accel(config), qtest=pin_control, extra=tuple(extra),
-                    log_path=st["logs"] / f"qemu-{tag}.log")
+                    log_path=st["logs"] / f"qemu-{tag}.log", disk=disk)
     console = twin.start()
     dut = Dut(console, twin, board)
     try:
@@ -347,15 +379,13 @@ def net(request):
         pytest.skip(f"board '{board.name}' has no NIC ([nic] in board.toml)")
     if st["hardware"]:
         pytest.skip("the kit's network attaches to the twin only (no tap on a physical board yet)")
-    image = st["build"] / board.qemu.image
-    if not image.is_file():
-        pytest.exit(f"error: no image at {image}; run `python3 flash.py build` first",
-                    returncode=2)
+    image, disk = session_image(request.config)
     tag = _safe_name(request.node.nodeid) or "net"
     workdir = st["build"] / "netkit" / tag
     kit = UserNet(workdir) if net_backend(request.config) == "user" else NetKit(workdir, seed=0)
     with kit:
-        d = boot_twin(request.config, image, f"net-{tag}", extra=tuple(nic_qemu_args(board, kit)))
+        d = boot_twin(request.config, image, f"net-{tag}", extra=tuple(nic_qemu_args(board, kit)),
+                      disk=disk)
         try:
             yield NetDevice(d, kit, TWIN_MAC)
         finally:
@@ -374,17 +404,56 @@ def twin_image(request):
     """boot(image, wait_for_prompt=True, extra=()) -> Dut: boot a variant
     image (a corrupted copy the test made) or the build's image on a
     variant machine (`extra` QEMU arguments) on the board's twin for this
-    test alone; closed after the test. Skipped on hardware (it would reflash the board)."""
+    test alone; closed after the test. With --boot disk the build's own
+    image is booted from the disk image instead (a variant image a test
+    made stays on -kernel). Skipped on hardware (it would reflash the board)."""
     st = _state(request.config)
     if st["hardware"]:
         pytest.skip("boots variant images on the twin only (it would reflash the board)")
     booted = []
 
     def boot(image: Path, wait_for_prompt: bool = True, extra: tuple[str, ...] = ()) -> Dut:
+        disk = None
+        if st["board"].qemu and Path(image) == st["build"] / st["board"].qemu.image:
+            image, disk = session_image(request.config)   # --boot disk: the build's disk image
         d = boot_twin(request.config, Path(image),
-                      f"{_safe_name(request.node.nodeid)}-{len(booted)}", wait_for_prompt, extra)
+                      f"{_safe_name(request.node.nodeid)}-{len(booted)}", wait_for_prompt, extra,
+                      disk=disk)
         booted.append(d)
         return d
+
+    yield boot
+    for d in booted:
+        d.close()
+
+
+@pytest.fixture
+def disk_boot(request):
+    """boot(firmware, bus) -> (Dut, seconds to the prompt): the build's disk
+    image booted by "seabios" or "ovmf" from a "sata" or "usb" disk
+    (qemu.DiskBoot), for this test alone. Skipped on hardware, on boards
+    without a disk image, and without the firmware (the reason says which)."""
+    st = _state(request.config)
+    if st["hardware"]:
+        pytest.skip("boots the disk image on the twin only")
+    if st["board"].flash_method("disk") is None:
+        pytest.skip(f"board '{st['board'].name}' has no disk image ([[flash]] method \"disk\")")
+    image = disk_image_path(request.config)
+    if not image.is_file():
+        pytest.exit(f"error: no disk image at {image}; run `python3 flash.py build` first",
+                    returncode=2)
+    booted = []
+
+    def boot(firmware: str, bus: str):
+        why = DiskBoot.missing_firmware(firmware)
+        if why:
+            pytest.skip(why)
+        tag = f"{_safe_name(request.node.nodeid)}-{len(booted)}"
+        d = boot_twin(request.config, image, tag, disk=DiskBoot(firmware, bus))
+        booted.append(d)
+        seconds = time.monotonic() - d.backend.started_at    # boot_twin waited for the prompt
+        st["disk_boots"].append((f"{firmware}/{bus}", seconds))
+        return d, seconds
 
     yield boot
     for d in booted:
@@ -506,8 +575,12 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     else:
         accel = st["accel"].describe() if st["accel"] else "no boot"
         image = st["build"] / (st["board"].qemu.image if st["board"].qemu else "nagi.img")
+    if st["boot"] == "disk" and not st["hardware"]:
+        image = f"{disk_image_path(config)} (SeaBIOS, SATA)"
     tr.write_line(f"board {st['board'].name}; image {image}; {accel}; "
                   f"boots {st['boots']}")
+    for how, seconds in st["disk_boots"]:
+        tr.write_line(f"disk boot {how}: prompt {seconds:.1f} s after QEMU started")
     tr.write_line(", ".join(f"{n} {k}" for k, n in counts.items()))
     if st.get("net_backend") == "user":
         from .netkit.usernet import NOTE

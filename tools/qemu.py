@@ -31,6 +31,57 @@ DEFAULT_BOOT = ("-kernel", "{image}")
 # QEMU options that give the machine a network (the kit's NIC arguments).
 NETWORK_ARGS = frozenset({"-netdev", "-net", "-nic"})
 
+# UEFI for disk boots: Debian's ovmf (4 MiB flash; not the Secure Boot build).
+OVMF_CODE = Path("/usr/share/OVMF/OVMF_CODE_4M.fd")
+OVMF_VARS = Path("/usr/share/OVMF/OVMF_VARS_4M.fd")
+
+
+class DiskBoot:
+    """Boot a disk image (the pc's nagi-pc.img, tools/disk_image.py) as a
+    PC does, instead of -kernel: firmware "seabios" (QEMU's default BIOS)
+    or "ovmf" (UEFI: read-only code and a writable copy of the variable
+    store as pflash), the disk on "sata" (q35's AHCI) or "usb" (a USB
+    mass-storage device on an xHCI controller, as a stick). The image is
+    opened with snapshot=on: the guest's writes go to a temporary overlay."""
+
+    FIRMWARES = ("seabios", "ovmf")
+    BUSES = ("sata", "usb")
+
+    def __init__(self, firmware: str = "seabios", bus: str = "sata"):
+        if firmware not in self.FIRMWARES or bus not in self.BUSES:
+            raise ToolError(f"disk boot: unknown firmware/bus {firmware}/{bus}")
+        self.firmware, self.bus = firmware, bus
+
+    def __repr__(self) -> str:
+        return f"{self.firmware}/{self.bus}"
+
+    @staticmethod
+    def missing_firmware(firmware: str) -> str | None:
+        """Why this firmware cannot be used here, or None."""
+        if firmware == "ovmf":
+            for f in (OVMF_CODE, OVMF_VARS):
+                if not f.is_file():
+                    return f"no {f} (install Debian's ovmf)"
+        return None
+
+    def args(self, image: Path, workdir: Path) -> list[str]:
+        cmd = []
+        if self.firmware == "ovmf":
+            why = self.missing_firmware("ovmf")
+            if why:
+                raise ToolError(f"disk boot under OVMF: {why}")
+            vars_copy = workdir / "OVMF_VARS.fd"
+            vars_copy.write_bytes(OVMF_VARS.read_bytes())
+            cmd += ["-drive", f"if=pflash,format=raw,unit=0,readonly=on,file={OVMF_CODE}",
+                    "-drive", f"if=pflash,format=raw,unit=1,file={vars_copy}"]
+        cmd += ["-drive", f"file={image},if=none,id=d0,format=raw,snapshot=on"]
+        if self.bus == "sata":
+            cmd += ["-device", "ide-hd,drive=d0,bus=ide.0,bootindex=0"]
+        else:
+            cmd += ["-device", "qemu-xhci,id=xhci",
+                    "-device", "usb-storage,bus=xhci.0,drive=d0,bootindex=0"]
+        return cmd
+
 
 def is_mcu(board: Board) -> bool:
     """A board without an MMU whose twin is a Cortex-M machine."""
@@ -54,13 +105,14 @@ class QemuTwin:
 
     def __init__(self, board: Board, image: Path, accel: Accel, icount: bool = False,
                  extra: tuple[str, ...] = (), log_path: Path | None = None,
-                 qtest: bool = False):
+                 qtest: bool = False, disk: DiskBoot | None = None):
         if board.qemu is None:
             raise ToolError(f"board '{board.name}' has no QEMU twin")
         if is_mcu(board):
             accel = ARM_ACCEL
         self.board, self.image, self.accel = board, Path(image), accel
         self.icount, self.extra, self.qtest_wanted = icount, tuple(extra), qtest
+        self.disk = disk              # DiskBoot: `image` is a disk image, booted by firmware
         self.qtest = None             # a QtestClient once started with qtest=True
         self.keys = None              # Ps2Keys once started, on a board with an i8042 ([ps2])
         self.log_path = log_path
@@ -83,8 +135,11 @@ class QemuTwin:
         memory = getattr(q, "memory", None)
         if memory and not is_mcu(self.board):
             cmd += ["-m", memory]
-        boot = tuple(getattr(q, "boot", None) or DEFAULT_BOOT)
-        cmd += [a.replace("{image}", str(self.image)) for a in boot]
+        if self.disk is not None:
+            cmd += self.disk.args(self.image, self._workdir())
+        else:
+            boot = tuple(getattr(q, "boot", None) or DEFAULT_BOOT)
+            cmd += [a.replace("{image}", str(self.image)) for a in boot]
         cmd += ["-accel", self.accel.name]
         if self.icount:
             if self.accel.name != "tcg":
@@ -126,7 +181,7 @@ class QemuTwin:
     def start(self, timeout: float = 15.0) -> Console:
         if not self.image.is_file():
             raise ToolError(f"no image at {self.image}; run `python3 flash.py build` first")
-        self._tmp = tempfile.TemporaryDirectory(prefix="nagi-qemu-")
+        self._workdir()
         qmp_path = os.path.join(self._tmp.name, "qmp.sock")
         qtest_path = os.path.join(self._tmp.name, "qtest.sock") if self.qtest_wanted else None
         if has_hid_trace(self.board):      # kept beside the QEMU log, for a failed test's report
@@ -183,6 +238,12 @@ class QemuTwin:
             if self._tmp is not None:
                 self._tmp.cleanup()
                 self._tmp = None
+
+    def _workdir(self) -> Path:
+        """The instance's temporary directory (sockets, the UEFI variables)."""
+        if self._tmp is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="nagi-qemu-")
+        return Path(self._tmp.name)
 
     def _retry(self, connect, deadline: float):
         while True:

@@ -21,9 +21,15 @@ BACKPORTS_PACKAGES = ["qemu-system-x86", "qemu-system-arm"]
 # iproute2, dnsmasq-base, iputils-ping, curl: the network kit (tools/netkit): its
 # namespace and tap, the DHCP server in it, and the peers tests run there.
 # libc6-dev: static glibc for the bench's Linux guest (/init is gcc -static).
+# grub-pc-bin, grub-efi-amd64-bin, mtools: the pc's disk image (GRUB for BIOS
+# and UEFI, the FAT ESP; tools/disk_image.py); ovmf: UEFI for its boot tests.
 PACKAGES = ["rustc-web", "cargo-web", "rust-web-src", "lld", "gcc", "make", "python3-venv",
             "gcc-arm-none-eabi", "binutils-arm-none-eabi",
-            "iproute2", "dnsmasq-base", "iputils-ping", "curl", "libc6-dev"]
+            "iproute2", "dnsmasq-base", "iputils-ping", "curl", "libc6-dev",
+            "grub-pc-bin", "grub-efi-amd64-bin", "mtools", "ovmf"]
+# Installed without their recommends: grub-efi-amd64-bin recommends the signed
+# GRUB and shim, whose scripts would try to install a boot loader on this host.
+NO_RECOMMENDS = {"grub-pc-bin", "grub-efi-amd64-bin"}
 BACKPORTS_SUITE = "bookworm-backports"
 BACKPORTS_FILE = Path("/etc/apt/sources.list.d/backports.sources")
 BACKPORTS_SOURCE = """Types: deb
@@ -72,8 +78,12 @@ def apt_commands(missing_backports: list[str], missing: list[str]) -> list[list[
     cmds = []
     if missing_backports:
         cmds.append(["apt-get", "install", "-y", "-t", BACKPORTS_SUITE, *missing_backports])
-    if missing:
-        cmds.append(["apt-get", "install", "-y", *missing])
+    plain = [p for p in missing if p not in NO_RECOMMENDS]
+    bare = [p for p in missing if p in NO_RECOMMENDS]
+    if plain:
+        cmds.append(["apt-get", "install", "-y", *plain])
+    if bare:
+        cmds.append(["apt-get", "install", "-y", "--no-install-recommends", *bare])
     return cmds
 
 

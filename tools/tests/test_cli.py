@@ -85,3 +85,44 @@ def test_tool_error_status(monkeypatch, capsys):
     monkeypatch.setattr(cli, "dispatch", lambda *a: (_ for _ in ()).throw(ToolError("x", 3)))
     assert cli.main(["build"]) == 3
     assert capsys.readouterr().err == "error: x\n"
+
+
+@pytest.mark.parametrize("args,msg", [
+    (["run", "--yes"], "--yes and --force-large go with --device"),
+    (["run", "--force-large"], "--yes and --force-large go with --device"),
+    (["run", "--device", "x.img", "--hardware"], "--device writes the disk image"),
+])
+def test_device_option_errors(args, msg, capsys):
+    with pytest.raises(SystemExit):
+        cli.parse(args)
+    assert msg in capsys.readouterr().err
+
+
+def test_run_device_refuses_before_building(monkeypatch, capsys):
+    # A character device is refused in one line before any build.
+    monkeypatch.setattr(cli, "do_build", lambda *a: pytest.fail("built"))
+    monkeypatch.setattr("tools.setup_env.ensure_environment", lambda argv, entry: None)
+    rc = cli.main(["run", "--board", "pc", "--device", "/dev/null"])
+    err = capsys.readouterr().err
+    assert rc == 1 and err.count("\n") == 1
+    assert err.startswith("error: /dev/null is not a block device (a character device)")
+
+
+def test_run_device_on_a_board_without_a_disk_image(monkeypatch, capsys):
+    monkeypatch.setattr("tools.setup_env.ensure_environment", lambda argv, entry: None)
+    rc = cli.main(["run", "--board", "mps2-an386", "--device", "x.img"])
+    assert rc == 2
+    assert "board 'mps2-an386' has no disk image to write" in capsys.readouterr().err
+
+
+def test_run_device_writes_a_file(monkeypatch, tmp_path, capsys):
+    build = tmp_path / "build"
+    build.mkdir()
+    (build / "nagi-pc.img").write_bytes(b"\x55" * 5000)
+    monkeypatch.setattr(cli, "build_dir", lambda board, overrides: build)
+    monkeypatch.setattr(cli, "do_build", lambda *a: None)
+    monkeypatch.setattr("tools.setup_env.ensure_environment", lambda argv, entry: None)
+    out = tmp_path / "stick.img"
+    assert cli.main(["run", "--board", "pc", "--device", str(out)]) == 0
+    assert out.read_bytes() == b"\x55" * 5000
+    assert "read back: sha256" in capsys.readouterr().out

@@ -146,3 +146,28 @@ def test_a_failed_network_test_gets_its_own_pcap(pytester):
     assert [bytes(p) for p in rdpcap(str(pcap))] == [b"\x03" * 61, b"\x04" * 62]
     assert not (build / "hil-logs" / "test_passes.pcap").exists()
     assert "test_fails.pcap" in (build / "junit-hil.xml").read_text()
+
+
+def test_boot_disk_needs_a_board_with_a_disk_image(pytester):
+    pytester.makepyfile(test_x="def test_x(): pass\n")
+    result = pytester.runpytest("-p", "tools.pytest_plugin", "--board", "mps2-an386",
+                                "--boot", "disk")
+    assert result.ret != 0
+    result.stderr.fnmatch_lines(["*--boot disk: board 'mps2-an386' has no disk image*"])
+
+
+def test_boot_disk_session_image_is_the_disk_image_on_seabios_sata(pytester):
+    pytester.makepyfile(test_x='''
+from tools import pytest_plugin
+
+def test_image(request):
+    image, disk = pytest_plugin.session_image(request.config)
+    assert image.name == "nagi-pc.img"
+    assert (disk.firmware, disk.bus) == ("seabios", "sata")
+''')
+    build = pytester.path / "build"
+    build.mkdir()
+    (build / "nagi-pc.img").write_bytes(b"")
+    result = pytester.runpytest("-p", "tools.pytest_plugin", "--board", "pc",
+                                f"--build-dir={build}", "--boot", "disk")
+    result.assert_outcomes(passed=1)

@@ -207,3 +207,41 @@ def test_a_twin_without_the_kit_network_has_no_network(tmp_path):
     cmd = twin.test_command(4321, "/tmp/q.sock")
     assert cmd[cmd.index("-nic") + 1] == "none"
     assert "-netdev" not in cmd and "-net" not in cmd
+
+
+def test_disk_boot_seabios_sata_replaces_kernel(pc):
+    from tools.qemu import DiskBoot
+    twin = QemuTwin(pc, Path("/b/nagi-pc.img"), TCG, disk=DiskBoot("seabios", "sata"))
+    cmd = twin.base_command()
+    assert "-kernel" not in cmd and "pflash" not in " ".join(cmd)
+    assert cmd[cmd.index("-drive") + 1] == "file=/b/nagi-pc.img,if=none,id=d0,format=raw,snapshot=on"
+    assert cmd[cmd.index("-device") + 1] == "ide-hd,drive=d0,bus=ide.0,bootindex=0"
+    twin.stop()
+
+
+def test_disk_boot_ovmf_usb_has_pflash_with_a_private_vars_copy(pc, monkeypatch, tmp_path):
+    from tools import qemu
+    code, vars_ = tmp_path / "CODE.fd", tmp_path / "VARS.fd"
+    code.write_bytes(b"c" * 16)
+    vars_.write_bytes(b"v" * 16)
+    monkeypatch.setattr(qemu, "OVMF_CODE", code)
+    monkeypatch.setattr(qemu, "OVMF_VARS", vars_)
+    twin = QemuTwin(pc, Path("/b/nagi-pc.img"), TCG, disk=qemu.DiskBoot("ovmf", "usb"))
+    cmd = twin.base_command()
+    drives = [cmd[i + 1] for i, a in enumerate(cmd) if a == "-drive"]
+    assert drives[0] == f"if=pflash,format=raw,unit=0,readonly=on,file={code}"
+    copy = Path(drives[1].split("file=")[1])
+    assert drives[1].startswith("if=pflash,format=raw,unit=1,") and copy != vars_
+    assert copy.read_bytes() == vars_.read_bytes()      # writable copy, not Debian's file
+    devices = [cmd[i + 1] for i, a in enumerate(cmd) if a == "-device"]
+    assert devices == ["qemu-xhci,id=xhci", "usb-storage,bus=xhci.0,drive=d0,bootindex=0"]
+    twin.stop()
+    assert not copy.exists()                             # removed with the instance
+
+
+def test_disk_boot_without_ovmf_is_one_line(pc, monkeypatch, tmp_path):
+    from tools import qemu
+    monkeypatch.setattr(qemu, "OVMF_CODE", tmp_path / "none.fd")
+    assert "install Debian's ovmf" in qemu.DiskBoot.missing_firmware("ovmf")
+    with pytest.raises(ToolError, match="disk boot under OVMF: no .*none.fd"):
+        QemuTwin(pc, Path("x.img"), TCG, disk=qemu.DiskBoot("ovmf", "sata")).base_command()

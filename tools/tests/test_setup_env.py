@@ -86,3 +86,15 @@ def test_root_installs_arm_toolchain_without_backports():
     setup_env.ensure_packages(host)
     assert not host.added_source
     assert host.ran == [["apt-get", "update"], ["apt-get", "install", "-y", "gcc-arm-none-eabi"]]
+
+
+def test_grub_packages_install_without_recommends():
+    # grub-efi-amd64-bin recommends the signed GRUB + shim, whose scripts
+    # would try to install a boot loader on the build host.
+    host = FakeHost(missing=["grub-efi-amd64-bin", "mtools", "grub-pc-bin"], root=True)
+    setup_env.ensure_packages(host)
+    assert host.ran == [["apt-get", "update"],
+                        ["apt-get", "install", "-y", "mtools"],
+                        ["apt-get", "install", "-y", "--no-install-recommends",
+                         "grub-pc-bin", "grub-efi-amd64-bin"]]
+    assert {"grub-pc-bin", "grub-efi-amd64-bin", "mtools", "ovmf"} <= set(setup_env.PACKAGES)
