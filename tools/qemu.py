@@ -245,6 +245,19 @@ class QemuTwin:
     def _qmp_command(self, name: str, **args):
         return self.qmp.cmd(name, **args) if args else self.qmp.cmd(name)
 
+    def monitor(self, command: str) -> str:
+        """One human-monitor command's output (QMP human-monitor-command)."""
+        return self._qmp_command("human-monitor-command", **{"command-line": command})
+
+    def screen_text(self) -> list[str]:
+        """The rows of the VGA text buffer (tools/screen.py)."""
+        from .screen import parse_xp_halfwords, text_rows, xp_command
+        return text_rows(parse_xp_halfwords(self.monitor(xp_command())))
+
+    def screendump(self, path: str) -> None:
+        """The display as QEMU draws it, into a PPM file."""
+        self._qmp_command("screendump", filename=str(path))
+
     def set_link(self, netdev_id: str, up: bool) -> None:
         """QMP set_link on a netdev: QEMU passes it to the NIC on its other
         end (the card's link status: e1000 STATUS.LU, LAN9118 PHY BSR)."""

@@ -18,11 +18,13 @@ from .paths import REPO, VENV
 # Packages from bookworm-backports (QEMU >= 9 for the Cortex-M twins).
 BACKPORTS_PACKAGES = ["qemu-system-x86", "qemu-system-arm"]
 # gcc-arm-none-eabi: the Cortex-M kernel; binutils-arm-none-eabi: its ld, readelf.
-# iproute2, dnsmasq-base, iputils-ping, curl: the network kit (tools/netkit): its
+# console-setup-linux: the PSF font the pc kernel's screen console is generated from
+# (tools/fontgen.py). iproute2, dnsmasq-base, iputils-ping, curl: the network kit (tools/netkit): its
 # namespace and tap, the DHCP server in it, and the peers tests run there.
 PACKAGES = ["rustc-web", "cargo-web", "rust-web-src", "lld", "gcc", "make", "python3-venv",
             "gcc-arm-none-eabi", "binutils-arm-none-eabi",
-            "iproute2", "dnsmasq-base", "iputils-ping", "curl"]
+            "iproute2", "dnsmasq-base", "iputils-ping", "curl",
+            "console-setup-linux"]
 BACKPORTS_SUITE = "bookworm-backports"
 BACKPORTS_FILE = Path("/etc/apt/sources.list.d/backports.sources")
 BACKPORTS_SOURCE = """Types: deb
