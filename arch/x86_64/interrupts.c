@@ -58,14 +58,15 @@
 /* PIT channel 2, gated through port 0x61 (it also drives the speaker) */
 #define PIT_CH2         0x42
 #define PIT_SEL_CH2     0x80
-#define PIT_MODE_ONESHOT 0x00        /* mode 0: out goes high at zero */
+#define PIT_MODE_ONESHOT 0x00        /* mode 0: counts down, wraps at zero */
+#define PIT_LATCH       0x00         /* with a channel: latch its count */
 #define PORT_B          0x61
 #define PORT_B_GATE2    0x01
 #define PORT_B_SPEAKER  0x02
-#define PORT_B_OUT2     0x20
 #define CALIBRATE_MS    10
-#define CALIBRATE_RUNS  5            /* the shortest of these counts wins */
-#define CALIBRATE_SPIN  100000000    /* no PIT: give up after this many polls */
+#define CALIBRATE_RUNS  5            /* the median of these counts wins */
+#define CALIBRATE_SPIN  1000000      /* no PIT: give up after this many polls */
+#define CALIBRATE_PAUSES 256         /* between two polls */
 
 static bool apic_mode;
 static volatile uint32_t *lapic;
@@ -95,29 +96,48 @@ static void pin_mask(struct irq_pin *p, bool masked) {
     ioapic_write(p->ioapic, IOAPIC_REDIR(p->pin), low);
 }
 
-/* Count local APIC timer ticks (divided by 16) over CALIBRATE_MS by the
- * PIT's channel 2. 0 if the PIT does not answer. */
+/* PIT channel 2's current count (latched). */
+static uint16_t pit2_read(void) {
+    outb(PIT_CMD, PIT_SEL_CH2 | PIT_LATCH);
+    uint8_t lo = inb(PIT_CH2);
+    return (uint16_t)(lo | inb(PIT_CH2) << 8);
+}
+
+/* Local APIC timer ticks (divided by 16) in CALIBRATE_MS, measured
+ * against the PIT's channel 2 counting down freely: both counters are
+ * read together at the start and at the end of a window of at least
+ * CALIBRATE_MS, so a delay in noticing the end (an SMI on a real PC, a
+ * descheduled vCPU under TCG) does not count. 0 if the PIT does not
+ * count. */
 static uint32_t lapic_ticks_per_calibration(void) {
-    unsigned count = PIT_HZ / (1000 / CALIBRATE_MS);
+    unsigned window = PIT_HZ / (1000 / CALIBRATE_MS);
     uint8_t b = inb(PORT_B);
 
-    outb(PORT_B, (b & ~(PORT_B_SPEAKER | PORT_B_GATE2)));
+    outb(PORT_B, (b & ~PORT_B_SPEAKER) | PORT_B_GATE2);
     outb(PIT_CMD, PIT_SEL_CH2 | PIT_LOBYTE_HIBYTE | PIT_MODE_ONESHOT);
-    outb(PIT_CH2, count & 0xff);
-    outb(PIT_CH2, count >> 8);
+    outb(PIT_CH2, 0xff);
+    outb(PIT_CH2, 0xff);
     lapic_write(LAPIC_TIMER_DIV, TIMER_DIV_16);
     lapic_write(LAPIC_LVT_TIMER, LVT_MASKED | (IRQ_BASE + IRQ_PIT));
-    outb(PORT_B, (b & ~PORT_B_SPEAKER) | PORT_B_GATE2);   /* start */
     lapic_write(LAPIC_TIMER_INIT, 0xffffffff);
+    uint16_t p0 = pit2_read();
+    uint32_t a0 = lapic_read(LAPIC_TIMER_CUR);
+    uint16_t p1 = p0;
+    uint32_t a1 = a0;
     unsigned spin = 0;
-    while (!(inb(PORT_B) & PORT_B_OUT2) && ++spin < CALIBRATE_SPIN)
-        ;
-    uint32_t elapsed = 0xffffffff - lapic_read(LAPIC_TIMER_CUR);
+    while ((uint16_t)(p0 - p1) < window && ++spin < CALIBRATE_SPIN) {
+        for (unsigned k = 0; k < CALIBRATE_PAUSES; k++)
+            __asm__ volatile("" ::: "memory");   /* fewer port reads (slow in an
+                                                    emulator; so is PAUSE) */
+        p1 = pit2_read();
+        a1 = lapic_read(LAPIC_TIMER_CUR);
+    }
     lapic_write(LAPIC_TIMER_INIT, 0);
     outb(PORT_B, b & ~PORT_B_GATE2);
-    if (spin == CALIBRATE_SPIN || spin < 10)   /* stuck, or OUT2 always high */
+    uint16_t pit = (uint16_t)(p0 - p1);
+    if (spin == CALIBRATE_SPIN || pit == 0)
         return 0;
-    return elapsed;
+    return (uint32_t)((uint64_t)(a0 - a1) * window / pit);
 }
 
 static volatile uint32_t *ioapic_for(const struct madt_info *m, uint32_t gsi,
@@ -215,14 +235,18 @@ static bool apic_init(const struct boot_info *bi, const char **why) {
     }
     lapic_write(LAPIC_SVR, SVR_ENABLE | VEC_SPURIOUS);
     lapic_write(LAPIC_TPR, 0);
-    /* A run is only ever too long (the poll noticed the PIT late: an SMI
-     * on a real PC, a descheduled vCPU under TCG): keep the shortest. */
-    uint32_t per_cal = lapic_ticks_per_calibration();
-    for (unsigned i = 1; i < CALIBRATE_RUNS && per_cal; i++) {
-        uint32_t again = lapic_ticks_per_calibration();
-        if (again && again < per_cal)
-            per_cal = again;
+    /* The median of a few runs: one disturbed between its paired reads
+     * does not count either. */
+    uint32_t runs[CALIBRATE_RUNS], per_cal = 0;
+    for (unsigned i = 0; i < CALIBRATE_RUNS; i++) {
+        uint32_t v = lapic_ticks_per_calibration();
+        unsigned j = i;
+        for (; j > 0 && runs[j - 1] > v; j--)
+            runs[j] = runs[j - 1];
+        runs[j] = v;
     }
+    if (runs[0] != 0)
+        per_cal = runs[CALIBRATE_RUNS / 2];
     if (per_cal == 0) {
         lapic_write(LAPIC_SVR, VEC_SPURIOUS);   /* software-disabled again */
         *why = "the PIT does not answer: the local APIC timer is not calibrated";
