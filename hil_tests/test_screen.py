@@ -74,3 +74,38 @@ def test_the_legacy_pic_and_pit_still_reach_the_prompt_and_type(twin_image, buil
     dut.run("sleep 200")                 # the PIT's tick runs timers
     rows = _rows(dut)
     assert "nagi> echo serial-on-the-pic" in rows, rows
+
+
+def test_grub_multiboot2_on_uefi_draws_the_prompt_on_the_framebuffer(request, build, board, tmp_path):
+    """The real-PC path: OVMF, GRUB `multiboot2`, the GOP framebuffer. A
+    QMP screendump is read cell by cell against the kernel's own font."""
+    from tools import fontgen, grub_twin
+    from tools.dut import Dut
+    from tools.pytest_plugin import _accel, _state
+    from tools.screen import framebuffer_rows
+
+    if request.config.getoption("hardware", default=False):
+        pytest.skip("a twin-only boot path")
+    why = grub_twin.missing()
+    if why:
+        pytest.skip(why)
+    st = _state(request.config)
+    twin = grub_twin.GrubUefiTwin(board, build / board.qemu.image, _accel(request.config),
+                                  workdir=tmp_path, log_path=st["logs"] / "qemu-grub-uefi.log")
+    twin.prepare()
+    dut = Dut(twin.start(), twin, board)
+    try:
+        dut.wait_for_boot(180)          # firmware and GRUB first
+        assert re.search(r"^nagi: booted by Multiboot2, \d+ RAM ranges? \(memory map\)",
+                         dut.transcript, re.M), dut.transcript
+        assert re.search(r"^nagi: screen: framebuffer \d+x\d+, (24|32) bpp", dut.transcript, re.M)
+        assert "nagi: interrupts: IO-APIC" in dut.transcript      # RSDP from GRUB
+        assert dut.run("echo on-the-framebuffer", timeout=30) == ["on-the-framebuffer"]
+        shot = tmp_path / "screen.ppm"
+        twin.screendump(shot)
+        rows = framebuffer_rows(shot.read_bytes(), fontgen.load_ascii())
+        assert "nagi> echo on-the-framebuffer" in rows, rows
+        assert "on-the-framebuffer" in rows, rows
+        assert _last_line(rows) == "nagi>", rows
+    finally:
+        dut.close()

@@ -81,8 +81,7 @@ class QemuTwin:
         memory = getattr(q, "memory", None)
         if memory and not is_mcu(self.board):
             cmd += ["-m", memory]
-        boot = tuple(getattr(q, "boot", None) or DEFAULT_BOOT)
-        cmd += [a.replace("{image}", str(self.image)) for a in boot]
+        cmd += self.boot_args()
         cmd += ["-accel", self.accel.name]
         if self.icount:
             if self.accel.name != "tcg":
@@ -90,6 +89,11 @@ class QemuTwin:
             cmd += ["-icount", "shift=0"]
         cmd += list(getattr(q, "extra", ()) or ()) + list(self.extra)
         return cmd
+
+    def boot_args(self) -> list[str]:
+        """How the machine gets the image (board.toml [qemu] boot)."""
+        boot = tuple(getattr(self.board.qemu, "boot", None) or DEFAULT_BOOT)
+        return [a.replace("{image}", str(self.image)) for a in boot]
 
     def test_command(self, port: int, qmp_path: str, qtest_path: str | None = None,
                      trace_path: str | None = None) -> list[str]:

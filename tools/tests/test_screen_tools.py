@@ -77,3 +77,26 @@ def test_fontgen_refuses_what_is_not_a_psf(tmp_path):
     bad.write_bytes(b"not a font at all")
     with pytest.raises(fontgen.ToolError):
         fontgen.load_ascii(bad)
+
+
+def test_grub_uefi_twin_boots_ovmf_and_a_standalone_grub(tmp_path):
+    from pathlib import Path
+    from tools import grub_twin
+    from tools.accel import Accel
+    from tools.boards import load_board
+
+    board = load_board("pc")
+    twin = grub_twin.GrubUefiTwin(board, Path("/b/nagi.img"), Accel("tcg", "test"),
+                                  workdir=tmp_path, cmdline="irq=pic")
+    calls = []
+    twin._run = lambda cmd: calls.append(cmd) or type("R", (), {"returncode": 0, "stderr": ""})()
+    twin.prepare()
+    (cmd,) = calls
+    assert cmd[:3] == ["grub-mkstandalone", "-O", "x86_64-efi"]
+    assert cmd[cmd.index("-o") + 1] == str(tmp_path / "esp/EFI/BOOT/BOOTX64.EFI")
+    assert "boot/nagi.img=/b/nagi.img" in cmd
+    assert "multiboot2 /boot/nagi.img irq=pic" in (tmp_path / "grub.cfg").read_text()
+    base = twin.base_command()
+    assert "-kernel" not in base
+    assert base[base.index("-bios") + 1] == str(grub_twin.OVMF)
+    assert f"format=raw,file=fat:rw:{tmp_path / 'esp'}" in base
