@@ -46,6 +46,7 @@ static void set(struct screen *s, unsigned x, unsigned y, uint8_t c) {
     }
 }
 
+/* Blank every cell and draw it (whatever the device held before). */
 static void clear(struct screen *s) {
     for (unsigned y = 0; y < s->rows; y++)
         for (unsigned x = 0; x < s->cols; x++) {
@@ -101,9 +102,6 @@ int screen_init_fb(struct screen *s, volatile uint8_t *pixels,
     s->bg = 0;
     s->cols = fb->width / FONT_W < SCREEN_COLS_MAX ? fb->width / FONT_W : SCREEN_COLS_MAX;
     s->rows = fb->height / FONT_H < SCREEN_ROWS_MAX ? fb->height / FONT_H : SCREEN_ROWS_MAX;
-    /* clear() draws only through set()'s test: start from non-blank */
-    for (unsigned i = 0; i < s->cols * s->rows; i++)
-        s->cells[i] = 0;
     clear(s);
     return 0;
 }
