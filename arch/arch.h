@@ -55,8 +55,15 @@ void arch_memory_ranges(void (*add)(uintptr_t base, size_t len));
 
 /* ---- Console and diagnostics --------------------------------------------- */
 
-/* Write one character to the kernel console, polling. */
+/* Write one character to the kernel console, polling (x86_64: the serial
+ * port and, mirrored, the screen when there is one). */
 void arch_console_putc(char c);
+
+/* Show one character on the screen console only, if the port has one:
+ * for output the caller has written to the console UART itself (the
+ * console server's, through SYS_DEBUG_WRITE with DEBUG_WRITE_SCREEN).
+ * A port without a screen does nothing. */
+void arch_screen_putc(char c);
 
 /* Print the registers of the context that trapped most recently and a
  * frame-pointer backtrace from the caller. Used by panic. */

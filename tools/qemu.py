@@ -135,11 +135,7 @@ class QemuTwin:
         memory = getattr(q, "memory", None)
         if memory and not is_mcu(self.board):
             cmd += ["-m", memory]
-        if self.disk is not None:
-            cmd += self.disk.args(self.image, self._workdir())
-        else:
-            boot = tuple(getattr(q, "boot", None) or DEFAULT_BOOT)
-            cmd += [a.replace("{image}", str(self.image)) for a in boot]
+        cmd += self.boot_args()
         cmd += ["-accel", self.accel.name]
         if self.icount:
             if self.accel.name != "tcg":
@@ -147,6 +143,14 @@ class QemuTwin:
             cmd += ["-icount", "shift=0"]
         cmd += list(getattr(q, "extra", ()) or ()) + list(self.extra)
         return cmd
+
+    def boot_args(self) -> list[str]:
+        """How the machine gets the image: from the disk image through its
+        firmware (DiskBoot), or board.toml [qemu] boot (`-kernel`)."""
+        if self.disk is not None:
+            return self.disk.args(self.image, self._workdir())
+        boot = tuple(getattr(self.board.qemu, "boot", None) or DEFAULT_BOOT)
+        return [a.replace("{image}", str(self.image)) for a in boot]
 
     def test_command(self, port: int, qmp_path: str, qtest_path: str | None = None,
                      trace_path: str | None = None) -> list[str]:
@@ -314,6 +318,19 @@ class QemuTwin:
 
     def _qmp_command(self, name: str, **args):
         return self.qmp.cmd(name, **args) if args else self.qmp.cmd(name)
+
+    def monitor(self, command: str) -> str:
+        """One human-monitor command's output (QMP human-monitor-command)."""
+        return self._qmp_command("human-monitor-command", **{"command-line": command})
+
+    def screen_text(self) -> list[str]:
+        """The rows of the VGA text buffer (tools/screen.py)."""
+        from .screen import parse_xp_halfwords, text_rows, xp_command
+        return text_rows(parse_xp_halfwords(self.monitor(xp_command())))
+
+    def screendump(self, path: str) -> None:
+        """The display as QEMU draws it, into a PPM file."""
+        self._qmp_command("screendump", filename=str(path))
 
     def set_link(self, netdev_id: str, up: bool) -> None:
         """QMP set_link on a netdev: QEMU passes it to the NIC on its other

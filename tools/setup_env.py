@@ -18,7 +18,8 @@ from .paths import REPO, VENV
 # Packages from bookworm-backports (QEMU >= 9 for the Cortex-M twins).
 BACKPORTS_PACKAGES = ["qemu-system-x86", "qemu-system-arm"]
 # gcc-arm-none-eabi: the Cortex-M kernel; binutils-arm-none-eabi: its ld, readelf.
-# iproute2, dnsmasq-base, iputils-ping, curl: the network kit (tools/netkit): its
+# console-setup-linux: the PSF font the pc kernel's screen console is generated from
+# (tools/fontgen.py). iproute2, dnsmasq-base, iputils-ping, curl: the network kit (tools/netkit): its
 # namespace and tap, the DHCP server in it, and the peers tests run there.
 # libc6-dev: static glibc for the bench's Linux guest (/init is gcc -static).
 # grub-pc-bin, grub-efi-amd64-bin, mtools: the pc's disk image (GRUB for BIOS
@@ -26,7 +27,7 @@ BACKPORTS_PACKAGES = ["qemu-system-x86", "qemu-system-arm"]
 PACKAGES = ["rustc-web", "cargo-web", "rust-web-src", "lld", "gcc", "make", "python3-venv",
             "gcc-arm-none-eabi", "binutils-arm-none-eabi",
             "iproute2", "dnsmasq-base", "iputils-ping", "curl", "libc6-dev",
-            "grub-pc-bin", "grub-efi-amd64-bin", "mtools", "ovmf"]
+            "grub-pc-bin", "grub-efi-amd64-bin", "mtools", "ovmf", "console-setup-linux"]
 # Installed without their recommends: grub-efi-amd64-bin recommends the signed
 # GRUB and shim, whose scripts would try to install a boot loader on this host.
 NO_RECOMMENDS = {"grub-pc-bin", "grub-efi-amd64-bin"}

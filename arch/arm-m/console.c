@@ -80,3 +80,7 @@ void arch_console_putc(char c) {
         put('\r');
     put(c);
 }
+
+/* No screen on these boards. */
+void arch_screen_putc(char c UNUSED) {
+}

@@ -52,6 +52,16 @@ void arch_memory_ranges(void (*add)(uintptr_t base, size_t len)) {
 
 /* ---- Console and diagnostics --------------------------------------------- */
 
+char host_screen[4096];
+size_t host_screen_len;
+
+void arch_screen_putc(char c) {
+    if (host_screen_len + 1 < sizeof(host_screen)) {
+        host_screen[host_screen_len++] = c;
+        host_screen[host_screen_len] = '\0';
+    }
+}
+
 void arch_console_putc(char c) {
     if (host_console_len + 1 < sizeof(host_console)) {
         host_console[host_console_len++] = c;

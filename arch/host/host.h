@@ -19,6 +19,9 @@ extern char host_console[65536];
 extern size_t host_console_len;
 extern int host_console_echo;
 void host_console_clear(void);
+/* What arch_screen_putc was given (the screen-only mirror). */
+extern char host_screen[4096];
+extern size_t host_screen_len;
 int host_console_contains(const char *s);
 
 /* arch_halt longjmps here when host_halt_armed is set; otherwise it

@@ -1,8 +1,13 @@
 /*
  * boot.S (x86_64) - from the multiboot loader to C in long mode.
  *
- * QEMU's -kernel (or GRUB) enters boot32 in 32-bit protected mode with
- * paging off, eax = multiboot magic, ebx = multiboot info. We build page
+ * QEMU's -kernel or GRUB's `multiboot` (v1 header below) and GRUB's
+ * `multiboot2` (Multiboot2 header below; under UEFI GRUB exits boot
+ * services first: no EFI tags are asked for) all enter boot32 in 32-bit
+ * protected mode with paging off, eax = the loader's magic (0x2badb002
+ * or 0x36d76289), ebx = its information (boot.c tells them apart). QEMU's
+ * -kernel reads only the v1 header, which must stay in the first 8 KiB;
+ * the Multiboot2 one must be in the first 32 KiB, 8-byte aligned. We build page
  * tables that identity-map the low 4 GiB with 2 MiB pages (kernel only:
  * no user bit), enable PAE + long mode + paging, load a 64-bit GDT and
  * jump to boot64, which calls arch_boot(magic, info) on the boot stack.
@@ -13,11 +18,38 @@
 #define MB_MAGIC 0x1badb002
 #define MB_FLAGS 0x00000003   /* page-align modules, provide memory info */
 
+#define MB2_MAGIC 0xe85250d6
+#define MB2_ARCH_I386 0               /* 32-bit protected mode entry */
+#define MB2_TAG_END 0
+#define MB2_TAG_FRAMEBUFFER 5
+#define MB2_TAG_OPTIONAL 1            /* flags: the loader may ignore the tag */
+
 .section .multiboot, "a"
 .align 4
 .long MB_MAGIC
 .long MB_FLAGS
 .long -(MB_MAGIC + MB_FLAGS)
+
+/* Multiboot2 header (spec 3.1): ask for a linear framebuffer of 32 bpp,
+ * any size (optional: a text mode or none is handled too). */
+.align 8
+mb2_header:
+.long MB2_MAGIC
+.long MB2_ARCH_I386
+.long mb2_header_end - mb2_header
+.long (0x100000000 - (MB2_MAGIC + MB2_ARCH_I386 + (mb2_header_end - mb2_header))) & 0xffffffff
+.align 8
+.short MB2_TAG_FRAMEBUFFER
+.short MB2_TAG_OPTIONAL
+.long 20
+.long 0                               /* width: no preference */
+.long 0                               /* height */
+.long 32                              /* depth */
+.align 8
+.short MB2_TAG_END
+.short 0
+.long 8
+mb2_header_end:
 
 .section .boot, "ax"
 .code32

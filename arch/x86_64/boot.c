@@ -1,70 +1,50 @@
 /*
- * boot.c (x86_64) - arch_boot, reached from boot.S in long mode: read the
- * multiboot memory map, bring up the console, hand over to kernel_main.
+ * boot.c (x86_64) - arch_boot, reached from boot.S in long mode: copy
+ * what the multiboot (v1) or Multiboot2 loader told us (multiboot.c),
+ * bring up the consoles (serial, then the screen), hand over to
+ * kernel_main. arch_init then sets up the CPU and the interrupts.
  */
 #include "x86.h"
+#include "bootinfo.h"
 
-#define MB_BOOT_MAGIC 0x2badb002   /* eax from a multiboot loader */
-#define MB_INFO_MEMORY   (1u << 0)  /* mem_lower, mem_upper valid */
-#define MB_INFO_MEM_MAP  (1u << 6)  /* mmap_addr, mmap_length valid */
-#define MB_MMAP_RAM      1          /* mb_mmap.type: usable RAM */
-#define MB_UPPER_BASE    0x100000ull   /* mem_upper counts KiB from 1 MiB */
 #define IDENTITY_MAP_END 0x100000000ull /* boot.S maps the low 4 GiB */
-#define MAX_RANGES 16
 
-struct mb_info {
-    uint32_t flags, mem_lower, mem_upper, boot_device, cmdline;
-    uint32_t mods_count, mods_addr, syms[4];
-    uint32_t mmap_length, mmap_addr;
-} __attribute__((packed));
+struct boot_info x86_boot_info;
 
-struct mb_mmap {
-    uint32_t size;
-    uint64_t addr, len;
-    uint32_t type;
-} __attribute__((packed));
-
-static struct { uintptr_t base; size_t len; } ranges[MAX_RANGES];
-static unsigned nranges;
-
-/* Keep the usable parts of one RAM range: above the kernel image (and so
- * above the first MiB) and below 4 GiB, the identity-mapped window. */
-static void add_ram(uint64_t base, uint64_t len) {
-    uint64_t end = base + len, floor = (uint64_t)__kernel_end;
-
-    floor = (floor + ARCH_PAGE_SIZE - 1) & ~(ARCH_PAGE_SIZE - 1);
-    if (base < floor)
-        base = floor;
-    if (end > IDENTITY_MAP_END)
-        end = IDENTITY_MAP_END;
-    if (base >= end || nranges == MAX_RANGES)
-        return;
-    ranges[nranges].base = base;
-    ranges[nranges].len = end - base;
-    nranges++;
+/* The loader's structures, read through the identity map. */
+const void *x86_phys(uint64_t paddr, size_t len) {
+    if (paddr >= IDENTITY_MAP_END || len > IDENTITY_MAP_END - paddr)
+        return NULL;
+    return (const void *)(uintptr_t)paddr;
 }
 
-void x86_boot_memory(uint32_t magic, uint32_t info_addr) {
-    struct mb_info *info = (struct mb_info *)(uintptr_t)info_addr;
+/* Called once from arch_boot, before any memory is handed out (the
+ * loader's information may lie in RAM the page allocator will take). */
+static void read_boot_info(uint32_t magic, uint32_t info_addr) {
+    struct boot_info *bi = &x86_boot_info;
 
-    if (magic != MB_BOOT_MAGIC)
-        panic("not started by a multiboot loader (magic %x)", magic);
-    if (info->flags & MB_INFO_MEM_MAP) {
-        uintptr_t p = info->mmap_addr, end = p + info->mmap_length;
-        while (p < end) {
-            struct mb_mmap *m = (struct mb_mmap *)p;
-            if (m->type == MB_MMAP_RAM)
-                add_ram(m->addr, m->len);
-            p += m->size + (uint32_t)sizeof(m->size);   /* size excludes itself */
-        }
-    } else if (info->flags & MB_INFO_MEMORY) {
-        add_ram(MB_UPPER_BASE, (uint64_t)info->mem_upper * 1024);
+    /* usable RAM: above the kernel image (and so above the first MiB),
+     * below 4 GiB (what boot.S maps) */
+    bi->ram_floor = ALIGN_UP((uint64_t)(uintptr_t)__kernel_end, ARCH_PAGE_SIZE);
+    bi->ram_ceiling = IDENTITY_MAP_END;
+    if (magic == MB1_BOOT_MAGIC) {
+        mb1_parse(bi, info_addr, x86_phys);
+    } else if (magic == MB2_BOOT_MAGIC) {
+        const uint8_t *info = x86_phys(info_addr, 8);
+        uint32_t total = info ? *(const uint32_t *)info : 0;
+        if (total > MB2_INFO_MAX)
+            total = MB2_INFO_MAX;
+        mb2_parse(bi, x86_phys(info_addr, total), total);
+    } else {
+        panic("not started by a multiboot or Multiboot2 loader (eax %x); "
+              "boot nagi.img with QEMU -kernel or GRUB's multiboot/multiboot2",
+              magic);
     }
 }
 
 void arch_memory_ranges(void (*add)(uintptr_t base, size_t len)) {
-    for (unsigned i = 0; i < nranges; i++)
-        add(ranges[i].base, ranges[i].len);
+    for (unsigned i = 0; i < x86_boot_info.nram; i++)
+        add(x86_boot_info.ram[i].base, x86_boot_info.ram[i].len);
 }
 
 void arch_early_init(void) {
@@ -72,15 +52,27 @@ void arch_early_init(void) {
 }
 
 void arch_init(void) {
+    const struct boot_info *bi = &x86_boot_info;
+
+    printk("nagi: booted by %s, %u RAM range%s%s\n",
+           bi->loader == 2 ? "Multiboot2" : "multiboot", bi->nram,
+           bi->nram == 1 ? "" : "s", bi->ram_from_map ? " (memory map)" : "");
+    if (bi->problem)
+        printk("nagi: boot information: %s\n", bi->problem);
+    if (bi->cmdline[0])
+        printk("nagi: command line: %s\n", bi->cmdline);
+    x86_screen_report(bi);
     x86_cpu_init();
     x86_vm_init();
-    x86_pic_init();
-    x86_pit_init(CONFIG_TICK_HZ);
-    arch_irq_enable(IRQ_PIT);
+    x86_interrupts_init(&x86_boot_info);
 }
 
 void arch_boot(uint32_t magic, uint32_t info) {
     arch_early_init();
-    x86_boot_memory(magic, info);
+    read_boot_info(magic, info);
+    x86_screen_init(&x86_boot_info);
+    if (x86_boot_info.nram == 0)
+        panic("the boot loader reported no usable RAM above the kernel (%s)",
+              x86_boot_info.problem ? x86_boot_info.problem : "no RAM listed");
     kernel_main();
 }

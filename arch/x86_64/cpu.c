@@ -29,6 +29,7 @@ static uint64_t gdt[7];
 static struct idt_entry idt[IDT_VECTORS];
 extern const uint64_t vector_table[];
 extern char syscall_entry[], user_first_entry[], kthread_first_entry[];
+extern char spurious_entry[];
 void x86_switch_stack(uint64_t *prev_rsp, uint64_t next_rsp);
 
 uint64_t cpu_kstack_top;            /* used by syscall_entry */
@@ -53,11 +54,18 @@ static void load_tables(void) {
     __asm__ volatile("ltr %w0" ::"r"(TSS_SEL));
 
     /* vector_table: the IDT_EXCEPTIONS exception stubs, then the 16 IRQs
-     * (entry.S); the vectors between them stay empty. */
+     * (entry.S); VEC_SPURIOUS has a stub of its own; the other vectors
+     * stay empty. */
     for (unsigned i = 0; i < IDT_VECTORS; i++) {
-        if (i >= IDT_EXCEPTIONS && i < IRQ_BASE)
+        uint64_t off;
+        if (i < IDT_EXCEPTIONS)
+            off = vector_table[i];
+        else if (i >= IRQ_BASE && i < IRQ_BASE + 16)
+            off = vector_table[i - (IRQ_BASE - IDT_EXCEPTIONS)];
+        else if (i == VEC_SPURIOUS)
+            off = (uint64_t)spurious_entry;
+        else
             continue;
-        uint64_t off = vector_table[i < IRQ_BASE ? i : i - (IRQ_BASE - IDT_EXCEPTIONS)];
         idt[i] = (struct idt_entry){
             .off_lo = off & 0xffff, .sel = KERNEL_CS, .ist = 0,
             .type = IDT_GATE_INTR, .off_mid = (off >> 16) & 0xffff, .off_hi = off >> 32,
@@ -135,7 +143,8 @@ void x86_trap(struct int_frame *f) {
 
     if (f->vector >= IRQ_BASE) {
         unsigned irq = f->vector - IRQ_BASE;
-        x86_pic_eoi(irq);
+        if (!x86_irq_ack(irq))
+            return;
         if (irq == IRQ_PIT)
             kernel_timer_tick();
         else

@@ -1,8 +1,9 @@
 /*
  * devices.c (x86_64) - the few devices the kernel itself drives: the
- * console's 16550 (kernel console output; the board's CONFIG_CONSOLE_BASE
- * and CONFIG_CONSOLE_BAUD, from its board.toml: COM1 at 115200 on pc), the
- * 8259 PICs and the 8254 PIT. Everything else, including console input,
+ * console's 16550 (kernel console output, console.c; the board's
+ * CONFIG_CONSOLE_BASE and CONFIG_CONSOLE_BAUD, from its board.toml: COM1
+ * at 115200 on pc), the 8259 PICs and the 8254 PIT (the legacy interrupt
+ * path; interrupts.c chooses). Everything else, including console input,
  * belongs to user drivers.
  */
 #include "x86.h"
@@ -18,14 +19,6 @@ void x86_serial_init(void) {
     outb(COM1 + UART_LCR, LCR_8N1);
     outb(COM1 + UART_FCR, FCR_ENABLE | FCR_CLEAR_RX | FCR_CLEAR_TX | FCR_TRIGGER_14);
     outb(COM1 + UART_MCR, MCR_DTR | MCR_RTS | MCR_OUT2);
-}
-
-void arch_console_putc(char c) {
-    if (c == '\n')
-        arch_console_putc('\r');
-    for (int i = 0; i < 100000 && !(inb(COM1 + UART_LSR) & LSR_THRE); i++)
-        ;
-    outb(COM1 + UART_THR, (uint8_t)c);
 }
 
 static uint16_t pic_mask = 0xffff;
@@ -54,18 +47,20 @@ void x86_pic_eoi(unsigned irq) {
     outb(PIC1, OCW2_EOI);
 }
 
-void arch_irq_enable(unsigned irq) {
-    if (irq < ARCH_IRQ_MAX) {
-        pic_mask &= ~(1u << irq);
-        pic_write_mask();
-    }
+void x86_pic_unmask(unsigned irq) {
+    pic_mask &= ~(1u << irq);
+    pic_write_mask();
 }
 
-void arch_irq_disable(unsigned irq) {
-    if (irq < ARCH_IRQ_MAX && irq != IRQ_CASCADE) {
-        pic_mask |= 1u << irq;
-        pic_write_mask();
-    }
+void x86_pic_mask(unsigned irq) {
+    pic_mask |= 1u << irq;
+    pic_write_mask();
+}
+
+/* The IO-APIC takes over: no line of the 8259s reaches the CPU. */
+void x86_pic_mask_all(void) {
+    pic_mask = 0xffff;
+    pic_write_mask();
 }
 
 void x86_pit_init(unsigned hz) {
@@ -73,9 +68,4 @@ void x86_pit_init(unsigned hz) {
     outb(PIT_CMD, PIT_SEL_CH0 | PIT_LOBYTE_HIBYTE | PIT_MODE_RATE);
     outb(PIT_CH0, divisor & 0xff);
     outb(PIT_CH0, divisor >> 8);
-}
-
-/* IRQ 0 is the PIT (the kernel's tick), IRQ 2 the cascade to the slave PIC. */
-bool arch_irq_valid(unsigned irq) {
-    return irq < ARCH_IRQ_MAX && irq != IRQ_PIT && irq != IRQ_CASCADE;
 }

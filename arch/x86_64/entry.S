@@ -77,6 +77,11 @@ VEC 21,1
 VEC \n,0
 .endr
 
+/* The local APIC's spurious vector: no EOI, nothing to do. */
+.global spurious_entry
+spurious_entry:
+    iretq
+
 trap_common:
     push %rax
     push %rbx

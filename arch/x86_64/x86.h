@@ -39,7 +39,8 @@
 /* ---- Interrupt descriptor table -------------------------------------------- */
 #define IDT_EXCEPTIONS  22   /* vectors 0..21 (divide error .. control protection) */
 #define IRQ_BASE        32   /* PIC interrupts start at vector 32 */
-#define IDT_VECTORS     (IRQ_BASE + 16)
+#define IDT_VECTORS     64   /* exceptions, the 16 IRQs, VEC_SPURIOUS */
+#define VEC_SPURIOUS    63   /* the local APIC's spurious vector (low bits 1111) */
 #define IDT_GATE_INTR   0x8e /* P, DPL 0, 64-bit interrupt gate (IF cleared) */
 
 #define IO_PORTS        65536   /* I/O port space (one TSS bitmap bit each) */
@@ -213,14 +214,26 @@ bool x86_fpu_first_use(void);
 void x86_serial_init(void);
 void x86_pic_init(void);
 void x86_pic_eoi(unsigned irq);
+void x86_pic_mask(unsigned irq);
+void x86_pic_unmask(unsigned irq);
+void x86_pic_mask_all(void);
 void x86_pit_init(unsigned hz);
+
+/* interrupts.c */
+struct boot_info;
+void x86_interrupts_init(const struct boot_info *bi);
+bool x86_irq_ack(unsigned irq);
+
+/* console.c */
+void x86_screen_init(const struct boot_info *bi);
+void x86_screen_report(const struct boot_info *bi);
 
 /* vm.c */
 void x86_vm_init(void);
 extern uint64_t boot_pml4[];
 
 /* boot.c */
-void x86_boot_memory(uint32_t magic, uint32_t info);
+const void *x86_phys(uint64_t paddr, size_t len);   /* a boot_phys_fn */
 
 #endif /* !__ASSEMBLER__ */
 #endif

@@ -50,6 +50,11 @@ long kt_syscall(struct task *t, long nr, long a0, long a1) {
     return kernel_syscall(a0, a1, 0, 0, 0, nr);
 }
 
+long kt_syscall3(struct task *t, long nr, long a0, long a1, long a2) {
+    kt_run(t);
+    return kernel_syscall(a0, a1, a2, 0, 0, nr);
+}
+
 long kt_ipc(struct task *t, long cid, long flags) {
     return kt_syscall(t, SYS_IPC, cid, flags);
 }

@@ -28,6 +28,7 @@ struct channel *kt_ch(struct task *t, long cid);
 
 /* Run a system call as t. */
 long kt_syscall(struct task *t, long nr, long a0, long a1);
+long kt_syscall3(struct task *t, long nr, long a0, long a1, long a2);
 long kt_ipc(struct task *t, long cid, long flags);
 
 /* Fill t's message buffer: label, inline data, no payloads. */

@@ -23,6 +23,19 @@ TEST(debug_write_prints_user_bytes) {
     CHECK_EQ(kt_syscall(t, SYS_DEBUG_WRITE, (long)ua, 0), 0);
 }
 
+TEST(debug_write_to_the_screen_only) {
+    kt_boot();
+    struct task *t = kt_task("t", 3, 0);
+    memcpy(t->msgbuf->data, "nagi> ", 6);
+    uintptr_t ua = ARCH_MSGBUF_ADDR + offsetof(struct nagi_msg, data);
+    host_console_clear();
+    CHECK_EQ(kt_syscall3(t, SYS_DEBUG_WRITE, (long)ua, 6, DEBUG_WRITE_SCREEN), 6);
+    CHECK(strstr(host_screen, "nagi> ") != NULL);
+    CHECK(!host_console_contains("nagi> "));
+    CHECK_EQ(kt_syscall3(t, SYS_DEBUG_WRITE, (long)ua, 6, 2), -E_INVAL);
+    CHECK_EQ(kt_syscall3(t, SYS_DEBUG_WRITE, (long)ua, 6, -1), -E_INVAL);
+}
+
 TEST(debug_write_across_pages) {
     kt_boot();
     struct task *t = kt_task("t", 3, 0);

@@ -110,6 +110,16 @@ pub fn debug_write(bytes: &[u8]) {
     }
 }
 
+/// Show bytes on the screen console only (SYS_DEBUG_WRITE with
+/// DEBUG_WRITE_SCREEN): for output the caller has already written to the
+/// console UART itself (the console server). Nothing where the kernel has
+/// no screen.
+pub fn screen_write(bytes: &[u8]) {
+    for chunk in bytes.chunks(256) {
+        raw(SYS_DEBUG_WRITE, chunk.as_ptr() as u64, chunk.len() as u64, DEBUG_WRITE_SCREEN, 0, 0);
+    }
+}
+
 /// SYS_CLOCK: the CPU cycle counter as the kernel reads it (x86_64: the
 /// TSC; arm-m: CPU clock cycles since boot). It is as wide as a machine
 /// word (64 bits on x86_64, 32 on arm-m), so take differences with

@@ -260,6 +260,8 @@ impl Console {
 
     /// Write bytes, turning "\n" into "\r\n", taking input in while the
     /// transmitter is busy (an STM32 USART holds one received byte only).
+    /// On the PC the kernel mirrors them on its screen console (the shell
+    /// prompt must show on a monitor too): MCU boards have no screen.
     fn write(&mut self, bytes: &[u8]) {
         for &b in bytes {
             if b == b'\n' {
@@ -268,6 +270,9 @@ impl Console {
             self.put(b);
         }
         self.uart.flush();
+        if config::CONFIG_ARCH_X86_64 {
+            runtime::sys::screen_write(bytes);
+        }
     }
 
     fn put(&mut self, b: u8) {

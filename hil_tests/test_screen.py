@@ -1,0 +1,106 @@
+"""The PC's screen console and its interrupt routing (issue 12).
+
+Screen: the kernel mirrors everything it writes to the serial console,
+and the console server everything it writes to the UART, on the screen
+(arch/x86_64/console.c). On the twin (QEMU -kernel: multiboot v1, the
+VGA still in text mode) that is the VGA text buffer at 0xB8000, read
+through QEMU's monitor (`xp`), not by OCR of a screendump (QEMU would draw
+its own VGA font there). The framebuffer path (GRUB's multiboot2 under
+UEFI) draws the kernel's own font; tools/screen.py reads such a
+screendump cell by cell against it (host-tested in tools/tests), and
+arch/x86_64/tests/test_screen.c checks the drawing.
+
+Interrupts: on the twin (q35: ACPI with a MADT) the kernel routes the ISA
+lines through the IO-APIC and ticks with the local APIC timer; the rest of
+the suite passing (console input on IRQ 4, the PS/2 keyboard on IRQ 1,
+the e1000's PCI line, every timing test) is the proof that it works.
+`irq=pic` on the command line forces the 8259 PIC and the PIT, the path a
+PC without ACPI takes: it must still reach the prompt and take typing.
+
+Needs a screen (MCU boards have none) and QEMU's monitor (the twin)."""
+
+import re
+
+import pytest
+
+pytestmark = pytest.mark.needs("screen")
+
+
+def _rows(dut):
+    if not hasattr(dut.backend, "screen_text"):
+        pytest.skip("the screen is read through the QEMU twin's monitor")
+    return dut.backend.screen_text()
+
+
+def _has_command(rows, command):
+    """A row holds the prompt's echo of command (a kernel line printed
+    while the prompt was being written may sit between the two, as on
+    the serial console, where the HIL kit mends such lines)."""
+    return any(r.startswith("nagi> ") and r.endswith(command) for r in rows) or \
+        any(r.endswith(command) for r in rows)
+
+
+def _last_line(rows):
+    text = [r for r in rows if r]
+    return text[-1] if text else ""
+
+
+def test_the_prompt_and_command_output_are_on_the_screen(dut):
+    assert dut.run("echo drawn-on-the-screen") == ["drawn-on-the-screen"]
+    rows = _rows(dut)
+    assert _has_command(rows, "echo drawn-on-the-screen"), rows
+    assert "drawn-on-the-screen" in rows, rows
+    # the prompt waits on the last line, as on the serial console
+    assert _last_line(rows) == "nagi>", rows
+
+
+def test_the_boot_chose_the_io_apic_and_the_text_screen(dut):
+    boot = dut.boot_output or dut.transcript
+    assert re.search(r"^nagi: interrupts: IO-APIC \(1, \d+ ISA lines routed, \d+ overrides?\), "
+                     r"local APIC timer \d+/16 per tick", boot, re.M), boot
+    assert "nagi: screen: text mode 80 x 25" in boot
+
+
+def test_a_panic_shows_on_the_screen(twin_image, build, board, kconfig):
+    if kconfig.get("DEBUG_COMMANDS") != "y":
+        pytest.skip("CONFIG_DEBUG_COMMANDS is off: the shell has no panic command")
+    dut = twin_image(build / board.qemu.image)
+    mark = dut.mark()
+    dut.send_line("panic")
+    dut.expect(r"^nagi: system halted", timeout=20, since=mark)
+    rows = _rows(dut)
+    assert any(r.startswith("nagi: PANIC: ") for r in rows), rows
+    assert "nagi: system halted" in rows, rows
+
+
+def test_the_legacy_pic_and_pit_still_reach_the_prompt_and_type(twin_image, build, board):
+    dut = twin_image(build / board.qemu.image, extra=("-append", "irq=pic"))
+    dut.expect(r"^nagi: interrupts: 8259 PIC and PIT \(irq=pic on the command line\)", since=0)
+    assert dut.run("echo serial-on-the-pic") == ["serial-on-the-pic"]   # IRQ 4
+    if board.has("keys") and board.has("ps2"):
+        assert dut.run("echo typed-on-the-pic", typed=True) == ["typed-on-the-pic"]   # IRQ 1
+    dut.run("sleep 200")                 # the PIT's tick runs timers
+    rows = _rows(dut)
+    assert _has_command(rows, "echo serial-on-the-pic"), rows
+    assert "serial-on-the-pic" in rows, rows
+
+
+def test_grub_multiboot2_on_uefi_draws_the_prompt_on_the_framebuffer(disk_boot, tmp_path):
+    """The real-PC path: OVMF, the disk image's GRUB `multiboot2`, the GOP
+    framebuffer. A QMP screendump is read cell by cell against the
+    kernel's own font."""
+    from tools import fontgen
+    from tools.screen import framebuffer_rows
+
+    dut, _ = disk_boot("ovmf", "sata")
+    assert re.search(r"^nagi: booted by Multiboot2, \d+ RAM ranges? \(memory map\)",
+                     dut.transcript, re.M), dut.transcript
+    assert re.search(r"^nagi: screen: framebuffer \d+x\d+, (24|32) bpp", dut.transcript, re.M)
+    assert "nagi: interrupts: IO-APIC" in dut.transcript      # RSDP from GRUB
+    assert dut.run("echo on-the-framebuffer", timeout=30) == ["on-the-framebuffer"]
+    shot = tmp_path / "screen.ppm"
+    dut.backend.screendump(shot)
+    rows = framebuffer_rows(shot.read_bytes(), fontgen.load_ascii())
+    assert _has_command(rows, "echo on-the-framebuffer"), rows
+    assert "on-the-framebuffer" in rows, rows
+    assert _last_line(rows) == "nagi>", rows
