@@ -175,7 +175,6 @@ def test_eight_concurrent_clients(net, guest):
 
 
 @network
-@pytest.mark.needs("paging")    # the sink is httpd's on MMU boards only (the pc bench's)
 @pytest.mark.netns              # QEMU user networking forwards port 80 only
 def test_discard_sink_takes_a_stream_and_closes(net, guest):
     """httpd's port-9 sink (the bench's TCP receive figure): 256 KiB in,
