@@ -131,7 +131,7 @@ long channel_transfer(struct task *t, long src_cid, long dst_cid) {
     struct channel *src = channel_get(t, src_cid), *dst = channel_get(t, dst_cid);
     if (!src || !dst)
         return -E_BADCH;
-    if (src->receiver || src->senders)
+    if (src->receiver)
         return -E_BUSY;
     if (dst == src) {
         src->transfer_to = src;
@@ -140,6 +140,23 @@ long channel_transfer(struct task *t, long src_cid, long dst_cid) {
     struct channel *final = dst->transfer_to;
     if (final == src)
         return -E_LOOP;
+    /* Senders already queued on src (a client that called as soon as init
+     * answered its lookup, before the server took the new channel) move,
+     * in order, to the end of final's queue: they are received there as
+     * they would have been after the transfer (the message names the
+     * channel it came in by, src, either way). Refusing them made the
+     * server close the channel and the client see E_CLOSED. The only task
+     * that receives on final is t, which is running. */
+    if (src->senders) {
+        for (struct task *s = src->senders; s; s = s->next_sender)
+            s->send_to = final;
+        if (final->senders_tail)
+            final->senders_tail->next_sender = src->senders;
+        else
+            final->senders = src->senders;
+        final->senders_tail = src->senders_tail;
+        src->senders = src->senders_tail = NULL;
+    }
     src->transfer_to = final;
     for (int cid = 0; cid < CONFIG_TASK_CHANNELS; cid++) {
         struct channel *o = t->channels[cid];

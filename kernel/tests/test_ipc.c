@@ -83,6 +83,39 @@ TEST(ipc_queued_sender_is_delivered_on_the_later_recv) {
     CHECK(kt_ch(srv, sc)->senders_tail == NULL);
 }
 
+/* A client that calls on a new channel before its server transferred it
+ * to its listening channel (init answers the lookup as soon as the
+ * server's INIT_CONNECT is queued): the transfer takes the queued callers
+ * along, behind those already waiting there, and each is received on the
+ * listening channel naming the channel it came in by. */
+TEST(ipc_transfer_takes_senders_queued_on_the_channel_along) {
+    setup();
+    struct task *cli2 = kt_task("cli2", 3, 0);
+    long sc2, cc2;
+    kt_connect(srv, &sc2, cli2, &cc2);
+    long listen = channel_open(srv);
+    CHECK_EQ(channel_transfer(srv, sc2, listen), 0);
+    put(cli2, 1, "first", 0);
+    kt_ipc(cli2, cc2, IPC_SEND);                      /* queued on listen */
+    put(cli, 2, "early call", 0);
+    kt_ipc(cli, cc, IPC_CALL);                        /* queued on sc */
+    REQUIRE(cli->state == TASK_STATE_BLOCKED_SEND);
+    CHECK_EQ(channel_transfer(srv, sc, listen), 0);   /* was E_BUSY */
+    CHECK(kt_ch(srv, sc)->senders == NULL && kt_ch(srv, sc)->senders_tail == NULL);
+    CHECK(cli->send_to == kt_ch(srv, listen));
+    CHECK_EQ(kt_ipc(srv, listen, IPC_RECV), 0);
+    CHECK_EQ(srv->msgbuf->label, 1);
+    CHECK_EQ(srv->msgbuf->from, sc2);
+    CHECK_EQ(kt_ipc(srv, listen, IPC_RECV), 0);
+    CHECK_EQ(srv->msgbuf->label, 2);
+    CHECK_EQ(srv->msgbuf->from, sc);
+    CHECK_EQ(cli->state, TASK_STATE_BLOCKED_RECV);    /* its call awaits the reply */
+    put(srv, 3, "answer", 0);
+    CHECK_EQ(kt_ipc(srv, sc, IPC_REPLY), 0);
+    CHECK_EQ(cli->msgbuf->label, 3);
+    CHECK_EQ(cli->state, TASK_STATE_RUNNABLE);
+}
+
 TEST(ipc_queued_senders_are_served_in_order_through_a_transfer) {
     setup();
     struct task *cli2 = kt_task("cli2", 3, 0);
