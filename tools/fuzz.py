@@ -46,6 +46,13 @@ SETTLE_MS = 300
 # servers that received pages at new addresses. A leak of pages or
 # channels per call grows far past this over 10^5 calls.
 PAGE_TABLE_SLACK_KIB = 64
+# A server's heap keeps its high-water mark: a hostile client's sockets,
+# freed when it goes, can leave the heap a page or two larger through
+# fragmentation (net, seen in CI: 152 -> 153 pages after 50,000 calls).
+# That is bounded by what one client may hold; a leak is not. The slack
+# is under one TCP socket's buffers (8 KiB receive + at least 12 KiB
+# send), so a leaked socket, or anything leaked per call, still shows.
+HEAP_SLACK_PAGES = 4
 PROGRESS_EVERY = 16384      # calls between a fuzzer's progress lines (fuzzer.rs)
 
 
@@ -69,7 +76,8 @@ class Snapshot:
 def leaks(before: Snapshot, after: Snapshot, shell: str = "shell") -> list[str]:
     """Each difference that means something was lost, in words. The shell
     ran the fuzz command in between, so its own pages may have grown
-    (heap), never its channels."""
+    (heap), never its channels; any other task's pages by at most
+    HEAP_SLACK_PAGES."""
     problems = []
     if after.free_kib < before.free_kib - PAGE_TABLE_SLACK_KIB:
         problems.append(f"free memory fell from {before.free_kib} KiB to {after.free_kib} KiB")
@@ -80,7 +88,7 @@ def leaks(before: Snapshot, after: Snapshot, shell: str = "shell") -> list[str]:
         ch2, pages2 = after.live[name]
         if ch2 > ch + (CONNECTIONS_PER_RUN if name != shell else 0):
             problems.append(f"{name} holds {ch2} channels (was {ch})")
-        if pages2 > pages and name != shell:
+        if pages2 > pages + HEAP_SLACK_PAGES and name != shell:
             problems.append(f"{name} holds {pages2} pages (was {pages})")
     for name in after.live.keys() - before.live.keys():
         problems.append(f"task {name} is left running")

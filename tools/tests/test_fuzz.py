@@ -5,7 +5,7 @@ and `flash.py fuzz` in CI)."""
 import pytest
 
 from tools import cli
-from tools.fuzz import CONNECTIONS_PER_RUN, PAGE_TABLE_SLACK_KIB, Snapshot, leaks, parse_reports
+from tools.fuzz import CONNECTIONS_PER_RUN, HEAP_SLACK_PAGES, PAGE_TABLE_SLACK_KIB, Snapshot, leaks, parse_reports
 
 PS = ["TID NAME STATE PRIO CH PAGES TICKS RESTARTS",
       "1 init recv 1 6 24 2 -",
@@ -41,8 +41,11 @@ def test_less_free_memory_is_a_leak_beyond_a_few_page_tables():
 
 
 def test_a_server_with_more_pages_leaks_but_the_shell_may_grow_its_heap():
-    more = with_row("2 memory recv 2 10 22 0 0", "2 memory recv 2 10 23 0 0")
-    assert leaks(snap(), snap(more)) == ["memory holds 23 pages (was 22)"]
+    # A heap's high-water mark may rise a little (fragmentation), no more.
+    within = with_row("2 memory recv 2 10 22 0 0", f"2 memory recv 2 10 {22 + HEAP_SLACK_PAGES} 0 0")
+    assert leaks(snap(), snap(within)) == []
+    more = with_row("2 memory recv 2 10 22 0 0", f"2 memory recv 2 10 {23 + HEAP_SLACK_PAGES} 0 0")
+    assert leaks(snap(), snap(more)) == [f"memory holds {23 + HEAP_SLACK_PAGES} pages (was 22)"]
     shell = with_row("6 shell run 3 4 37 2 0", "6 shell run 3 4 40 2 0")
     assert leaks(snap(), snap(shell)) == []
 
