@@ -4,8 +4,11 @@ boots to the shell as a PC boots it: firmware -> GRUB -> Multiboot -> Nagi.
 Four boots on q35: SeaBIOS and OVMF (UEFI), each with the image on q35's
 AHCI (SATA) and as a USB mass-storage device on xHCI (how a stick boots).
 GRUB and the kernel both talk on COM1, the twin's console. Each boot opens
-the image with snapshot=on. Skipped on hardware and on boards without a
+the image with snapshot=on. A fifth boot is the recent PC the issue names:
+UEFI from a USB stick on a machine with no PIT and no i8042. Skipped on hardware and on boards without a
 disk image ([[flash]] method "disk")."""
+
+import re
 
 import pytest
 
@@ -24,3 +27,17 @@ def test_disk_image_boots_to_the_shell(disk_boot, firmware, bus):
     assert dut.run("echo ready") == ["ready"]
     lines = dut.run("ps")
     assert any("shell" in l for l in lines), f"ps does not list the shell: {lines}"
+
+
+def test_a_recent_pc_without_pit_or_i8042_boots_from_a_stick_under_uefi(disk_boot):
+    """No PIT: the local APIC timer is calibrated against the ACPI PM
+    timer (the FADT GRUB passed on); no i8042: the PS/2 driver stands
+    down; the serial shell and the timers work."""
+    dut, _ = disk_boot("ovmf", "usb", extra=("-machine", "pit=off,i8042=off"))
+    boot = dut.boot_output
+    assert re.search(r"^nagi: interrupts: IO-APIC .*local APIC timer \d+/16 per tick "
+                     r"\(ACPI PM timer\)$", boot, re.M), boot[-1500:]
+    dut.expect(r"ps2kbd: no i8042 at 0x60/0x64 \(status port reads 0xff\); keyboard off", since=0)
+    slept = dut.run("sleep 100", timeout=30)
+    assert re.match(r"^slept 100 ms \(uptime \d+ -> \d+\)$", slept[-1]), slept
+    assert dut.run("echo ready") == ["ready"]

@@ -16,6 +16,10 @@ the suite passing (console input on IRQ 4, the PS/2 keyboard on IRQ 1,
 the e1000's PCI line, every timing test) is the proof that it works.
 `irq=pic` on the command line forces the 8259 PIC and the PIT, the path a
 PC without ACPI takes: it must still reach the prompt and take typing.
+A PC with no PIT (QEMU's `-machine pit=off`, as recent PCs ship)
+calibrates the local APIC timer against the ACPI PM timer instead, to
+the same period; with no PIT and the PIC path forced there is no tick,
+and the kernel says so in a panic instead of hanging.
 
 Needs a screen (MCU boards have none) and QEMU's monitor (the twin)."""
 
@@ -24,6 +28,9 @@ import re
 import pytest
 
 pytestmark = pytest.mark.needs("screen")
+
+APIC_LINE = (r"^nagi: interrupts: IO-APIC \(1, \d+ ISA lines routed, \d+ overrides?\), "
+             r"local APIC timer (\d+)/16 per tick \(([^)]+)\)")
 
 
 def _rows(dut):
@@ -68,8 +75,7 @@ def test_the_prompt_and_command_output_are_on_the_screen(dut):
 
 def test_the_boot_chose_the_io_apic_and_the_text_screen(dut):
     boot = dut.boot_output or dut.transcript
-    assert re.search(r"^nagi: interrupts: IO-APIC \(1, \d+ ISA lines routed, \d+ overrides?\), "
-                     r"local APIC timer \d+/16 per tick", boot, re.M), boot
+    assert re.search(APIC_LINE, boot, re.M), boot
     # QEMU's -kernel (multiboot v1, no framebuffer): VGA text mode; GRUB's
     # multiboot2 from the disk image (--boot disk): the framebuffer it set.
     assert re.search(r"^nagi: screen: (text mode 80 x 25|framebuffer \d+x\d+, (24|32) bpp)",
@@ -101,6 +107,39 @@ def test_the_legacy_pic_and_pit_still_reach_the_prompt_and_type(request, twin_im
     rows = _rows(dut)
     assert _has_command(rows, "echo serial-on-the-pic"), rows
     assert "serial-on-the-pic" in rows, rows
+
+
+def test_a_pc_without_a_pit_ticks_from_the_acpi_pm_timer(dut, twin_image, build, board):
+    boot = dut.boot_output or dut.transcript
+    with_pit = re.search(APIC_LINE, boot, re.M)
+    assert with_pit and with_pit.group(2) == "PIT", boot
+    nopit = twin_image(build / board.qemu.image, extra=("-machine", "pit=off"))
+    m = nopit.expect(APIC_LINE, since=0)
+    assert m.group(2) == "ACPI PM timer", m.group(0)
+    # Both clocks count QEMU's virtual time: the same period within the
+    # calibration's error (the figure is about 625000 on TCG).
+    period, reference = int(m.group(1)), int(with_pit.group(1))
+    assert abs(period - reference) <= reference // 50, (period, reference)
+    # The tick runs timers, and the IO-APIC lines still interrupt.
+    slept = nopit.run("sleep 200")
+    a, b = map(int, re.search(r"^slept 200 ms \(uptime (\d+) -> (\d+)\)$", slept[-1]).groups())
+    assert 200 <= b - a < 400, slept
+    assert nopit.run("echo no-pit-serial") == ["no-pit-serial"]            # IRQ 4
+    if board.has("keys") and board.has("ps2"):
+        assert nopit.run("echo no-pit-typed", typed=True) == ["no-pit-typed"]   # IRQ 1
+
+
+def test_no_pit_and_the_pic_path_forced_is_a_panic_that_says_why(request, twin_image, build, board):
+    if request.config.getoption("boot") == "disk":
+        pytest.skip("irq=pic goes on QEMU's -append, which needs -kernel: "
+                    "this runs in the -kernel session")
+    dut = twin_image(build / board.qemu.image, wait_for_prompt=False,
+                     extra=("-machine", "pit=off", "-append", "irq=pic"))
+    dut.expect(r"^nagi: PANIC: no timer: the 8259 PIC and PIT path was taken "
+               r"\(irq=pic on the command line\), and no PIT answers", since=0, timeout=30)
+    dut.expect(r"^nagi: system halted", since=0)
+    rows = _rows(dut)
+    assert any(r.startswith("nagi: PANIC: no timer") for r in rows), rows
 
 
 def test_grub_multiboot2_on_uefi_draws_the_prompt_on_the_framebuffer(disk_boot, tmp_path):

@@ -429,9 +429,9 @@ def twin_image(request):
 
 @pytest.fixture
 def disk_boot(request):
-    """boot(firmware, bus) -> (Dut, seconds to the prompt): the build's disk
-    image booted by "seabios" or "ovmf" from a "sata" or "usb" disk
-    (qemu.DiskBoot), for this test alone. Skipped on hardware, on boards
+    """boot(firmware, bus, extra=()) -> (Dut, seconds to the prompt): the
+    build's disk image booted by "seabios" or "ovmf" from a "sata" or "usb"
+    disk (qemu.DiskBoot), with `extra` QEMU arguments, for this test alone. Skipped on hardware, on boards
     without a disk image, and without the firmware (the reason says which)."""
     st = _state(request.config)
     if st["hardware"]:
@@ -444,12 +444,12 @@ def disk_boot(request):
                     returncode=2)
     booted = []
 
-    def boot(firmware: str, bus: str):
+    def boot(firmware: str, bus: str, extra: tuple[str, ...] = ()):
         why = DiskBoot.missing_firmware(firmware)
         if why:
             pytest.skip(why)
         tag = f"{_safe_name(request.node.nodeid)}-{len(booted)}"
-        d = boot_twin(request.config, image, tag, disk=DiskBoot(firmware, bus))
+        d = boot_twin(request.config, image, tag, extra=extra, disk=DiskBoot(firmware, bus))
         booted.append(d)
         seconds = time.monotonic() - d.backend.started_at    # boot_twin waited for the prompt
         st["disk_boots"].append((f"{firmware}/{bus}", seconds))

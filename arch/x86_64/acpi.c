@@ -9,6 +9,10 @@
  *   all length bytes sum to 0 mod 256), then its body.
  *   MADT body: +36 local APIC address (u32), +40 flags, +44 entries:
  *     +0 type u8, +1 length u8 (itself included), ...
+ *   FADT ("FACP") body, the fields read here: +76 PM_TMR_BLK (u32 I/O
+ *     port), +91 PM_TMR_LEN (u8, 4), +112 flags (u32), and from ACPI 2.0
+ *     +208 X_PM_TMR_BLK, a generic address: +0 space (0 memory, 1 I/O),
+ *     +1 bit width, +2 bit offset, +3 access size, +4 address (u64).
  */
 #include "acpi.h"
 
@@ -26,6 +30,16 @@
 #define MADT_OVERRIDE    2           /* interrupt source override */
 #define MADT_LAPIC_ADDR  5           /* 64-bit local APIC address */
 #define LAPIC_ENABLED    0x1
+
+#define FADT_PM_TMR_BLK   76
+#define FADT_PM_TMR_LEN   91
+#define FADT_FLAGS        112
+#define FADT_X_PM_TMR_BLK 208
+#define GAS_LEN           12
+#define FADT_TMR_VAL_EXT  (1u << 8)
+#define FADT_HW_REDUCED   (1u << 20)
+#define GAS_MEMORY        0
+#define GAS_IO            1
 
 static uint32_t rd32(const uint8_t *p) {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
@@ -167,5 +181,45 @@ int madt_parse(const uint8_t *madt, uint32_t len, struct madt_info *out,
         *problem = "MADT lists no IO-APIC";
         return -1;
     }
+    return 0;
+}
+
+int fadt_pm_timer(const uint8_t *fadt, uint32_t len, struct acpi_pm_timer *out,
+                  const char **problem) {
+    *out = (struct acpi_pm_timer){0};
+    if (len < FADT_FLAGS + 4) {
+        *problem = "FADT too short for the PM timer";
+        return -1;
+    }
+    uint32_t flags = rd32(fadt + FADT_FLAGS);
+    if (flags & FADT_HW_REDUCED) {
+        *problem = "hardware-reduced ACPI: no PM timer";
+        return -1;
+    }
+    out->mask = flags & FADT_TMR_VAL_EXT ? 0xffffffffu : 0xffffffu;
+    if (len >= FADT_X_PM_TMR_BLK + GAS_LEN && rd64(fadt + FADT_X_PM_TMR_BLK + 4)) {
+        const uint8_t *gas = fadt + FADT_X_PM_TMR_BLK;
+        if (gas[0] != GAS_IO && gas[0] != GAS_MEMORY) {
+            *problem = "PM timer in an address space other than I/O or memory";
+            return -1;
+        }
+        out->addr = rd64(gas + 4);
+        out->mmio = gas[0] == GAS_MEMORY;
+        if (!out->mmio && out->addr > 0xfffc) {
+            *problem = "PM timer at an I/O port out of range";
+            return -1;
+        }
+        return 0;
+    }
+    uint32_t port = rd32(fadt + FADT_PM_TMR_BLK);
+    if (port == 0 || fadt[FADT_PM_TMR_LEN] != 4) {
+        *problem = "FADT lists no PM timer";
+        return -1;
+    }
+    if (port > 0xfffc) {
+        *problem = "PM timer at an I/O port out of range";
+        return -1;
+    }
+    out->addr = port;
     return 0;
 }

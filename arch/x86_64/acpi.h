@@ -1,6 +1,8 @@
 /*
  * acpi.h (x86_64) - just enough ACPI to route interrupts: find the RSDP,
- * walk the RSDT/XSDT to a table, and read the MADT (ACPI 6.5, 5.2.12).
+ * walk the RSDT/XSDT to a table, read the MADT (ACPI 6.5, 5.2.12) and
+ * find the PM timer in the FADT (5.2.9), the clock a PC with no PIT
+ * calibrates its local APIC timer against.
  * Pure: tables are reached through a boot_phys_fn, so the host unit tests
  * (arch/x86_64/tests/test_acpi.c) feed the same code tables they build.
  * Every length and checksum is checked before a table is believed.
@@ -38,6 +40,17 @@ struct madt_info {
     unsigned noverrides;
 };
 
+/* The ACPI power-management timer (ACPI 6.5, 4.8.3.3): a free-running
+ * counter at PM_TIMER_HZ, 24 bits wide (mask 0xffffff) or 32 with the
+ * FADT's TMR_VAL_EXT, read as one 32-bit word at addr in I/O space or,
+ * when mmio, in memory. */
+#define PM_TIMER_HZ 3579545
+struct acpi_pm_timer {
+    uint64_t addr;
+    bool mmio;
+    uint32_t mask;
+};
+
 /* Whether len bytes at p are a valid RSDP (signature, checksum; the
  * extended checksum for revision 2 when len covers it). */
 bool acpi_rsdp_valid(const uint8_t *p, size_t len);
@@ -57,5 +70,11 @@ const uint8_t *acpi_find_table(const uint8_t *rsdp, size_t rsdp_len,
  * 0, or -1 with *problem set (what was read before the problem is kept). */
 int madt_parse(const uint8_t *madt, uint32_t len, struct madt_info *out,
                const char **problem);
+
+/* Find the PM timer in a FADT ("FACP") of len bytes: X_PM_TMR_BLK when
+ * the table is long enough and it is set, else PM_TMR_BLK. 0, or -1 with
+ * *problem set (a hardware-reduced ACPI platform has no PM timer). */
+int fadt_pm_timer(const uint8_t *fadt, uint32_t len, struct acpi_pm_timer *out,
+                  const char **problem);
 
 #endif

@@ -12,8 +12,14 @@
  * GSI and with the polarity and trigger mode the MADT's interrupt source
  * overrides say (QEMU: IRQ 0 -> GSI 2; 5, 9, 10, 11 level, active high);
  * the tick is the local APIC timer on vector IRQ_BASE + IRQ_PIT,
- * calibrated against the PIT's channel 2 (under -icount both count
- * virtual time, so the figure is the same on every run).
+ * calibrated against the first reference clock that counts: the PIT's
+ * channel 2, else the ACPI PM timer (the FADT says where; recent PCs may
+ * have no PIT), else the crystal frequency CPUID leaf 0x15 reports on
+ * Intel CPUs (the local APIC timer runs from that crystal). Under
+ * -icount the PIT and the PM timer count virtual time as the local APIC
+ * does, so the figure is the same on every run. With no clock at all,
+ * or the legacy path and no PIT, there is no tick: the kernel panics
+ * saying so rather than boot a system whose timers never fire.
  *
  * Masking: the kernel masks a line from its interrupt until the driver
  * waits again (kernel/irq.c). A masked IO-APIC pin forgets edges, so
@@ -43,8 +49,10 @@
 #define ICR_SELF        (1u << 18)   /* destination shorthand: self */
 #define ICR_ASSERT      (1u << 14)
 #define ICR_PENDING     (1u << 12)
+#define CPUID_VENDOR    0
 #define CPUID_FEATURES  1
 #define CPUID_EDX_APIC  (1u << 9)
+#define CPUID_TSC_CRYSTAL 0x15       /* ECX: the core crystal's Hz, or 0 */
 
 /* IO-APIC (82093AA): an index and a window register */
 #define IOAPIC_REGSEL   0x00
@@ -65,8 +73,12 @@
 #define PORT_B_SPEAKER  0x02
 #define CALIBRATE_MS    10
 #define CALIBRATE_RUNS  5            /* the median of these counts wins */
-#define CALIBRATE_SPIN  1000000      /* no PIT: give up after this many polls */
+#define CALIBRATE_SPIN  1000000      /* a clock that stopped: give up after
+                                        this many polls */
 #define CALIBRATE_PAUSES 256         /* between two polls */
+#define PROBE_READS     100000       /* a clock that never changes in this
+                                        many reads is not there (an absent
+                                        device reads all ones) */
 
 static bool apic_mode;
 static volatile uint32_t *lapic;
@@ -96,48 +108,156 @@ static void pin_mask(struct irq_pin *p, bool masked) {
     ioapic_write(p->ioapic, IOAPIC_REDIR(p->pin), low);
 }
 
+/* A clock to calibrate the local APIC timer against: hz, a free-running
+ * counter of mask's width read by read(), counting down or up. */
+struct refclock {
+    const char *name;
+    uint32_t hz, mask;
+    bool down;
+    uint32_t (*read)(void);
+};
+
 /* PIT channel 2's current count (latched). */
-static uint16_t pit2_read(void) {
+static uint32_t pit2_read(void) {
     outb(PIT_CMD, PIT_SEL_CH2 | PIT_LATCH);
     uint8_t lo = inb(PIT_CH2);
-    return (uint16_t)(lo | inb(PIT_CH2) << 8);
+    return (uint32_t)(lo | inb(PIT_CH2) << 8);
 }
 
-/* Local APIC timer ticks (divided by 16) in CALIBRATE_MS, measured
- * against the PIT's channel 2 counting down freely: both counters are
- * read together at the start and at the end of a window of at least
- * CALIBRATE_MS, so a delay in noticing the end (an SMI on a real PC, a
- * descheduled vCPU under TCG) does not count. 0 if the PIT does not
- * count. */
-static uint32_t lapic_ticks_per_calibration(void) {
-    unsigned window = PIT_HZ / (1000 / CALIBRATE_MS);
-    uint8_t b = inb(PORT_B);
+static const struct refclock pit_clock = { "PIT", PIT_HZ, 0xffff, true, pit2_read };
 
+/* Channel 2 counting down freely from 0xffff (mode 0 wraps at zero),
+ * gated on through port B with the speaker off; pit2_stop undoes it. */
+static uint8_t pit2_start(void) {
+    uint8_t b = inb(PORT_B);
     outb(PORT_B, (b & ~PORT_B_SPEAKER) | PORT_B_GATE2);
     outb(PIT_CMD, PIT_SEL_CH2 | PIT_LOBYTE_HIBYTE | PIT_MODE_ONESHOT);
     outb(PIT_CH2, 0xff);
     outb(PIT_CH2, 0xff);
+    return b;
+}
+
+static void pit2_stop(uint8_t b) {
+    outb(PORT_B, b & ~PORT_B_GATE2);
+}
+
+static struct acpi_pm_timer pm;
+static volatile uint32_t *pm_mmio;
+
+static uint32_t pm_read(void) {
+    return (pm_mmio ? *pm_mmio : inl((uint16_t)pm.addr)) & pm.mask;
+}
+
+static struct refclock pm_clock = { "ACPI PM timer", PM_TIMER_HZ, 0, false, pm_read };
+
+static uint32_t ref_elapsed(const struct refclock *rc, uint32_t from, uint32_t to) {
+    return (rc->down ? from - to : to - from) & rc->mask;
+}
+
+/* Whether the clock is there: it changes within PROBE_READS reads. */
+static bool ref_counts(const struct refclock *rc) {
+    uint32_t first = rc->read();
+    for (unsigned i = 0; i < PROBE_READS; i++)
+        if (rc->read() != first)
+            return true;
+    return false;
+}
+
+/* Local APIC timer ticks (divided by 16) in CALIBRATE_MS, measured
+ * against rc: both counters are read together at the start and at the
+ * end of a window of at least CALIBRATE_MS, so a delay in noticing the
+ * end (an SMI on a real PC, a descheduled vCPU under TCG) does not
+ * count. 0 if rc stops counting. */
+static uint32_t lapic_ticks_per_calibration(const struct refclock *rc) {
+    uint32_t window = rc->hz / (1000 / CALIBRATE_MS);
+
     lapic_write(LAPIC_TIMER_DIV, TIMER_DIV_16);
     lapic_write(LAPIC_LVT_TIMER, LVT_MASKED | (IRQ_BASE + IRQ_PIT));
     lapic_write(LAPIC_TIMER_INIT, 0xffffffff);
-    uint16_t p0 = pit2_read();
+    uint32_t r0 = rc->read();
     uint32_t a0 = lapic_read(LAPIC_TIMER_CUR);
-    uint16_t p1 = p0;
-    uint32_t a1 = a0;
+    uint32_t r1 = r0, a1 = a0;
     unsigned spin = 0;
-    while ((uint16_t)(p0 - p1) < window && ++spin < CALIBRATE_SPIN) {
+    while (ref_elapsed(rc, r0, r1) < window && ++spin < CALIBRATE_SPIN) {
         for (unsigned k = 0; k < CALIBRATE_PAUSES; k++)
             __asm__ volatile("" ::: "memory");   /* fewer port reads (slow in an
                                                     emulator; so is PAUSE) */
-        p1 = pit2_read();
+        r1 = rc->read();
         a1 = lapic_read(LAPIC_TIMER_CUR);
     }
     lapic_write(LAPIC_TIMER_INIT, 0);
-    outb(PORT_B, b & ~PORT_B_GATE2);
-    uint16_t pit = (uint16_t)(p0 - p1);
-    if (spin == CALIBRATE_SPIN || pit == 0)
+    uint32_t elapsed = ref_elapsed(rc, r0, r1);
+    if (spin == CALIBRATE_SPIN || elapsed == 0)
         return 0;
-    return (uint32_t)((uint64_t)(a0 - a1) * window / pit);
+    return (uint32_t)((uint64_t)(a0 - a1) * window / elapsed);
+}
+
+/* The median of a few calibrations: one disturbed between its paired
+ * reads does not count either. 0 if any failed. */
+static uint32_t calibrate(const struct refclock *rc) {
+    uint32_t runs[CALIBRATE_RUNS];
+    for (unsigned i = 0; i < CALIBRATE_RUNS; i++) {
+        uint32_t v = lapic_ticks_per_calibration(rc);
+        unsigned j = i;
+        for (; j > 0 && runs[j - 1] > v; j--)
+            runs[j] = runs[j - 1];
+        runs[j] = v;
+    }
+    return runs[0] ? runs[CALIBRATE_RUNS / 2] : 0;
+}
+
+static bool pit_counts(void) {
+    uint8_t b = pit2_start();
+    bool yes = ref_counts(&pit_clock);
+    pit2_stop(b);
+    return yes;
+}
+
+/* The local APIC timer from the core crystal's frequency (CPUID 0x15
+ * ECX, Intel only; it is 0 where the CPU does not say, and QEMU's TCG
+ * does not). Ticks per CALIBRATE_MS divided by 16, or 0. */
+static uint32_t crystal_ticks_per_calibration(void) {
+    uint32_t max, vb, vc, vd, a, b, hz, d;
+    __asm__ volatile("cpuid" : "=a"(max), "=b"(vb), "=c"(vc), "=d"(vd) : "a"(CPUID_VENDOR));
+    if (max < CPUID_TSC_CRYSTAL || vb != 0x756e6547 || vd != 0x49656e69 || vc != 0x6c65746e)
+        return 0;                         /* not "GenuineIntel" with leaf 0x15 */
+    __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(hz), "=d"(d) : "a"(CPUID_TSC_CRYSTAL), "c"(0));
+    return hz / 16 / (1000 / CALIBRATE_MS);
+}
+
+/* Local APIC timer ticks (/16) per CALIBRATE_MS from the first clock
+ * there is, its name in *source; 0 with none. */
+static uint32_t lapic_calibrate(const uint8_t *rsdp, size_t rsdp_len, const char **source,
+                                const char **why) {
+    uint32_t per_cal = 0;
+    const char *problem = NULL;
+
+    if (pit_counts()) {
+        uint8_t b = pit2_start();
+        per_cal = calibrate(&pit_clock);
+        pit2_stop(b);
+        if (per_cal) {
+            *source = pit_clock.name;
+            return per_cal;
+        }
+    }
+    uint32_t len;
+    const uint8_t *fadt = acpi_find_table(rsdp, rsdp_len, "FACP", x86_phys, &len, &problem);
+    if (fadt && fadt_pm_timer(fadt, len, &pm, &problem) == 0) {
+        pm_clock.mask = pm.mask;
+        pm_mmio = pm.mmio ? (volatile uint32_t *)x86_phys(pm.addr, 4) : NULL;
+        if ((!pm.mmio || pm_mmio) && ref_counts(&pm_clock) && (per_cal = calibrate(&pm_clock))) {
+            *source = pm_clock.name;
+            return per_cal;
+        }
+    }
+    if ((per_cal = crystal_ticks_per_calibration())) {
+        *source = "CPUID 0x15 crystal";
+        return per_cal;
+    }
+    *why = "no PIT, no ACPI PM timer and no CPUID 0x15 crystal frequency: "
+           "nothing to calibrate the local APIC timer against";
+    return 0;
 }
 
 static volatile uint32_t *ioapic_for(const struct madt_info *m, uint32_t gsi,
@@ -235,21 +355,10 @@ static bool apic_init(const struct boot_info *bi, const char **why) {
     }
     lapic_write(LAPIC_SVR, SVR_ENABLE | VEC_SPURIOUS);
     lapic_write(LAPIC_TPR, 0);
-    /* The median of a few runs: one disturbed between its paired reads
-     * does not count either. */
-    uint32_t runs[CALIBRATE_RUNS], per_cal = 0;
-    for (unsigned i = 0; i < CALIBRATE_RUNS; i++) {
-        uint32_t v = lapic_ticks_per_calibration();
-        unsigned j = i;
-        for (; j > 0 && runs[j - 1] > v; j--)
-            runs[j] = runs[j - 1];
-        runs[j] = v;
-    }
-    if (runs[0] != 0)
-        per_cal = runs[CALIBRATE_RUNS / 2];
+    const char *source = NULL;
+    uint32_t per_cal = lapic_calibrate(rsdp, rsdp_len, &source, why);
     if (per_cal == 0) {
         lapic_write(LAPIC_SVR, VEC_SPURIOUS);   /* software-disabled again */
-        *why = "the PIT does not answer: the local APIC timer is not calibrated";
         return false;
     }
     x86_pic_mask_all();
@@ -260,8 +369,8 @@ static bool apic_init(const struct boot_info *bi, const char **why) {
     lapic_write(LAPIC_LVT_TIMER, LVT_PERIODIC | (IRQ_BASE + IRQ_PIT));
     lapic_write(LAPIC_TIMER_INIT, period);
     printk("nagi: interrupts: IO-APIC (%u, %u ISA lines routed, %u override%s), "
-           "local APIC timer %u/16 per tick\n", m.nioapic, routed, m.noverrides,
-           m.noverrides == 1 ? "" : "s", period);
+           "local APIC timer %u/16 per tick (%s)\n", m.nioapic, routed, m.noverrides,
+           m.noverrides == 1 ? "" : "s", period, source);
     return true;
 }
 
@@ -279,6 +388,8 @@ void x86_interrupts_init(const struct boot_info *bi) {
 #else
     (void)bi;
 #endif
+    if (!pit_counts())
+        panic("no timer: the 8259 PIC and PIT path was taken (%s), and no PIT answers", why);
     printk("nagi: interrupts: 8259 PIC and PIT (%s)\n", why);
     x86_pit_init(CONFIG_TICK_HZ);
     x86_pic_unmask(IRQ_PIT);

@@ -68,11 +68,33 @@ static uint32_t build_madt(void) {
     return n;
 }
 
+/* FADTs as firmware writes them: QEMU q35's (ACPI 2.0+, 244 bytes, the
+ * timer at I/O 0x608 in both fields, 32 bits wide), an ACPI 1.0 one (116
+ * bytes, PM_TMR_BLK only, 24 bits), one whose X_PM_TMR_BLK is in memory,
+ * and a hardware-reduced one (no PM timer). Returns the length. */
+enum fadt_kind { FADT_Q35, FADT_V1, FADT_MMIO, FADT_HW_REDUCED };
+
+static uint32_t build_fadt(enum fadt_kind kind) {
+    uint8_t *t = mem + FACP_AT;
+    uint32_t len = kind == FADT_V1 ? 116 : 244;
+    memset(t, 0, 244);
+    put32(t + 76, 0x608);
+    t[91] = 4;
+    put32(t + 112, kind == FADT_V1 ? 0 : kind == FADT_HW_REDUCED ? (1u << 20) : (1u << 8));
+    if (kind != FADT_V1) {
+        uint8_t *gas = t + 208;
+        gas[0] = kind == FADT_MMIO ? 0 : 1, gas[1] = 32, gas[3] = 3;
+        put64(gas + 4, kind == FADT_MMIO ? 0xfed000f0ull : 0x608);
+    }
+    header(t, "FACP", len);
+    return len;
+}
+
 /* RSDP (revision rev) -> RSDT and XSDT -> FACP, APIC. */
 static void build_acpi(int rev) {
     memset(mem, 0, sizeof(mem));
     build_madt();
-    header(mem + FACP_AT, "FACP", 116);
+    build_fadt(FADT_Q35);
     uint8_t *rsdt = mem + RSDT_AT;
     put32(rsdt + 36, FACP_AT);
     put32(rsdt + 40, MADT_AT);
@@ -235,4 +257,84 @@ TEST(madt_override_for_a_non_isa_bus_is_ignored_and_lapic_address_override) {
     CHECK_EQ(m.isa_gsi[4], 4);
     CHECK_EQ(m.noverrides, 0);
     CHECK_EQ(m.lapic_addr, 0x1fee00000ull);
+}
+
+static int pm_timer(enum fadt_kind kind, struct acpi_pm_timer *pm, const char **problem) {
+    build_acpi(2);
+    uint32_t len = build_fadt(kind), found = 0;
+    REQUIRE(acpi_find_table(mem + RSDP_AT, 36, "FACP", phys, &found, problem) == mem + FACP_AT);
+    CHECK_EQ(found, len);
+    return fadt_pm_timer(mem + FACP_AT, len, pm, problem);
+}
+
+TEST(fadt_pm_timer_as_qemu_q35_describes_it) {
+    struct acpi_pm_timer pm;
+    const char *problem = NULL;
+    CHECK_EQ(pm_timer(FADT_Q35, &pm, &problem), 0);
+    CHECK_EQ(pm.addr, 0x608);
+    CHECK(!pm.mmio);
+    CHECK_EQ(pm.mask, 0xffffffffu);             /* TMR_VAL_EXT */
+}
+
+TEST(fadt_pm_timer_acpi_1_is_24_bits_at_pm_tmr_blk) {
+    struct acpi_pm_timer pm;
+    const char *problem = NULL;
+    CHECK_EQ(pm_timer(FADT_V1, &pm, &problem), 0);
+    CHECK_EQ(pm.addr, 0x608);
+    CHECK_EQ(pm.mask, 0xffffffu);
+    /* X_PM_TMR_BLK set but zero address: PM_TMR_BLK still counts */
+    build_fadt(FADT_Q35);
+    put64(mem + FACP_AT + 208 + 4, 0);
+    put32(mem + FACP_AT + 76, 0x408);
+    CHECK_EQ(fadt_pm_timer(mem + FACP_AT, 244, &pm, &problem), 0);
+    CHECK_EQ(pm.addr, 0x408);
+}
+
+TEST(fadt_pm_timer_in_memory) {
+    struct acpi_pm_timer pm;
+    const char *problem = NULL;
+    CHECK_EQ(pm_timer(FADT_MMIO, &pm, &problem), 0);
+    CHECK(pm.mmio);
+    CHECK_EQ(pm.addr, 0xfed000f0ull);
+}
+
+TEST(fadt_without_a_pm_timer_says_why) {
+    struct acpi_pm_timer pm;
+    const char *problem = NULL;
+    CHECK_EQ(pm_timer(FADT_HW_REDUCED, &pm, &problem), -1);
+    CHECK(problem && strstr(problem, "hardware-reduced"));
+    uint8_t *t = mem + FACP_AT;
+    build_fadt(FADT_V1);
+    put32(t + 76, 0);                           /* no PM_TMR_BLK */
+    problem = NULL;
+    CHECK_EQ(fadt_pm_timer(t, 116, &pm, &problem), -1);
+    CHECK(problem && strstr(problem, "no PM timer"));
+    build_fadt(FADT_V1);
+    t[91] = 2;                                  /* PM_TMR_LEN must be 4 */
+    CHECK_EQ(fadt_pm_timer(t, 116, &pm, &problem), -1);
+    build_fadt(FADT_V1);
+    put32(t + 76, 0xfffe);                      /* a dword past port 0xffff */
+    CHECK_EQ(fadt_pm_timer(t, 116, &pm, &problem), -1);
+    CHECK(problem && strstr(problem, "out of range"));
+    build_fadt(FADT_Q35);
+    t[208] = 2;                                 /* PCI configuration space */
+    problem = NULL;
+    CHECK_EQ(fadt_pm_timer(t, 244, &pm, &problem), -1);
+    CHECK(problem && strstr(problem, "address space"));
+}
+
+TEST(fadt_truncated_at_every_length) {
+    uint32_t len = build_fadt(FADT_Q35);
+    for (uint32_t cut = 0; cut <= len; cut++) {
+        uint8_t *copy = malloc(cut ? cut : 1);
+        memcpy(copy, mem + FACP_AT, cut);
+        struct acpi_pm_timer pm;
+        const char *problem = NULL;
+        int r = fadt_pm_timer(copy, cut, &pm, &problem);
+        CHECK_EQ(r, cut < 116 ? -1 : 0);
+        /* shorter than X_PM_TMR_BLK: PM_TMR_BLK, the same port */
+        if (r == 0)
+            CHECK_EQ(pm.addr, 0x608);
+        free(copy);
+    }
 }
