@@ -5,7 +5,9 @@ Four boots on q35: SeaBIOS and OVMF (UEFI), each with the image on q35's
 AHCI (SATA) and as a USB mass-storage device on xHCI (how a stick boots).
 GRUB and the kernel both talk on COM1, the twin's console. Each boot opens
 the image with snapshot=on. A fifth boot is the recent PC the issue names:
-UEFI from a USB stick on a machine with no PIT and no i8042. Skipped on hardware and on boards without a
+UEFI from a USB stick on a machine with no PIT and no i8042; a sixth
+takes GRUB's second menu entry (`irq=pic`, the 8259 path a real PC's PCI
+interrupts need) on such a machine. Skipped on hardware and on boards without a
 disk image ([[flash]] method "disk")."""
 
 import re
@@ -41,3 +43,18 @@ def test_a_recent_pc_without_pit_or_i8042_boots_from_a_stick_under_uefi(disk_boo
     slept = dut.run("sleep 100", timeout=30)
     assert re.match(r"^slept 100 ms \(uptime \d+ -> \d+\)$", slept[-1]), slept
     assert dut.run("echo ready") == ["ready"]
+
+
+def test_grubs_irq_pic_entry_boots_the_8259_path_without_a_pit(disk_boot, build, tmp_path):
+    """The image as written, with GRUB's default moved to its second entry:
+    Multiboot2 carries `irq=pic` to the kernel, which ticks from the local
+    APIC (no PIT here) while the 8259s deliver the devices' interrupts."""
+    from tools import disk_image
+
+    variant = disk_image.build_image(build / "nagi.img", tmp_path / "pic.img", default=1)
+    dut, _ = disk_boot("seabios", "sata", extra=("-machine", "pit=off"), image=variant)
+    assert "Booting `Nagi, 8259 PIC interrupts (irq=pic)'" in dut.boot_output, dut.boot_output[-800:]
+    assert re.search(r"^nagi: interrupts: 8259 PIC \(irq=pic on the command line\), no PIT: "
+                     r"local APIC timer \d+/16 per tick \(ACPI PM timer\)$",
+                     dut.boot_output, re.M), dut.boot_output[-1500:]
+    assert dut.run("echo on-the-pic") == ["on-the-pic"]

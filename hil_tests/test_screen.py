@@ -18,8 +18,9 @@ the e1000's PCI line, every timing test) is the proof that it works.
 PC without ACPI takes: it must still reach the prompt and take typing.
 A PC with no PIT (QEMU's `-machine pit=off`, as recent PCs ship)
 calibrates the local APIC timer against the ACPI PM timer instead, to
-the same period; with no PIT and the PIC path forced there is no tick,
-and the kernel says so in a panic instead of hanging.
+the same period, on the IO-APIC path and on the 8259 path alike; with no
+PIT and no local APIC there is no tick, and the kernel says so in a
+panic instead of hanging.
 
 Needs a screen (MCU boards have none) and QEMU's monitor (the twin)."""
 
@@ -129,14 +130,29 @@ def test_a_pc_without_a_pit_ticks_from_the_acpi_pm_timer(dut, twin_image, build,
         assert nopit.run("echo no-pit-typed", typed=True) == ["no-pit-typed"]   # IRQ 1
 
 
-def test_no_pit_and_the_pic_path_forced_is_a_panic_that_says_why(request, twin_image, build, board):
+def test_no_pit_on_the_pic_path_ticks_from_the_local_apic(request, twin_image, build, board):
+    """irq=pic (the real-PC workaround for PCI interrupts) on a PC with no
+    PIT: the 8259s deliver through the local APIC's LINT0, the local APIC
+    timer ticks."""
     if request.config.getoption("boot") == "disk":
         pytest.skip("irq=pic goes on QEMU's -append, which needs -kernel: "
                     "this runs in the -kernel session")
+    dut = twin_image(build / board.qemu.image, extra=("-machine", "pit=off", "-append", "irq=pic"))
+    dut.expect(r"^nagi: interrupts: 8259 PIC \(irq=pic on the command line\), no PIT: "
+               r"local APIC timer \d+/16 per tick \(ACPI PM timer\)", since=0)
+    assert dut.run("echo serial-via-lint0") == ["serial-via-lint0"]       # IRQ 4, PIC
+    if board.has("keys") and board.has("ps2"):
+        assert dut.run("echo typed-via-lint0", typed=True) == ["typed-via-lint0"]   # IRQ 1
+    slept = dut.run("sleep 200")
+    a, b = map(int, re.search(r"^slept 200 ms \(uptime (\d+) -> (\d+)\)$", slept[-1]).groups())
+    assert 200 <= b - a < 400, slept
+
+
+def test_no_pit_and_no_local_apic_is_a_panic_that_says_why(twin_image, build, board):
     dut = twin_image(build / board.qemu.image, wait_for_prompt=False,
-                     extra=("-machine", "pit=off", "-append", "irq=pic"))
-    dut.expect(r"^nagi: PANIC: no timer: the 8259 PIC and PIT path was taken "
-               r"\(irq=pic on the command line\), and no PIT answers", since=0, timeout=30)
+                     extra=("-machine", "pit=off", "-cpu", "qemu64,-apic"))
+    dut.expect(r"^nagi: PANIC: no timer: the 8259 PIC path was taken \(no local APIC \(CPUID\)\), "
+               r"no PIT answers, and no local APIC", since=0, timeout=60)
     dut.expect(r"^nagi: system halted", since=0)
     rows = _rows(dut)
     assert any(r.startswith("nagi: PANIC: no timer") for r in rows), rows

@@ -84,16 +84,26 @@ def multiboot_command(kernel: bytes) -> str:
     raise ToolError("the kernel image has no Multiboot or Multiboot2 header: GRUB cannot boot it")
 
 
-def grub_cfg(command: str, timeout: int = 0) -> str:
+# The menu: Nagi as it boots by default, and with `irq=pic` on its command
+# line (the 8259 PIC path: the workaround for PCI interrupts on a real PC,
+# board/pc/README.md). With a timeout of 0 GRUB shows the menu only when
+# a key (Esc, Shift) is held as it starts.
+ENTRIES = (("Nagi", ""), ("Nagi, 8259 PIC interrupts (irq=pic)", "irq=pic"))
+
+
+def grub_cfg(command: str, timeout: int = 0, default: int = 0) -> str:
+    if not 0 <= default < len(ENTRIES):
+        raise ToolError(f"grub.cfg: no menu entry {default} (there are {len(ENTRIES)})")
+    entries = "".join(f"menuentry \"{title}\" {{\n"
+                      f"    {command} {KERNEL_PATH}{' ' + args if args else ''}\n"
+                      f"    boot\n"
+                      f"}}\n" for title, args in ENTRIES)
     return (f"# grub.cfg - written by tools/disk_image.py: boot Nagi, console on COM1\n"
             f"serial --unit=0 --speed=115200\n"
             f"terminal_input serial console\n"
             f"terminal_output serial console\n"
             f"set timeout={timeout}\n"
-            f"menuentry \"Nagi\" {{\n"
-            f"    {command} {KERNEL_PATH}\n"
-            f"    boot\n"
-            f"}}\n")
+            f"set default={default}\n" + entries)
 
 
 def early_cfg(fat_uuid: str) -> str:
@@ -196,9 +206,9 @@ def patch_core_img(core: bytes, core_lba: int, room_sectors: int) -> bytes:
 
 
 def build_image(kernel_path: Path, out: Path, layout: Layout = Layout(),
-                tools: Tools | None = None) -> Path:
+                tools: Tools | None = None, default: int = 0) -> Path:
     """Write the disk image to `out` (through a temporary file renamed
-    over it). Returns `out`."""
+    over it), GRUB booting menu entry `default` (ENTRIES). Returns `out`."""
     tools = tools or Tools()
     kernel = kernel_path.read_bytes()
     command = multiboot_command(kernel)
@@ -210,7 +220,7 @@ def build_image(kernel_path: Path, out: Path, layout: Layout = Layout(),
     with tempfile.TemporaryDirectory(prefix="nagi-disk-", dir=out.parent) as tmp:
         t = Path(tmp)
         (t / "early.cfg").write_text(early_cfg(fat_uuid(serial)))
-        (t / "grub.cfg").write_text(grub_cfg(command))
+        (t / "grub.cfg").write_text(grub_cfg(command, default=default))
         tools.mkimage("bios", t / "core.img", t / "early.cfg")
         tools.mkimage("uefi", t / "BOOTX64.EFI", t / "early.cfg")
         boot_img = (tools.platform_dir("i386-pc") / "boot.img").read_bytes()

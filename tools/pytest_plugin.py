@@ -429,27 +429,29 @@ def twin_image(request):
 
 @pytest.fixture
 def disk_boot(request):
-    """boot(firmware, bus, extra=()) -> (Dut, seconds to the prompt): the
-    build's disk image booted by "seabios" or "ovmf" from a "sata" or "usb"
-    disk (qemu.DiskBoot), with `extra` QEMU arguments, for this test alone. Skipped on hardware, on boards
+    """boot(firmware, bus, extra=(), image=None) -> (Dut, seconds to the
+    prompt): the build's disk image (or a variant `image` the test wrote)
+    booted by "seabios" or "ovmf" from a "sata" or "usb" disk
+    (qemu.DiskBoot), with `extra` QEMU arguments, for this test alone. Skipped on hardware, on boards
     without a disk image, and without the firmware (the reason says which)."""
     st = _state(request.config)
     if st["hardware"]:
         pytest.skip("boots the disk image on the twin only")
     if st["board"].flash_method("disk") is None:
         pytest.skip(f"board '{st['board'].name}' has no disk image ([[flash]] method \"disk\")")
-    image = disk_image_path(request.config)
-    if not image.is_file():
-        pytest.exit(f"error: no disk image at {image}; run `python3 flash.py build` first",
+    built = disk_image_path(request.config)
+    if not built.is_file():
+        pytest.exit(f"error: no disk image at {built}; run `python3 flash.py build` first",
                     returncode=2)
     booted = []
 
-    def boot(firmware: str, bus: str, extra: tuple[str, ...] = ()):
+    def boot(firmware: str, bus: str, extra: tuple[str, ...] = (), image: Path | None = None):
         why = DiskBoot.missing_firmware(firmware)
         if why:
             pytest.skip(why)
         tag = f"{_safe_name(request.node.nodeid)}-{len(booted)}"
-        d = boot_twin(request.config, image, tag, extra=extra, disk=DiskBoot(firmware, bus))
+        d = boot_twin(request.config, Path(image or built), tag, extra=extra,
+                      disk=DiskBoot(firmware, bus))
         booted.append(d)
         seconds = time.monotonic() - d.backend.started_at    # boot_twin waited for the prompt
         st["disk_boots"].append((f"{firmware}/{bus}", seconds))

@@ -17,9 +17,13 @@
  * have no PIT), else the crystal frequency CPUID leaf 0x15 reports on
  * Intel CPUs (the local APIC timer runs from that crystal). Under
  * -icount the PIT and the PM timer count virtual time as the local APIC
- * does, so the figure is the same on every run. With no clock at all,
- * or the legacy path and no PIT, there is no tick: the kernel panics
- * saying so rather than boot a system whose timers never fire.
+ * does, so the figure is the same on every run.
+ *
+ * The 8259 path (no usable MADT, `irq=pic`) ticks with the PIT; a PC with
+ * no PIT ticks there with the local APIC timer too, calibrated the same
+ * way, the PICs reaching the CPU through LINT0. With no clock to
+ * calibrate against, or no local APIC, there is no tick: the kernel
+ * panics saying so rather than boot a system whose timers never fire.
  *
  * Masking: the kernel masks a line from its interrupt until the driver
  * waits again (kernel/irq.c). A masked IO-APIC pin forgets edges, so
@@ -39,12 +43,18 @@
 #define LAPIC_ICR_LOW   0x300
 #define LAPIC_LVT_TIMER 0x320
 #define LAPIC_LVT_LINT0 0x350
+#define LAPIC_LVT_LINT1 0x360
 #define LAPIC_TIMER_INIT 0x380
 #define LAPIC_TIMER_CUR 0x390
 #define LAPIC_TIMER_DIV 0x3e0
 #define SVR_ENABLE      0x100
 #define LVT_MASKED      (1u << 16)
 #define LVT_PERIODIC    (1u << 17)
+#define LVT_EXTINT      (7u << 8)    /* delivery mode: the 8259's vector */
+#define LVT_NMI         (4u << 8)
+#define MSR_APIC_BASE   0x1b
+#define APIC_BASE_ENABLE (1u << 11)  /* the local APIC globally enabled */
+#define APIC_BASE_ADDR  0xffffff000ull
 #define TIMER_DIV_16    0x3
 #define ICR_SELF        (1u << 18)   /* destination shorthand: self */
 #define ICR_ASSERT      (1u << 14)
@@ -81,6 +91,7 @@
                                         device reads all ones) */
 
 static bool apic_mode;
+static bool lapic_tick;              /* the 8259 path with the local APIC's tick */
 static volatile uint32_t *lapic;
 static struct irq_pin {
     volatile uint32_t *ioapic;       /* NULL: the line cannot be routed */
@@ -310,27 +321,40 @@ static unsigned route_isa_irqs(const struct madt_info *m) {
     return routed;
 }
 
+static bool cpu_has_lapic(void) {
+    uint32_t a, b, c, d;
+    __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(CPUID_FEATURES));
+    return d & CPUID_EDX_APIC;
+}
+
+/* The RSDP the loader handed over (Multiboot2), else the one the BIOS
+ * left in low memory; NULL with none (e.g. UEFI through multiboot v1). */
+static const uint8_t *find_rsdp(const struct boot_info *bi, size_t *len) {
+    if (bi->rsdp_len) {
+        *len = bi->rsdp_len;
+        return bi->rsdp;
+    }
+    uint64_t pa = acpi_rsdp_scan(x86_phys);
+    *len = pa ? 36 : 0;
+    return pa ? x86_phys(pa, 36) : NULL;
+}
+
+/* The local APIC software-enabled, its timer periodic on the tick's
+ * vector; the period (/16) it was given. */
+static uint32_t lapic_start_tick(uint32_t per_cal) {
+    uint32_t period = (uint32_t)((uint64_t)per_cal * (1000 / CALIBRATE_MS) / CONFIG_TICK_HZ);
+    lapic_write(LAPIC_TIMER_DIV, TIMER_DIV_16);
+    lapic_write(LAPIC_LVT_TIMER, LVT_PERIODIC | (IRQ_BASE + IRQ_PIT));
+    lapic_write(LAPIC_TIMER_INIT, period);
+    return period;
+}
+
 /* Try the IO-APIC and local APIC timer; false (nothing changed that the
  * legacy path minds) when ACPI does not describe them, with why. */
-static bool apic_init(const struct boot_info *bi, const char **why) {
-    uint32_t a, b, c, d;
-    const uint8_t *rsdp = NULL;
-    size_t rsdp_len = 0;
-
-    __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(CPUID_FEATURES));
-    if (!(d & CPUID_EDX_APIC)) {
+static bool apic_init(const uint8_t *rsdp, size_t rsdp_len, const char **why) {
+    if (!cpu_has_lapic()) {
         *why = "no local APIC (CPUID)";
         return false;
-    }
-    if (bi->rsdp_len) {
-        rsdp = bi->rsdp;
-        rsdp_len = bi->rsdp_len;
-    } else {
-        uint64_t pa = acpi_rsdp_scan(x86_phys);
-        if (pa) {
-            rsdp = x86_phys(pa, 36);
-            rsdp_len = 36;
-        }
     }
     if (!rsdp) {
         *why = "no ACPI RSDP";
@@ -364,42 +388,78 @@ static bool apic_init(const struct boot_info *bi, const char **why) {
     x86_pic_mask_all();
     lapic_write(LAPIC_LVT_LINT0, LVT_MASKED);   /* the 8259s' virtual wire */
     unsigned routed = route_isa_irqs(&m);
-    uint32_t period = (uint32_t)((uint64_t)per_cal * (1000 / CALIBRATE_MS) / CONFIG_TICK_HZ);
-    lapic_write(LAPIC_TIMER_DIV, TIMER_DIV_16);
-    lapic_write(LAPIC_LVT_TIMER, LVT_PERIODIC | (IRQ_BASE + IRQ_PIT));
-    lapic_write(LAPIC_TIMER_INIT, period);
+    uint32_t period = lapic_start_tick(per_cal);
     printk("nagi: interrupts: IO-APIC (%u, %u ISA lines routed, %u override%s), "
            "local APIC timer %u/16 per tick (%s)\n", m.nioapic, routed, m.noverrides,
            m.noverrides == 1 ? "" : "s", period, source);
     return true;
 }
 
+/* The 8259 path on a PC with no PIT: the PICs reach the CPU through the
+ * local APIC's LINT0 (ExtINT, the "virtual wire"), and the tick is the
+ * local APIC timer, found through the IA32_APIC_BASE MSR (there may be
+ * no MADT). The period, or 0 with why. */
+static uint32_t pic_with_lapic_tick(const uint8_t *rsdp, size_t rsdp_len, const char **source,
+                                    const char **why) {
+    if (!cpu_has_lapic()) {
+        *why = "no local APIC";
+        return 0;
+    }
+    uint64_t base = rdmsr(MSR_APIC_BASE);
+    wrmsr(MSR_APIC_BASE, base | APIC_BASE_ENABLE);
+    lapic = (volatile uint32_t *)x86_phys(base & APIC_BASE_ADDR, 0x400);
+    if (!lapic) {
+        *why = "the local APIC is above 4 GiB";
+        return 0;
+    }
+    lapic_write(LAPIC_SVR, SVR_ENABLE | VEC_SPURIOUS);
+    lapic_write(LAPIC_TPR, 0);
+    uint32_t per_cal = lapic_calibrate(rsdp, rsdp_len, source, why);
+    if (per_cal == 0) {
+        lapic_write(LAPIC_SVR, VEC_SPURIOUS);
+        return 0;
+    }
+    lapic_write(LAPIC_LVT_LINT0, LVT_EXTINT);
+    lapic_write(LAPIC_LVT_LINT1, LVT_NMI);
+    lapic_tick = true;
+    return lapic_start_tick(per_cal);
+}
+
 /* Called once by arch_init, after the IDT is loaded. */
 void x86_interrupts_init(const struct boot_info *bi) {
-    const char *why = "CONFIG_X86_LEGACY_IRQ";
+    const char *why = "CONFIG_X86_LEGACY_IRQ", *source = NULL, *no_tick = NULL;
+    size_t rsdp_len;
+    const uint8_t *rsdp = find_rsdp(bi, &rsdp_len);
 
     x86_pic_init();                       /* remapped (and masked) either way */
 #ifndef CONFIG_X86_LEGACY_IRQ
     why = "irq=pic on the command line";
-    if (!boot_cmdline_has(bi, "irq=pic") && apic_init(bi, &why)) {
+    if (!boot_cmdline_has(bi, "irq=pic") && apic_init(rsdp, rsdp_len, &why)) {
         apic_mode = true;
         return;
     }
-#else
-    (void)bi;
 #endif
-    if (!pit_counts())
-        panic("no timer: the 8259 PIC and PIT path was taken (%s), and no PIT answers", why);
-    printk("nagi: interrupts: 8259 PIC and PIT (%s)\n", why);
-    x86_pit_init(CONFIG_TICK_HZ);
-    x86_pic_unmask(IRQ_PIT);
+    if (pit_counts()) {
+        printk("nagi: interrupts: 8259 PIC and PIT (%s)\n", why);
+        x86_pit_init(CONFIG_TICK_HZ);
+        x86_pic_unmask(IRQ_PIT);
+        return;
+    }
+    uint32_t period = pic_with_lapic_tick(rsdp, rsdp_len, &source, &no_tick);
+    if (period == 0)
+        panic("no timer: the 8259 PIC path was taken (%s), no PIT answers, and %s", why, no_tick);
+    printk("nagi: interrupts: 8259 PIC (%s), no PIT: local APIC timer %u/16 per tick (%s)\n",
+           why, period, source);
 }
 
 /* Called by x86_trap for every interrupt vector, before the kernel sees
  * it. Whether the kernel should see it (false: noted for later). */
 bool x86_irq_ack(unsigned irq) {
     if (!apic_mode) {
-        x86_pic_eoi(irq);
+        if (irq == IRQ_PIT && lapic_tick)
+            lapic_write(LAPIC_EOI, 0);
+        else
+            x86_pic_eoi(irq);
         return true;
     }
     struct irq_pin *p = &pins[irq];

@@ -70,6 +70,16 @@ def test_grub_cfg_has_the_serial_console_and_the_command():
     assert "serial --unit=0 --speed=115200\n" in cfg
     assert "terminal_input serial console\nterminal_output serial console\n" in cfg
     assert "set timeout=0\n" in cfg and "multiboot2 /boot/nagi.img\n" in cfg
+    assert "set default=0\n" in cfg
+
+
+def test_grub_cfg_offers_the_pic_path_as_a_second_entry():
+    cfg = disk_image.grub_cfg("multiboot2", default=1)
+    assert cfg.count("menuentry ") == 2
+    assert "multiboot2 /boot/nagi.img irq=pic\n" in cfg
+    assert "set default=1\n" in cfg
+    with pytest.raises(ToolError, match="no menu entry 2"):
+        disk_image.grub_cfg("multiboot2", default=2)
 
 
 def test_gpt_round_trip_and_checks(tmp_path):
