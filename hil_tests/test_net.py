@@ -282,10 +282,14 @@ def test_nic_driver_killed_mid_transfer(board, net, guest):
                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         time.sleep(1.0)
-        drv = [t for t in parse_ps(dut.run("ps")) if t.name == driver and t.state not in ("killed", "exited")]
+        # The shell runs below net and the driver (priority 3 and 2): on
+        # the MCU twin a bulk transfer can hold its prompt back for
+        # seconds on a loaded host, hence the long timeouts.
+        drv = [t for t in parse_ps(dut.run("ps", timeout=60))
+               if t.name == driver and t.state not in ("killed", "exited")]
         assert len(drv) == 1, drv
         mark = dut.mark()
-        assert dut.run(f"kill {drv[0].tid}") == ["kill: ok"]
+        assert dut.run(f"kill {drv[0].tid}", timeout=60) == ["kill: ok"]
         dut.expect(rf"init: {driver} restarted as task \d+ \(restart \d+\)$", since=mark)
         dut.expect(rf"{driver}: {net.mac} irq \d+ link up", since=mark)
         out, err = p.communicate(timeout=240)

@@ -22,6 +22,7 @@ pub mod lan9118;
 pub mod net;
 pub mod http;
 pub mod nic;
+pub mod nic_server;
 pub mod pci;
 pub mod msg;
 pub mod pinclaims;

@@ -4,7 +4,9 @@
 //! (KS_MMIO), puts its descriptor rings and buffers in DMA memory
 //! (KS_DMA_ALLOC: the kernel frees them when this task dies), resets the
 //! chip, reads the MAC from the EEPROM, and serves "nic" (runtime::nic,
-//! docs/protocols.md "NIC drivers") to one client. The IRQ arrives as
+//! docs/protocols.md "NIC drivers") to one client through
+//! runtime::nic_server (this file is the hardware side: rings, buffers,
+//! registers). The IRQ arrives as
 //! NOTIFY_IRQ on its listening channel; reading ICR acknowledges it.
 //! Restarted by init, it resets the chip again before anything else.
 //! It compiles for every target; init starts it only when CONFIG_E1000.
@@ -12,11 +14,10 @@
 #![no_main]
 
 use core::sync::atomic::{fence, Ordering};
-use runtime::abi::*;
 use runtime::nic::*;
+use runtime::nic_server::{serve_absent, Device, Server};
 use runtime::pci::{claim_request, PciDevice, BAR_IO, PCI_SERVICE};
-use runtime::proto::*;
-use runtime::{config, ks, service, Channel, Error, Msg, Result};
+use runtime::{config, ks, service, Error, Msg, Result};
 
 runtime::entry!(main);
 
@@ -95,36 +96,6 @@ fn main(_arg: u64) -> i32 {
     }
 }
 
-/// Idle without dying (init should neither restart nor give up).
-fn idle() -> ! {
-    loop {
-        let _ = service::sleep_ms(1 << 30);
-    }
-}
-
-/// No card: still serve "nic", answering every request -E_NOENT, so that
-/// clients learn it at once instead of waiting for a lookup to time out.
-fn no_card() -> ! {
-    let Ok(listen) = service::listen(NIC_SERVICE) else { idle() };
-    let mut clients: service::Clients<4> = service::Clients::new();
-    let mut m = Msg::new(0);
-    loop {
-        if listen.recv(&mut m).is_err() {
-            continue;
-        }
-        match m.label {
-            INIT_CONNECT => {
-                let _ = clients.accept(listen, &m);
-            }
-            LABEL_NOTIFICATION => clients.on_notification(&m),
-            label => {
-                service::drop_payloads(&m);
-                reply_msg(Channel::from_raw(m.from), Msg::new(label), Err(Error::NoEnt));
-            }
-        }
-    }
-}
-
 /// A block of DMA memory: where this task sees it and where the device does.
 #[derive(Clone, Copy)]
 struct Dma {
@@ -176,12 +147,9 @@ struct Nic {
     /// Next transmit descriptor to fill; oldest not yet reaped.
     tx_tail: usize,
     tx_clean: usize,
-    asm: Assembler,
     info: NicInfo,
-    /// The connection that holds the device (NIC_OPEN), or -1.
-    owner: i32,
-    listen: Channel,
-    clients: service::Clients<4>,
+    /// Whether a client holds the device (else received frames are dropped).
+    held: bool,
 }
 
 fn run() -> Result<()> {
@@ -194,13 +162,13 @@ fn run() -> Result<()> {
                 config::BOARD_NIC_PCI_DEVICE,
                 e
             );
-            no_card();
+            serve_absent();
         }
     };
     let bar = dev.bars[0];
     if bar.size == 0 || bar.flags & BAR_IO != 0 || bar.addr >= 1 << 32 {
         runtime::debug_println!("e1000: BAR0 is not 32-bit memory; network off");
-        no_card();
+        serve_absent();
     }
     let va = ks::mmio_map(bar.addr as u32, bar.size)?;
     let regs = Regs { base: if va != 0 { va } else { bar.addr } as usize, len: bar.size as usize };
@@ -225,11 +193,8 @@ fn run() -> Result<()> {
         rx_seen: 0,
         tx_tail: 0,
         tx_clean: 0,
-        asm: Assembler::new(),
         info: NicInfo { mtu: MTU, ..Default::default() },
-        owner: -1,
-        listen: Channel::open()?,
-        clients: service::Clients::new(),
+        held: false,
     };
     nic.reset();
     let m = nic.info.mac;
@@ -238,10 +203,7 @@ fn run() -> Result<()> {
         m[0], m[1], m[2], m[3], m[4], m[5], dev.irq,
         if nic.info.link_up { "up" } else { "down" }
     );
-    ks::listen_irq(dev.irq as u32, nic.listen)?;
-    Channel::BOOTSTRAP.transfer(nic.listen)?;
-    service::register(NIC_SERVICE)?;
-    nic.serve()
+    Server::new(&mut nic)?.run(dev.irq as u32)
 }
 
 /// Ask the enumerator for the board's card (waits for "pci" to register).
@@ -269,14 +231,6 @@ fn stop(r: &Regs) {
     }
     r.write(IMC, 0xffff_ffff);
     let _ = r.read(ICR);
-}
-
-fn reply_msg(to: Channel, mut m: Msg, r: Result<u64>) {
-    if r.is_err() {
-        m.len = 0;
-    }
-    m.arg = runtime::error::to_raw(r);
-    let _ = to.reply(&m);
 }
 
 impl Nic {
@@ -368,96 +322,6 @@ impl Nic {
         mac
     }
 
-    fn serve(&mut self) -> Result<()> {
-        let mut m = Msg::new(0);
-        loop {
-            if self.listen.recv(&mut m).is_ok() {
-                self.handle(&m);
-            }
-        }
-    }
-
-    fn handle(&mut self, m: &Msg) {
-        let from = Channel::from_raw(m.from);
-        if m.label != INIT_CONNECT {
-            service::drop_payloads(m); // no nic request carries one
-        }
-        match m.label {
-            LABEL_NOTIFICATION => {
-                if m.arg & NOTIFY_IRQ != 0 {
-                    self.interrupt();
-                }
-                if m.arg & NOTIFY_PEER_CLOSED != 0 {
-                    self.owner_gone();
-                }
-                self.clients.on_notification(m);
-            }
-            INIT_CONNECT => {
-                self.owner_gone();
-                let _ = self.clients.accept(self.listen, m);
-            }
-            NIC_OPEN => {
-                self.owner_gone();
-                let r = if self.owner >= 0 && self.owner != m.from {
-                    Err(Error::Busy)
-                } else {
-                    if self.owner != m.from {
-                        self.rx_off = 0; // a new client gets the head frame whole
-                    }
-                    self.owner = m.from;
-                    self.asm.reset();
-                    Ok(0)
-                };
-                reply_msg(from, Msg::new(NIC_OPEN), r);
-            }
-            NIC_INFO => {
-                self.update();
-                reply_msg(from, self.info.to_msg(), Ok(0));
-            }
-            NIC_TX if m.from != self.owner => reply_msg(from, Msg::new(NIC_TX), Err(Error::Perm)),
-            NIC_TX => {
-                let r = self.tx(m);
-                reply_msg(from, Msg::new(NIC_TX), r);
-            }
-            NIC_RECV if m.from != self.owner => reply_msg(from, Msg::new(NIC_RECV), Err(Error::Perm)),
-            NIC_RECV => {
-                let reply = self.recv();
-                reply_msg(from, reply, Ok(0));
-            }
-            label => reply_msg(from, Msg::new(label), Err(Error::NoSys)),
-        }
-    }
-
-    /// The owner's channel closed (its client died or hung up): the
-    /// device is free again, and frames waiting for it are dropped.
-    fn owner_gone(&mut self) {
-        if self.owner >= 0 && Channel::from_raw(self.owner).send_noblock(&Msg::new(0)) == Err(Error::Closed) {
-            self.owner = -1;
-            self.asm.reset();
-            self.reap_rx();
-        }
-    }
-
-    fn interrupt(&mut self) {
-        let icr = self.regs.read(ICR); // reading acknowledges
-        if icr & ICR_LSC != 0 {
-            self.info.link_up = self.regs.read(STATUS) & STATUS_LU != 0;
-        }
-        self.reap_rx();
-        if self.owner >= 0 && self.rx_pending() {
-            let _ = Channel::from_raw(self.owner).notify(NIC_NOTIFY_RX);
-        }
-    }
-
-    /// Statistics the device counts itself (clear on read).
-    fn update(&mut self) {
-        let r = &self.regs;
-        self.info.rx_drops += (r.read(MPC) + r.read(RNBC)) as u64;
-        self.info.rx_errors += r.read(CRCERRS) as u64;
-        self.info.link_up = r.read(STATUS) & STATUS_LU != 0;
-        self.reap_rx();
-    }
-
     fn rx_status(&self, i: usize) -> (u8, u8, usize) {
         let d = self.rx_desc(i);
         fence(Ordering::SeqCst);
@@ -469,10 +333,6 @@ impl Nic {
             let errors = core::ptr::read_volatile(d.add(13));
             (status, errors, len)
         }
-    }
-
-    fn rx_pending(&self) -> bool {
-        self.rx_status(self.rx_next).0 & DESC_DD != 0
     }
 
     /// Count newly received frames; give bad ones back at once, and every
@@ -496,7 +356,7 @@ impl Nic {
                 break;
             }
             let bad = errors != 0 || status & DESC_EOP == 0 || !(FRAME_MIN..=FRAME_MAX).contains(&len);
-            if !bad && self.owner >= 0 {
+            if !bad && self.held {
                 break;
             }
             if bad {
@@ -521,7 +381,47 @@ impl Nic {
         self.rx_seen = self.rx_seen.saturating_sub(1);
     }
 
-    /// The next fragment of the oldest received frame (empty: none).
+    /// Reap transmit descriptors the device has sent.
+    fn reap_tx(&mut self) {
+        while self.tx_clean != self.tx_tail {
+            let d = self.tx_desc(self.tx_clean);
+            fence(Ordering::SeqCst);
+            // SAFETY: a descriptor in this task's DMA page; the device sets DD.
+            let status = unsafe { core::ptr::read_volatile(d.add(12)) };
+            if status & DESC_DD == 0 {
+                break;
+            }
+            self.tx_clean = (self.tx_clean + 1) % RING;
+        }
+    }
+}
+
+impl Device for Nic {
+    fn info(&mut self) -> &mut NicInfo {
+        &mut self.info
+    }
+
+    fn interrupt(&mut self) {
+        let icr = self.regs.read(ICR); // reading acknowledges
+        if icr & ICR_LSC != 0 {
+            self.info.link_up = self.regs.read(STATUS) & STATUS_LU != 0;
+        }
+        self.reap_rx();
+    }
+
+    /// Statistics the device counts itself (clear on read).
+    fn update(&mut self) {
+        let r = &self.regs;
+        self.info.rx_drops += (r.read(MPC) + r.read(RNBC)) as u64;
+        self.info.rx_errors += r.read(CRCERRS) as u64;
+        self.info.link_up = r.read(STATUS) & STATUS_LU != 0;
+        self.reap_rx();
+    }
+
+    fn rx_pending(&self) -> bool {
+        self.rx_status(self.rx_next).0 & DESC_DD != 0
+    }
+
     fn recv(&mut self) -> Msg {
         self.reap_rx();
         let (status, _, len) = self.rx_status(self.rx_next);
@@ -540,60 +440,39 @@ impl Nic {
         m
     }
 
-    /// Reap transmit descriptors the device has sent.
-    fn reap_tx(&mut self) {
-        while self.tx_clean != self.tx_tail {
-            let d = self.tx_desc(self.tx_clean);
-            fence(Ordering::SeqCst);
-            // SAFETY: a descriptor in this task's DMA page; the device sets DD.
-            let status = unsafe { core::ptr::read_volatile(d.add(12)) };
-            if status & DESC_DD == 0 {
-                break;
-            }
-            self.tx_clean = (self.tx_clean + 1) % RING;
-        }
+
+    fn tx_room(&mut self) -> bool {
+        self.reap_tx();
+        (self.tx_tail + 1) % RING != self.tx_clean
     }
 
-    fn tx(&mut self, m: &Msg) -> Result<u64> {
-        let Some((h, data)) = FragHeader::decode(m.payload()) else {
-            self.asm.reset();
-            self.info.tx_malformed += 1;
-            return Err(Error::Inval);
-        };
-        if Assembler::starts_frame(&h) && !self.asm.in_progress() {
-            self.reap_tx();
-            if (self.tx_tail + 1) % RING == self.tx_clean {
-                return Err(Error::WouldBlock); // ring full: nothing taken
-            }
-        }
+    /// The buffer of the next transmit descriptor.
+    fn tx_buf(&mut self) -> &mut [u8] {
+        // SAFETY: descriptor tx_tail's buffer (BUF bytes) in this task's
+        // DMA memory; the device does not read it before TDT passes it.
+        unsafe { core::slice::from_raw_parts_mut(self.tx_bufs.ptr(self.tx_tail * BUF), BUF) }
+    }
+
+    fn transmit(&mut self, len: usize) {
         let i = self.tx_tail;
-        // SAFETY: descriptor i's buffer (BUF bytes) in this task's DMA
-        // memory; the device does not read it before TDT passes i.
-        let buf = unsafe { core::slice::from_raw_parts_mut(self.tx_bufs.ptr(i * BUF), BUF) };
-        match self.asm.feed(&h, data, buf) {
-            Feed::Partial => Ok(0),
-            Feed::Malformed => {
-                self.info.tx_malformed += 1;
-                Err(Error::Inval)
-            }
-            Feed::Complete(len) => {
-                let d = self.tx_desc(i);
-                // SAFETY: descriptor i in this task's DMA page, not the
-                // device's until TDT moves past it.
-                unsafe {
-                    core::ptr::write_volatile(d as *mut u64, self.tx_bufs.pa + (i * BUF) as u64);
-                    core::ptr::write_volatile(d.add(8) as *mut u16, len as u16);
-                    core::ptr::write_volatile(d.add(10), 0u8);
-                    core::ptr::write_volatile(d.add(11), TX_CMD_EOP | TX_CMD_IFCS | TX_CMD_RS);
-                    core::ptr::write_volatile(d.add(12), 0u8);
-                }
-                fence(Ordering::SeqCst);
-                self.tx_tail = (i + 1) % RING;
-                self.regs.write(TDT, self.tx_tail as u32);
-                self.info.tx_frames += 1;
-                self.info.tx_bytes += len as u64;
-                Ok(0)
-            }
+        let d = self.tx_desc(i);
+        // SAFETY: descriptor i in this task's DMA page, not the device's
+        // until TDT moves past it.
+        unsafe {
+            core::ptr::write_volatile(d as *mut u64, self.tx_bufs.pa + (i * BUF) as u64);
+            core::ptr::write_volatile(d.add(8) as *mut u16, len as u16);
+            core::ptr::write_volatile(d.add(10), 0u8);
+            core::ptr::write_volatile(d.add(11), TX_CMD_EOP | TX_CMD_IFCS | TX_CMD_RS);
+            core::ptr::write_volatile(d.add(12), 0u8);
         }
+        fence(Ordering::SeqCst);
+        self.tx_tail = (i + 1) % RING;
+        self.regs.write(TDT, self.tx_tail as u32);
+    }
+
+    fn holder_changed(&mut self, held: bool) {
+        self.held = held;
+        self.rx_off = 0; // a new holder gets the head frame whole
+        self.reap_rx();
     }
 }

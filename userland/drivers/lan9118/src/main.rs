@@ -5,7 +5,8 @@
 //! the MAC (MAC_CSR ADDRH/ADDRL), starts the PHY's autonegotiation, turns
 //! on the transmitter and receiver and the receive-status interrupt, and
 //! serves "nic" (runtime::nic, docs/protocols.md "NIC drivers") to one
-//! client, exactly as the e1000 does on the pc.
+//! client through runtime::nic_server, exactly as the e1000 does on the
+//! pc (this file is the hardware side: the FIFOs and registers).
 //!
 //! No DMA: frames move through the chip's FIFO ports, one 32-bit word at
 //! a time (runtime::lan9118 has the arithmetic, host-tested). Receive:
@@ -27,12 +28,11 @@
 #![no_std]
 #![no_main]
 
-use runtime::abi::*;
 use runtime::lan9118::*;
 use runtime::mmio::Mmio;
 use runtime::nic::*;
-use runtime::proto::*;
-use runtime::{config, service, Channel, Error, Msg, Result};
+use runtime::nic_server::{serve_absent, Device, Server};
+use runtime::{config, service, Error, Msg, Result};
 
 runtime::entry!(main);
 
@@ -55,44 +55,6 @@ fn main(_arg: u64) -> i32 {
     }
 }
 
-/// Idle without dying (init should neither restart nor give up).
-fn idle() -> ! {
-    loop {
-        let _ = service::sleep_ms(1 << 30);
-    }
-}
-
-/// No chip: still serve "nic", answering every request -E_NOENT (as the
-/// e1000 without its card).
-fn no_chip() -> ! {
-    let Ok(listen) = service::listen(NIC_SERVICE) else { idle() };
-    let mut clients: service::Clients<4> = service::Clients::new();
-    let mut m = Msg::new(0);
-    loop {
-        if listen.recv(&mut m).is_err() {
-            continue;
-        }
-        match m.label {
-            INIT_CONNECT => {
-                let _ = clients.accept(listen, &m);
-            }
-            LABEL_NOTIFICATION => clients.on_notification(&m),
-            label => {
-                service::drop_payloads(&m);
-                reply_msg(Channel::from_raw(m.from), Msg::new(label), Err(Error::NoEnt));
-            }
-        }
-    }
-}
-
-fn reply_msg(to: Channel, mut m: Msg, r: Result<u64>) {
-    if r.is_err() {
-        m.len = 0;
-    }
-    m.arg = runtime::error::to_raw(r);
-    let _ = to.reply(&m);
-}
-
 struct Nic {
     regs: Mmio,
     /// Status words of received frames not yet handed out (a ring).
@@ -103,12 +65,9 @@ struct Nic {
     /// taken off rxq), if any.
     cur: Option<RxFrame>,
     tx_buf: [u8; FRAME_MAX],
-    asm: Assembler,
     info: NicInfo,
-    /// The connection that holds the device (NIC_OPEN), or -1.
-    owner: i32,
-    listen: Channel,
-    clients: service::Clients<4>,
+    /// Whether a client holds the device (else received frames are dropped).
+    held: bool,
 }
 
 fn run() -> Result<()> {
@@ -121,7 +80,7 @@ fn run() -> Result<()> {
             "lan9118: no LAN9118 at {:#x} (BYTE_TEST {:#010x}, ID_REV {:#010x}); network off",
             base, test, id
         );
-        no_chip();
+        serve_absent();
     }
     let mut nic = Nic {
         regs,
@@ -130,11 +89,8 @@ fn run() -> Result<()> {
         rxq_len: 0,
         cur: None,
         tx_buf: [0; FRAME_MAX],
-        asm: Assembler::new(),
         info: NicInfo { mtu: MTU, ..Default::default() },
-        owner: -1,
-        listen: Channel::open()?,
-        clients: service::Clients::new(),
+        held: false,
     };
     nic.reset()?;
     let m = nic.info.mac;
@@ -143,14 +99,7 @@ fn run() -> Result<()> {
         m[0], m[1], m[2], m[3], m[4], m[5], config::BOARD_NIC_IRQ,
         if nic.info.link_up { "up" } else { "down" }, id >> 16, id & 0xffff
     );
-    ks_listen(&nic)?;
-    Channel::BOOTSTRAP.transfer(nic.listen)?;
-    service::register(NIC_SERVICE)?;
-    nic.serve()
-}
-
-fn ks_listen(nic: &Nic) -> Result<()> {
-    runtime::ks::listen_irq(config::BOARD_NIC_IRQ, nic.listen)
+    Server::new(&mut nic)?.run(config::BOARD_NIC_IRQ)
 }
 
 impl Nic {
@@ -203,7 +152,6 @@ impl Nic {
         self.rxq_head = 0;
         self.rxq_len = 0;
         self.cur = None;
-        self.asm.reset();
         Ok(())
     }
 
@@ -261,105 +209,6 @@ impl Nic {
         self.phy_read(PHY_BSR).is_ok_and(|v| v & PHY_BSR_LINK != 0)
     }
 
-    fn serve(&mut self) -> Result<()> {
-        let mut m = Msg::new(0);
-        loop {
-            if self.listen.recv(&mut m).is_ok() {
-                self.handle(&m);
-            }
-        }
-    }
-
-    fn handle(&mut self, m: &Msg) {
-        let from = Channel::from_raw(m.from);
-        if m.label != INIT_CONNECT {
-            service::drop_payloads(m); // no nic request carries one
-        }
-        match m.label {
-            LABEL_NOTIFICATION => {
-                if m.arg & NOTIFY_IRQ != 0 {
-                    self.interrupt();
-                }
-                if m.arg & NOTIFY_PEER_CLOSED != 0 {
-                    self.owner_gone();
-                }
-                self.clients.on_notification(m);
-            }
-            INIT_CONNECT => {
-                self.owner_gone();
-                let _ = self.clients.accept(self.listen, m);
-            }
-            NIC_OPEN => {
-                self.owner_gone();
-                let r = if self.owner >= 0 && self.owner != m.from {
-                    Err(Error::Busy)
-                } else {
-                    self.owner = m.from;
-                    self.asm.reset();
-                    Ok(0)
-                };
-                reply_msg(from, Msg::new(NIC_OPEN), r);
-            }
-            NIC_INFO => {
-                self.update();
-                reply_msg(from, self.info.to_msg(), Ok(0));
-            }
-            NIC_TX if m.from != self.owner => reply_msg(from, Msg::new(NIC_TX), Err(Error::Perm)),
-            NIC_TX => {
-                let r = self.tx(m);
-                reply_msg(from, Msg::new(NIC_TX), r);
-            }
-            NIC_RECV if m.from != self.owner => reply_msg(from, Msg::new(NIC_RECV), Err(Error::Perm)),
-            NIC_RECV => {
-                let reply = self.recv();
-                reply_msg(from, reply, Ok(0));
-            }
-            label => reply_msg(from, Msg::new(label), Err(Error::NoSys)),
-        }
-    }
-
-    /// The owner's channel closed: the device is free again, and frames
-    /// waiting for it are dropped.
-    fn owner_gone(&mut self) {
-        if self.owner >= 0 && Channel::from_raw(self.owner).send_noblock(&Msg::new(0)) == Err(Error::Closed) {
-            self.owner = -1;
-            self.asm.reset();
-            self.reap_rx();
-        }
-    }
-
-    fn interrupt(&mut self) {
-        let r = &self.regs;
-        let sts = r.read(INT_STS);
-        r.write(INT_STS, sts); // write-1-to-clear
-        if sts & (INT_RXE | INT_TXE) != 0 {
-            // Underrun of the RX data FIFO or a TX error: the chip's own
-            // accounting; counted, the FIFOs stay usable.
-            if sts & INT_RXE != 0 {
-                self.info.rx_errors += 1;
-            }
-            if sts & INT_TXE != 0 {
-                self.info.tx_errors += 1;
-            }
-        }
-        self.reap_rx();
-        if self.owner >= 0 && self.rx_pending() {
-            let _ = Channel::from_raw(self.owner).notify(NIC_NOTIFY_RX);
-        }
-    }
-
-    /// Counters the chip keeps, the TX status words, the link.
-    fn update(&mut self) {
-        self.info.rx_drops += self.regs.read(RX_DROP) as u64;
-        self.reap_tx();
-        self.info.link_up = self.link();
-        self.reap_rx();
-    }
-
-    fn rx_pending(&self) -> bool {
-        self.cur.is_some() || self.rxq_len > 0
-    }
-
     /// Move the chip's RX status words into rxq (counting the frames),
     /// then drop frames at the head that are bad or that no one will take.
     fn reap_rx(&mut self) {
@@ -371,7 +220,7 @@ impl Nic {
             self.rxq[(self.rxq_head + self.rxq_len) % RXQ] = w;
             self.rxq_len += 1;
         }
-        if self.owner < 0 {
+        if !self.held {
             if let Some(f) = self.cur.take() {
                 self.discard(f.rest_words()); // the rest of a frame half pulled
             }
@@ -379,7 +228,7 @@ impl Nic {
         while self.cur.is_none() && self.rxq_len > 0 {
             let st = RxStatus::parse(self.rxq[self.rxq_head]);
             let good = st.frame_len().is_some();
-            if good && self.owner >= 0 {
+            if good && self.held {
                 break;
             }
             if good {
@@ -406,7 +255,50 @@ impl Nic {
         }
     }
 
-    /// The next fragment of the oldest received frame (empty: none).
+    /// Read the TX status words the chip has written (errors counted).
+    fn reap_tx(&mut self) {
+        for _ in 0..tx_status_used(self.regs.read(TX_FIFO_INF)) {
+            if tx_status_error(self.regs.read(TX_STATUS_FIFO)) {
+                self.info.tx_errors += 1;
+            }
+        }
+    }
+}
+
+impl Device for Nic {
+    fn info(&mut self) -> &mut NicInfo {
+        &mut self.info
+    }
+
+    fn interrupt(&mut self) {
+        let r = &self.regs;
+        let sts = r.read(INT_STS);
+        r.write(INT_STS, sts); // write-1-to-clear
+        if sts & (INT_RXE | INT_TXE) != 0 {
+            // Underrun of the RX data FIFO or a TX error: the chip's own
+            // accounting; counted, the FIFOs stay usable.
+            if sts & INT_RXE != 0 {
+                self.info.rx_errors += 1;
+            }
+            if sts & INT_TXE != 0 {
+                self.info.tx_errors += 1;
+            }
+        }
+        self.reap_rx();
+    }
+
+    /// Counters the chip keeps, the TX status words, the link.
+    fn update(&mut self) {
+        self.info.rx_drops += self.regs.read(RX_DROP) as u64;
+        self.reap_tx();
+        self.info.link_up = self.link();
+        self.reap_rx();
+    }
+
+    fn rx_pending(&self) -> bool {
+        self.cur.is_some() || self.rxq_len > 0
+    }
+
     fn recv(&mut self) -> Msg {
         self.reap_rx();
         if self.cur.is_none() && self.rxq_len > 0 {
@@ -439,44 +331,27 @@ impl Nic {
         m
     }
 
-    /// Read the TX status words the chip has written (errors counted).
-    fn reap_tx(&mut self) {
-        for _ in 0..tx_status_used(self.regs.read(TX_FIFO_INF)) {
-            if tx_status_error(self.regs.read(TX_STATUS_FIFO)) {
-                self.info.tx_errors += 1;
-            }
+    fn tx_room(&mut self) -> bool {
+        self.reap_tx();
+        tx_fifo_free(self.regs.read(TX_FIFO_INF)) >= tx_fifo_bytes(FRAME_MAX)
+    }
+
+    fn tx_buf(&mut self) -> &mut [u8] {
+        &mut self.tx_buf
+    }
+
+    /// The whole frame to the TX data FIFO behind command words A and B.
+    fn transmit(&mut self, len: usize) {
+        let r = &self.regs;
+        r.write(TX_DATA_FIFO, tx_cmd_a(len));
+        r.write(TX_DATA_FIFO, tx_cmd_b(len));
+        for chunk in self.tx_buf[..len].chunks(4) {
+            r.write(TX_DATA_FIFO, word_of(chunk));
         }
     }
 
-    fn tx(&mut self, m: &Msg) -> Result<u64> {
-        let Some((h, data)) = FragHeader::decode(m.payload()) else {
-            self.asm.reset();
-            self.info.tx_malformed += 1;
-            return Err(Error::Inval);
-        };
-        if Assembler::starts_frame(&h) && !self.asm.in_progress() {
-            self.reap_tx();
-            if tx_fifo_free(self.regs.read(TX_FIFO_INF)) < tx_fifo_bytes(FRAME_MAX) {
-                return Err(Error::WouldBlock); // FIFO full: nothing taken
-            }
-        }
-        match self.asm.feed(&h, data, &mut self.tx_buf) {
-            Feed::Partial => Ok(0),
-            Feed::Malformed => {
-                self.info.tx_malformed += 1;
-                Err(Error::Inval)
-            }
-            Feed::Complete(len) => {
-                let r = &self.regs;
-                r.write(TX_DATA_FIFO, tx_cmd_a(len));
-                r.write(TX_DATA_FIFO, tx_cmd_b(len));
-                for chunk in self.tx_buf[..len].chunks(4) {
-                    r.write(TX_DATA_FIFO, word_of(chunk));
-                }
-                self.info.tx_frames += 1;
-                self.info.tx_bytes += len as u64;
-                Ok(0)
-            }
-        }
+    fn holder_changed(&mut self, held: bool) {
+        self.held = held;
+        self.reap_rx();
     }
 }
