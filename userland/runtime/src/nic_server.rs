@@ -100,13 +100,13 @@ pub struct Server<'d, D: Device> {
     listen: Channel,
     clients: service::Clients<CLIENTS>,
     asm: Assembler,
-    /// The connection that holds the device (NIC_OPEN), or -1.
-    holder: i32,
+    /// The connection that holds the device (NIC_OPEN).
+    holder: service::Holder,
 }
 
 impl<'d, D: Device> Server<'d, D> {
     pub fn new(dev: &'d mut D) -> Result<Self> {
-        Ok(Server { dev, listen: Channel::open()?, clients: service::Clients::new(), asm: Assembler::new(), holder: -1 })
+        Ok(Server { dev, listen: Channel::open()?, clients: service::Clients::new(), asm: Assembler::new(), holder: service::Holder::NOBODY })
     }
 
     /// The device's IRQ as NOTIFY_IRQ on the listening channel, the
@@ -144,11 +144,10 @@ impl<'d, D: Device> Server<'d, D> {
             }
             NIC_OPEN => {
                 self.holder_gone();
-                let r = if self.holder >= 0 && self.holder != m.from {
+                let r = if !self.holder.allows(m.from) {
                     Err(Error::Busy)
                 } else {
-                    if self.holder != m.from {
-                        self.holder = m.from;
+                    if self.holder.take(m.from) {
                         self.dev.holder_changed(true);
                     }
                     self.asm.reset();
@@ -160,7 +159,7 @@ impl<'d, D: Device> Server<'d, D> {
                 self.dev.update();
                 reply_msg(from, self.dev.info().to_msg(), Ok(0));
             }
-            NIC_TX | NIC_RECV if m.from != self.holder => reply_msg(from, Msg::new(m.label), Err(Error::Perm)),
+            NIC_TX | NIC_RECV if self.holder.cid() != Some(m.from) => reply_msg(from, Msg::new(m.label), Err(Error::Perm)),
             NIC_TX => {
                 let r = self.tx(m);
                 reply_msg(from, Msg::new(NIC_TX), r);
@@ -176,8 +175,7 @@ impl<'d, D: Device> Server<'d, D> {
     /// The holder's channel closed (its client died or hung up): the
     /// device is free again.
     fn holder_gone(&mut self) {
-        if self.holder >= 0 && Channel::from_raw(self.holder).send_noblock(&Msg::new(0)) == Err(Error::Closed) {
-            self.holder = -1;
+        if self.holder.release_if_gone() {
             self.asm.reset();
             self.dev.holder_changed(false);
         }
@@ -185,8 +183,8 @@ impl<'d, D: Device> Server<'d, D> {
 
     fn interrupt(&mut self) {
         self.dev.interrupt();
-        if self.holder >= 0 && self.dev.rx_pending() {
-            let _ = Channel::from_raw(self.holder).notify(NIC_NOTIFY_RX);
+        if let Some(cid) = self.holder.cid().filter(|_| self.dev.rx_pending()) {
+            let _ = Channel::from_raw(cid).notify(NIC_NOTIFY_RX);
         }
     }
 

@@ -206,6 +206,50 @@ impl<const N: usize> Clients<N> {
     }
 }
 
+/// The one connection that holds what a server gives to one client at a
+/// time: the NIC (NIC_OPEN), the key stream into keymap, the HID state
+/// into hid. The first to take it keeps it; anyone else is refused until
+/// the holder's channel closes (its client died or hung up), which
+/// `release_if_gone` notices, to be called before anything that may
+/// reuse the channel id (Clients::accept's sweep).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Holder(i32);
+
+impl Holder {
+    pub const NOBODY: Holder = Holder(-1);
+
+    /// The holder's channel id.
+    pub fn cid(&self) -> Option<i32> {
+        (self.0 >= 0).then_some(self.0)
+    }
+
+    /// Whether `from` may act as the holder: it is, or nobody is.
+    pub fn allows(&self, from: i32) -> bool {
+        self.0 < 0 || self.0 == from
+    }
+
+    /// `from` holds it now (allows(from) must hold); whether it is new.
+    pub fn take(&mut self, from: i32) -> bool {
+        debug_assert!(from >= 0 && self.allows(from));
+        let new = self.0 != from;
+        self.0 = from;
+        new
+    }
+
+    /// Let go if the holder's channel closed; whether it did.
+    pub fn release_if_gone(&mut self) -> bool {
+        self.release_if(|cid| Channel::from_raw(cid).send_noblock(&Msg::new(0)) == Err(Error::Closed))
+    }
+
+    fn release_if(&mut self, gone: impl FnOnce(i32) -> bool) -> bool {
+        if self.0 >= 0 && gone(self.0) {
+            self.0 = -1;
+            return true;
+        }
+        false
+    }
+}
+
 /// Close the channel payload of `m`, if any: a server calls this for every
 /// message whose protocol carries no channel (every server treats every
 /// message as hostile: a payload it did not ask for would stay with it).
@@ -288,6 +332,25 @@ mod tests {
         );
         assert_eq!(r, Err(Error::Closed));
         assert_eq!(connects, 1 + RECONNECT_TRIES);
+    }
+
+    #[test]
+    fn a_holder_keeps_it_until_its_channel_closes() {
+        let mut h = Holder::NOBODY;
+        assert!(h.allows(7) && h.allows(8) && h.cid().is_none());
+        assert!(h.take(7), "taken by the first");
+        assert!(!h.take(7), "taking it again is no change");
+        assert!(h.allows(7) && !h.allows(8) && !h.allows(-1));
+        assert!(!h.release_if(|_| false), "a live holder keeps it");
+        assert_eq!(h.cid(), Some(7));
+        let mut asked = None;
+        assert!(h.release_if(|cid| {
+            asked = Some(cid);
+            true
+        }));
+        assert_eq!((asked, h), (Some(7), Holder::NOBODY));
+        assert!(!h.release_if(|_| panic!("nobody to ask about")));
+        assert!(h.allows(8) && h.take(8));
     }
 
     #[test]

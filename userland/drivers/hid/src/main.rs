@@ -175,7 +175,7 @@ struct Server<O: Output> {
     out: O,
     last: Option<HidState>,
     /// The connection that sends HID_STATE (keymap's).
-    sender: i32,
+    sender: service::Holder,
     /// Connections with CONNECT_HID_SERIAL (-1: free).
     serial: [i32; SERIAL_CONNS],
 }
@@ -191,7 +191,7 @@ fn run() -> Result<()> {
 
 fn serve<O: Output>(out: O) -> Result<()> {
     let listen = service::listen("hid")?;
-    let mut s = Server { listen, clients: service::Clients::new(), out, last: None, sender: NOBODY,
+    let mut s = Server { listen, clients: service::Clients::new(), out, last: None, sender: service::Holder::NOBODY,
                          serial: [NOBODY; SERIAL_CONNS] };
     s.out.attach(listen)?;
     let mut m = Msg::new(0);
@@ -233,13 +233,13 @@ impl<O: Output> Server<O> {
             HID_SERIAL_WRITE => self.serial_write(from, m),
             HID_SERIAL_READ => self.serial_read(from, m),
             HID_STATE => {
-                if m.from == BOOTSTRAP_CID || (self.sender != NOBODY && self.sender != m.from) {
+                if m.from == BOOTSTRAP_CID || !self.sender.allows(m.from) {
                     return reply(from, m.label, Err(Error::Perm));
                 }
                 let Some((stamp, mods, keys)) = parse_hid_state(m) else {
                     return reply(from, m.label, Err(Error::Inval));
                 };
-                self.sender = m.from;
+                self.sender.take(m.from);
                 let state = HidState { mods, keys };
                 // The report goes out before keymap hears back (the key's
                 // latency ends when the report is handed over).
@@ -317,8 +317,6 @@ impl<O: Output> Server<O> {
     }
 
     fn forget_gone_sender(&mut self) {
-        if self.sender != NOBODY && Channel::from_raw(self.sender).send_noblock(&Msg::new(0)) == Err(Error::Closed) {
-            self.sender = NOBODY;
-        }
+        self.sender.release_if_gone();
     }
 }

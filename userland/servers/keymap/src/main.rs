@@ -29,7 +29,6 @@ use runtime::{ks, println, service, Channel, Error, Msg, Result};
 runtime::entry!(main);
 
 const N: usize = kb::KEY_COUNT;
-const NOBODY: i32 = -1;
 
 fn main(_arg: u64) -> i32 {
     match run() {
@@ -48,7 +47,7 @@ struct Server {
     /// The keys as keymap last heard them (pressed, not yet released).
     down: [bool; N],
     /// The connection that sends key messages (keyscan's).
-    scanner: i32,
+    scanner: service::Holder,
     hid: Option<Channel>,
 }
 
@@ -72,7 +71,7 @@ fn run() -> Result<()> {
     // No state goes to hid before keyscan's KEY_SNAPSHOT (it sends one when
     // it finds keymap gone, or when it starts): a key held across a keymap
     // restart is not released and pressed again on the way.
-    let mut s = Server { listen, clients: service::Clients::new(), keymap, down: [false; N], scanner: NOBODY, hid };
+    let mut s = Server { listen, clients: service::Clients::new(), keymap, down: [false; N], scanner: service::Holder::NOBODY, hid };
     let mut m = Msg::new(0);
     loop {
         if listen.recv(&mut m).is_ok() {
@@ -115,13 +114,13 @@ impl Server {
                 if Some(from) == self.hid || m.from == BOOTSTRAP_CID {
                     return reply(from, m.label, Err(Error::Perm));
                 }
-                if self.scanner != NOBODY && self.scanner != m.from {
+                if !self.scanner.allows(m.from) {
                     return reply(from, m.label, Err(Error::Perm));
                 }
                 if m.label == KEY_EVENT {
                     match parse_key_event(m) {
                         Some(e) if (e.index as usize) < N => {
-                            self.scanner = m.from;
+                            self.scanner.take(m.from);
                             // The state goes to hid before keyscan hears back:
                             // the key's path to its report is not held up by
                             // keyscan's return to sleep.
@@ -133,7 +132,7 @@ impl Server {
                 } else {
                     match parse_key_snapshot(m) {
                         Some((time, count, stamp, bits)) if count == N => {
-                            self.scanner = m.from;
+                            self.scanner.take(m.from);
                             let mut held = [false; N];
                             for (k, h) in held.iter_mut().enumerate() {
                                 *h = bits[k / 8] & (1 << (k % 8)) != 0;
@@ -152,9 +151,7 @@ impl Server {
     /// The scanner's connection has closed (keyscan died): the next
     /// connection to send key messages is the scanner.
     fn forget_gone_scanner(&mut self) {
-        if self.scanner != NOBODY && Channel::from_raw(self.scanner).send_noblock(&Msg::new(0)) == Err(Error::Closed) {
-            self.scanner = NOBODY;
-        }
+        self.scanner.release_if_gone();
     }
 
     fn event(&mut self, index: usize, pressed: bool, time: u32, stamp: u64) {
