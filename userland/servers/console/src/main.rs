@@ -77,6 +77,12 @@ fn main(_arg: u64) -> i32 {
 
 fn run() -> Result<(), Error> {
     let uart = Uart::new()?;
+    if matches!(uart, Uart::Absent) {
+        runtime::debug_println!(
+            "console: no UART at {:#x} (its scratch register does not answer); screen and keyboard only",
+            config::CONFIG_CONSOLE_BASE
+        );
+    }
     let listen = Channel::open()?;
     let irq = if uart.polled() { Err(Error::NotSup) } else { ks::listen_irq(config::CONFIG_CONSOLE_IRQ, listen) };
     let polling = match irq {

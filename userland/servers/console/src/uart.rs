@@ -15,6 +15,10 @@ pub enum Uart {
     Stm32(uart_stm32::Usart),
     Cmsdk(uart_cmsdk::Uart),
     Hid(uart_hid::HidSerial),
+    /// No UART where the board says (a PC without COM1): output goes to
+    /// the screen only (the kernel's mirror), input comes from the
+    /// keyboard driver only (CONSOLE_INPUT).
+    Absent,
 }
 
 /// The driver names CONFIG_CONSOLE_UART may give.
@@ -31,7 +35,11 @@ impl Uart {
             Ok(Uart::Hid(uart_hid::HidSerial::new()?))
         } else if str_eq(name, DRIVERS[0]) {
             let port = u16::try_from(base).map_err(|_| Error::Inval)?;
-            Ok(Uart::Ns16550(uart_16550::Uart::new(port)?))
+            match uart_16550::Uart::new(port) {
+                Ok(u) => Ok(Uart::Ns16550(u)),
+                Err(Error::NoEnt) => Ok(Uart::Absent),
+                Err(e) => Err(e),
+            }
         } else if str_eq(name, DRIVERS[1]) {
             let base = u32::try_from(base).map_err(|_| Error::Inval)?;
             Ok(Uart::Stm32(uart_stm32::Usart::new(base, div)?))
@@ -50,7 +58,7 @@ impl Uart {
             Uart::Ns16550(u) => u.set_rx_interrupt(on),
             Uart::Stm32(u) => u.set_rx_interrupt(on),
             Uart::Cmsdk(u) => u.set_rx_interrupt(on),
-            Uart::Hid(_) => {}
+            Uart::Hid(_) | Uart::Absent => {}
         }
     }
 
@@ -75,6 +83,7 @@ impl Uart {
             Uart::Stm32(u) => u.tx_ready(),
             Uart::Cmsdk(u) => u.tx_ready(),
             Uart::Hid(u) => !uart_hid::ENABLED || u.tx_ready(),
+            Uart::Absent => true,
         }
     }
 
@@ -86,6 +95,7 @@ impl Uart {
             Uart::Stm32(u) => u.try_read(),
             Uart::Cmsdk(u) => u.try_read(),
             Uart::Hid(u) => if uart_hid::ENABLED { u.try_read() } else { (None, false) },
+            Uart::Absent => (None, false),
         }
     }
 
@@ -100,6 +110,7 @@ impl Uart {
                     u.put(b)
                 }
             }
+            Uart::Absent => {}
         }
     }
 }

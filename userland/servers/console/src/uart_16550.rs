@@ -1,16 +1,20 @@
 //! uart_16550.rs - the PC's 16550 (CONFIG_CONSOLE_UART = "16550"), reached
 //! through I/O ports granted by KS_IOPORT. The kernel has set the line up
 //! (115200 8N1, FIFOs, OUT2); we only turn on the receive interrupt, poll
-//! for input and write bytes out. I/O ports exist on x86 only: elsewhere
+//! for input and write bytes out. A PC without the port (many recent ones
+//! have no COM1) reads all ones there: `new` finds that out through the
+//! scratch register, so that the console does not take the floating
+//! line-status register's "data ready" for an endless stream of 0xff. I/O ports exist on x86 only: elsewhere
 //! KS_IOPORT fails with -E_NOTSUP before any port is touched.
 
-use runtime::{ks, Result};
+use runtime::{ks, Error, Result};
 
 const RBR_THR: u16 = 0; // receive buffer / transmit holding
 const IER: u16 = 1; // interrupt enable
 const IIR: u16 = 2; // interrupt identification
 const MCR: u16 = 4; // modem control
 const LSR: u16 = 5; // line status
+const SCR: u16 = 7; // scratch: any byte written reads back
 const LSR_DATA_READY: u8 = 0x01;
 const LSR_OVERRUN: u8 = 0x02; // cleared by reading LSR
 const LSR_THR_EMPTY: u8 = 0x20;
@@ -45,10 +49,18 @@ fn inb(_port: u16) -> u8 {
 }
 
 impl Uart {
-    /// Ask for the UART's eight ports.
+    /// Ask for the UART's eight ports; -E_NOENT when no UART answers
+    /// there (the scratch register does not keep what was written).
     pub fn new(base: u16) -> Result<Uart> {
         ks::ioport(base, 8)?;
-        Ok(Uart { base })
+        let u = Uart { base };
+        let saved = inb(base + SCR);
+        let present = [0x55u8, 0xaa].iter().all(|&v| {
+            outb(base + SCR, v);
+            inb(base + SCR) == v
+        });
+        outb(base + SCR, saved);
+        if present { Ok(u) } else { Err(Error::NoEnt) }
     }
 
     /// IER = 1 (received data available) or 0; keep OUT2 so the IRQ
