@@ -21,6 +21,7 @@ use crate::error::{Error, Result};
 use crate::nic::*;
 use crate::proto::*;
 use crate::service;
+use crate::service::reply_with as reply_msg;
 
 /// Connections a driver keeps (the net server, the shell's `nic`, a test).
 pub const CLIENTS: usize = 4;
@@ -50,15 +51,6 @@ pub trait Device {
     /// handed out restarts whole) or not (frames waiting are dropped,
     /// nobody would take them).
     fn holder_changed(&mut self, held: bool);
-}
-
-/// Reply `m` (arg: `r`; no data with an error) on `to`.
-pub fn reply_msg(to: Channel, mut m: Msg, r: Result<u64>) {
-    if r.is_err() {
-        m.len = 0;
-    }
-    m.arg = crate::error::to_raw(r);
-    let _ = to.reply(&m);
 }
 
 /// Idle without dying (init should neither restart nor give up).

@@ -250,6 +250,20 @@ impl Holder {
     }
 }
 
+/// Reply `m` on `to` with `r` in its arg; an error reply carries no data.
+pub fn reply_with(to: Channel, mut m: Msg, r: Result<u64>) {
+    if r.is_err() {
+        m.len = 0;
+    }
+    m.arg = crate::error::to_raw(r);
+    let _ = to.reply(&m);
+}
+
+/// Reply a bare result: `label`, `r` in its arg, no data.
+pub fn reply_result(to: Channel, label: u16, r: Result<u64>) {
+    reply_with(to, Msg::new(label), r)
+}
+
 /// Close the channel payload of `m`, if any: a server calls this for every
 /// message whose protocol carries no channel (every server treats every
 /// message as hostile: a payload it did not ask for would stay with it).

@@ -23,6 +23,7 @@
 #![no_std]
 #![no_main]
 
+use runtime::service::reply_result as reply;
 use runtime::abi::*;
 use runtime::proto::*;
 use runtime::pinclaims::{PinClaims, NOBODY};
@@ -76,11 +77,6 @@ fn run() -> Result<()> {
     }
 }
 
-fn reply(to: Channel, label: u16, r: Result<u64>) {
-    let mut m = Msg::new(label);
-    m.arg = runtime::error::to_raw(r);
-    let _ = to.reply(&m);
-}
 
 impl Server {
     fn handle(&mut self, m: &Msg) {

@@ -21,6 +21,7 @@
 #![no_std]
 #![no_main]
 
+use runtime::service::reply_result as reply;
 use keyboard::board as kb;
 use keyboard::keymap::HidState;
 use keyboard::report::{encode_boot, encode_nkro};
@@ -202,11 +203,6 @@ fn serve<O: Output>(out: O) -> Result<()> {
     }
 }
 
-fn reply(to: Channel, label: u16, r: Result<u64>) {
-    let mut m = Msg::new(label);
-    m.arg = runtime::error::to_raw(r);
-    let _ = to.reply(&m);
-}
 
 impl<O: Output> Server<O> {
     fn handle(&mut self, m: &Msg) {

@@ -11,6 +11,7 @@
 #![no_std]
 #![no_main]
 
+use runtime::service::reply_with as reply_msg;
 use runtime::abi::*;
 use runtime::pci::*;
 use runtime::proto::*;
@@ -114,13 +115,6 @@ fn run() -> Result<()> {
     }
 }
 
-fn reply_msg(to: Channel, mut m: Msg, r: Result<u64>) {
-    if r.is_err() {
-        m.len = 0;
-    }
-    m.arg = runtime::error::to_raw(r);
-    let _ = to.reply(&m);
-}
 
 impl Server {
     /// Bus 0, and the buses behind PCI-to-PCI bridges (at most

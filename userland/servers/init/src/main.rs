@@ -19,6 +19,7 @@
 #![no_std]
 #![no_main]
 
+use runtime::service::reply_result as reply;
 use runtime::abi::*;
 use runtime::proto::*;
 use runtime::supervise::{on_death, Deaths, Decision, Policy};
@@ -543,9 +544,3 @@ fn reason(buf: &mut [u8], name: &str, tid: u32) -> usize {
     c.1
 }
 
-/// Reply to a caller with a bare result.
-fn reply(to: Channel, label: u16, r: Result<u64>) {
-    let mut m = Msg::new(label);
-    m.arg = runtime::error::to_raw(r);
-    let _ = to.reply(&m);
-}
