@@ -74,6 +74,14 @@ pub struct Server {
     /// What was last said on the console (said again only when it changes).
     said_mac: Option<[u8; 6]>,
     said_lease: Option<(Ipv4Cidr, Option<Ipv4Address>)>,
+    /// A peer-closed notification came: probe the NIC channel (its
+    /// driver's end is only looked at then, not on every wake-up).
+    probe_nic: bool,
+    /// The uptime (ms) the listening channel's KS_TIMER fires at, if one
+    /// is set: a wake-up that wants the same or a later one sets none.
+    timer_at: Option<u64>,
+    /// The uptime (ms) requests are handled at: read once per wake-up.
+    now_ms: u64,
 }
 
 fn run() -> Result<()> {
@@ -99,6 +107,9 @@ fn run() -> Result<()> {
         nic_retry_at: 0,
         said_mac: None,
         said_lease: None,
+        probe_nic: false,
+        timer_at: None,
+        now_ms: 0,
     };
     s.socks.init_icmp(&mut s.set);
     s.attach_nic();
@@ -171,10 +182,12 @@ impl Server {
         self.nic_retry_at = ks::uptime() + retry_in_ms;
     }
 
-    /// Whether the driver's end of our channel is gone.
-    fn nic_gone(&self) -> bool {
+    /// Whether the driver's end of our channel is gone: a call on it
+    /// failed, or a peer-closed notification came and a probe says so.
+    fn nic_gone(&mut self) -> bool {
+        let probe = core::mem::take(&mut self.probe_nic);
         match self.dev.ch {
-            Some(ch) => self.dev.lost || ch.send_noblock(&Msg::new(0)) == Err(Error::Closed),
+            Some(ch) => self.dev.lost || (probe && ch.send_noblock(&Msg::new(0)) == Err(Error::Closed)),
             None => false,
         }
     }
@@ -185,17 +198,21 @@ impl Server {
         // while a frame it wants to send cannot go): after a few, sleep a
         // tick anyway, so that nothing of lower priority starves.
         let mut eager = 0;
+        let mut woke_at = None;
         loop {
-            let t = now();
+            // One clock reading per wake-up (each is a kernel call).
+            let ms = woke_at.take().unwrap_or_else(ks::uptime);
+            self.now_ms = ms;
+            let t = Instant::from_millis(ms as i64);
             if self.dev.rx_pending {
                 // Only a poll that receives admits SYNs (device.rs).
                 self.socks.listen_free(&self.set, &mut self.dev.listen_free);
             }
             self.iface.poll(t, &mut self.dev, &mut self.set);
             self.dhcp_events();
-            self.housekeeping();
+            self.housekeeping(ms);
             self.socks.notify_ready(&mut self.set);
-            let mut delay = self.iface.poll_delay(now(), &self.set).map_or(IDLE_MS, |d| d.total_millis()).min(IDLE_MS);
+            let mut delay = self.iface.poll_delay(t, &self.set).map_or(IDLE_MS, |d| d.total_millis()).min(IDLE_MS);
             if self.dev.ch.is_none() {
                 delay = IDLE_MS; // no NIC: nothing to send or receive
             } else if self.dev.rx_pending {
@@ -216,8 +233,16 @@ impl Server {
                 delay = 1;
             }
             eager = 0;
-            let _ = ks::timer(self.listen, delay as u32);
+            // A timer already due no later than this one wakes us in time
+            // (early at worst: the loop then looks again).
+            let at = ms + delay;
+            if self.timer_at.is_none_or(|armed| armed > at) && ks::timer(self.listen, delay as u32).is_ok() {
+                self.timer_at = Some(at);
+            }
             if self.listen.recv(&mut m).is_ok() {
+                let ms = ks::uptime();
+                self.now_ms = ms;
+                woke_at = Some(ms);
                 self.handle(&m);
             }
             // Serve whatever else queued before polling again (bounded).
@@ -230,8 +255,7 @@ impl Server {
         }
     }
 
-    fn housekeeping(&mut self) {
-        let t = ks::uptime();
+    fn housekeeping(&mut self, t: u64) {
         if self.nic_gone() {
             runtime::debug_println!("net: the NIC driver went away; looking for it again");
             self.detach_nic(0);
@@ -363,7 +387,11 @@ impl Server {
                 if m.arg & NIC_NOTIFY_RX != 0 {
                     self.dev.rx_pending = true;
                 }
+                if m.arg & NOTIFY_TIMER != 0 {
+                    self.timer_at = None;
+                }
                 if m.arg & NOTIFY_PEER_CLOSED != 0 {
+                    self.probe_nic = true;
                     self.clients.sweep();
                     self.socks.drop_gone_owners(&mut self.set, &self.clients);
                 }
@@ -399,7 +427,7 @@ impl Server {
                             Err(e) => Err(e),
                         }
                     }
-                    Some(req) => self.socks.request(&mut self.set, &mut self.iface, m.from, req, &mut reply),
+                    Some(req) => self.socks.request(&mut self.set, &mut self.iface, m.from, req, &mut reply, self.now_ms),
                 };
                 if r.is_err() {
                     reply.len = 0;

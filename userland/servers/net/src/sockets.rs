@@ -68,6 +68,9 @@ pub struct Sockets {
     generation: u32,
     closing: Vec<(SocketHandle, u64)>,
     tcp_count: usize,
+    /// The TCP budget grew since the last refill (a socket was removed):
+    /// listeners short of their backlog may get sockets again.
+    refill_due: bool,
     next_port: u16,
     icmp: Option<SocketHandle>,
     pings: [Option<Ping>; PINGS],
@@ -119,6 +122,7 @@ impl Sockets {
             generation: 0,
             closing: Vec::new(),
             tcp_count: 0,
+            refill_due: false,
             next_port: EPHEMERAL_FIRST,
             icmp: None,
             pings: Default::default(),
@@ -182,6 +186,7 @@ impl Sockets {
     fn remove_tcp(&mut self, set: &mut SocketSet<'static>, h: SocketHandle) {
         set.remove(h);
         self.tcp_count -= 1;
+        self.refill_due = true;
     }
 
     /// Close a TCP connection: FIN once its data went; removed when done.
@@ -243,8 +248,8 @@ impl Sockets {
         from: i32,
         req: Request,
         reply: &mut Msg,
+        now: u64,
     ) -> Result<u64> {
-        let now = runtime::ks::uptime();
         match req {
             Request::Listen { port, backlog } => {
                 if self.port_in_use(true, port) {
@@ -472,7 +477,10 @@ impl Sockets {
                 }
             }
         }
-        self.refill(set);
+        // An accept refills at once; here only what a removal made room for.
+        if core::mem::take(&mut self.refill_due) {
+            self.refill(set);
+        }
         self.ping_replies(set, iface, now);
     }
 
