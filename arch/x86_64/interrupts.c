@@ -217,11 +217,16 @@ static uint32_t calibrate(const struct refclock *rc) {
     return runs[0] ? runs[CALIBRATE_RUNS / 2] : 0;
 }
 
+/* Whether there is a PIT: probed once (a missing one costs PROBE_READS
+ * port reads), then remembered for the 8259 path. */
 static bool pit_counts(void) {
-    uint8_t b = pit2_start();
-    bool yes = ref_counts(&pit_clock);
-    pit2_stop(b);
-    return yes;
+    static int counts = -1;
+    if (counts < 0) {
+        uint8_t b = pit2_start();
+        counts = ref_counts(&pit_clock);
+        pit2_stop(b);
+    }
+    return counts;
 }
 
 /* The local APIC timer from the core crystal's frequency (CPUID 0x15
@@ -236,13 +241,16 @@ static uint32_t crystal_ticks_per_calibration(void) {
     return hz / 16 / (1000 / CALIBRATE_MS);
 }
 
-/* Local APIC timer ticks (/16) per CALIBRATE_MS from the first clock
- * there is, its name in *source; 0 with none. */
+/* The local APIC software-enabled, and its timer's ticks (/16) per
+ * CALIBRATE_MS from the first clock there is, its name in *source; 0
+ * with none (the local APIC disabled again), with why. */
 static uint32_t lapic_calibrate(const uint8_t *rsdp, size_t rsdp_len, const char **source,
                                 const char **why) {
     uint32_t per_cal = 0;
     const char *problem = NULL;
 
+    lapic_write(LAPIC_SVR, SVR_ENABLE | VEC_SPURIOUS);
+    lapic_write(LAPIC_TPR, 0);
     if (pit_counts()) {
         uint8_t b = pit2_start();
         per_cal = calibrate(&pit_clock);
@@ -266,6 +274,7 @@ static uint32_t lapic_calibrate(const uint8_t *rsdp, size_t rsdp_len, const char
         *source = "CPUID 0x15 crystal";
         return per_cal;
     }
+    lapic_write(LAPIC_SVR, VEC_SPURIOUS);   /* software-disabled again */
     *why = "no PIT, no ACPI PM timer and no CPUID 0x15 crystal frequency: "
            "nothing to calibrate the local APIC timer against";
     return 0;
@@ -377,14 +386,10 @@ static bool apic_init(const uint8_t *rsdp, size_t rsdp_len, const char **why) {
         *why = "local APIC above 4 GiB";
         return false;
     }
-    lapic_write(LAPIC_SVR, SVR_ENABLE | VEC_SPURIOUS);
-    lapic_write(LAPIC_TPR, 0);
     const char *source = NULL;
     uint32_t per_cal = lapic_calibrate(rsdp, rsdp_len, &source, why);
-    if (per_cal == 0) {
-        lapic_write(LAPIC_SVR, VEC_SPURIOUS);   /* software-disabled again */
+    if (per_cal == 0)
         return false;
-    }
     x86_pic_mask_all();
     lapic_write(LAPIC_LVT_LINT0, LVT_MASKED);   /* the 8259s' virtual wire */
     unsigned routed = route_isa_irqs(&m);
@@ -412,13 +417,9 @@ static uint32_t pic_with_lapic_tick(const uint8_t *rsdp, size_t rsdp_len, const 
         *why = "the local APIC is above 4 GiB";
         return 0;
     }
-    lapic_write(LAPIC_SVR, SVR_ENABLE | VEC_SPURIOUS);
-    lapic_write(LAPIC_TPR, 0);
     uint32_t per_cal = lapic_calibrate(rsdp, rsdp_len, source, why);
-    if (per_cal == 0) {
-        lapic_write(LAPIC_SVR, VEC_SPURIOUS);
+    if (per_cal == 0)
         return 0;
-    }
     lapic_write(LAPIC_LVT_LINT0, LVT_EXTINT);
     lapic_write(LAPIC_LVT_LINT1, LVT_NMI);
     lapic_tick = true;
