@@ -4,8 +4,9 @@
 //! for input and write bytes out. A PC without the port (many recent ones
 //! have no COM1) reads all ones there: `new` finds that out through the
 //! scratch register, so that the console does not take the floating
-//! line-status register's "data ready" for an endless stream of 0xff. I/O ports exist on x86 only: elsewhere
-//! KS_IOPORT fails with -E_NOTSUP before any port is touched.
+//! line-status register's "data ready" for an endless stream of 0xff.
+//! I/O ports exist on x86 only: elsewhere KS_IOPORT fails with -E_NOTSUP
+//! before any port is touched.
 
 use runtime::{ks, Error, Result};
 
@@ -53,14 +54,13 @@ impl Uart {
     /// there (the scratch register does not keep what was written).
     pub fn new(base: u16) -> Result<Uart> {
         ks::ioport(base, 8)?;
-        let u = Uart { base };
         let saved = inb(base + SCR);
         let present = [0x55u8, 0xaa].iter().all(|&v| {
             outb(base + SCR, v);
             inb(base + SCR) == v
         });
         outb(base + SCR, saved);
-        if present { Ok(u) } else { Err(Error::NoEnt) }
+        if present { Ok(Uart { base }) } else { Err(Error::NoEnt) }
     }
 
     /// IER = 1 (received data available) or 0; keep OUT2 so the IRQ
