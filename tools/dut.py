@@ -32,6 +32,16 @@ ASYNC_LINE_RX = re.compile(r"^(?:nagi: |init: |net: |httpd: )")
 #: "init: e1000 (task 8) died; ...\n" + "k\n". Taken for one when it
 #: starts right after a non-blank character.
 SPLICED_LINE_RX = re.compile(r"(?<=[^\s])((?:nagi|init|net|httpd): [^\n]*)\n")
+#: A pattern for a whole asynchronous line: `^` and one of its prefixes.
+ASYNC_ANCHOR_RX = re.compile(r"\^(?=(?:nagi|init|net|httpd): )")
+
+
+def async_anchored(pattern: str) -> str:
+    """`pattern` where a leading `^` before an asynchronous line's prefix
+    also matches where such a line was spliced into another (as
+    SPLICED_LINE_RX takes it): "kill: ok" + "nagi: system halted ...",
+    when the halt leaves the shell's newline unwritten for good."""
+    return ASYNC_ANCHOR_RX.sub(r"(?:^|(?<=[^\\s]))", pattern, count=1) if pattern.startswith("^") else pattern
 
 
 def unsplice(text: str) -> str:
@@ -166,7 +176,7 @@ class Dut:
         return self.console.mark()
 
     def expect(self, pattern: str, timeout: float = 10.0, since: int | None = None) -> re.Match:
-        return self.console.expect(pattern, timeout, since)
+        return self.console.expect(async_anchored(pattern), timeout, since)
 
     def send_line(self, line: str) -> None:
         self.console.send_line(line)

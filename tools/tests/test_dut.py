@@ -3,7 +3,7 @@
 import pytest
 
 from tools.console import Console, ConsoleTimeout
-from tools.dut import Dut
+from tools.dut import Dut, async_anchored
 
 
 def shell(port_cls, answers, clock):
@@ -99,6 +99,26 @@ def test_run_mends_a_kernel_line_printed_inside_the_shells(fake_port, fake_clock
     assert dut.run("kill 8") == ["kill: ok"]
     assert dut.run("kill 8", kernel_lines=True) == [
         "init: e1000 (task 8) died; restarting it in 100 ms", "kill: ok"]
+
+
+def test_expect_finds_a_kernel_line_printed_inside_the_shells(fake_port, fake_clock):
+    """The system halted right after the shell's "kill: ok" and before its
+    newline: the kernel's line is found where it landed."""
+    dut, _ = shell(fake_port, {"kill 10": ["kill: oknagi: system halted by task 1 (init): done\r\n"]},
+                   fake_clock)
+    dut.wait_for_boot()
+    mark = dut.mark()
+    dut.send_line("kill 10")
+    m = dut.expect(r"^nagi: system halted by task \d+ \(init\): (\w+)$", since=mark)
+    assert m.group(1) == "done"
+    # only a line with an asynchronous prefix: any other anchored pattern keeps its ^
+    dut.send_line("kill 10")
+    with pytest.raises(ConsoleTimeout):
+        dut.expect(r"^ok", timeout=1)
+    # and the prefix must follow a non-blank character or a line start
+    assert async_anchored(r"^nagi: x") == r"(?:^|(?<=[^\s]))nagi: x"
+    assert async_anchored(r"^kill: ok") == r"^kill: ok"
+    assert async_anchored(r"x^nagi: ") == r"x^nagi: "
 
 
 def test_run_keeps_a_line_that_merely_names_init(fake_port, fake_clock):
