@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .dut import Dut
+from .dut import PROMPT_RX, Dut
 from .errors import ToolError
 from .qemu import QemuTwin, accel_for
 from .shell_output import Task, parse_ipctest, parse_mem, parse_ps
@@ -182,6 +182,10 @@ def _watch(dut: Dut, calls: int, seed: int, trace_from: int | None, stall: float
         return [f"kernel panic: {m.group(0)}"]
     if m.group(1) != "ok":
         return [f"the fuzz command said: {m.group(0)}"]
+    # The fuzz command's own prompt, before any next command: a prompt still
+    # on its way would end that command's output early (seen under UBSan on
+    # a loaded host: `echo alive` read as answering nothing).
+    dut.expect(PROMPT_RX, timeout=30.0, since=m.end())
     return []
 
 
